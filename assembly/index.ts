@@ -1,0 +1,25 @@
+// The module's exports: one quantize entry per ggml type, all with the calling convention
+//   (src, srcType, dst, nrows, nPerRow, imatrix) -> bytes written (or -1: unreadable source type)
+// imatrix = 0 means none; when given it is nPerRow floats used for every row (the host passes the
+// per-expert slice for 3-D tensors). The host owns the memory (imported) and all offsets.
+
+import { quantize_rows, set_scratch as _set_scratch } from "./rows";
+import { quantize_row_f32, quantize_row_f16, quantize_row_bf16 } from "./float";
+import { quantize_row_q4_0, quantize_row_q4_1, quantize_row_q5_0, quantize_row_q5_1, quantize_row_q8_0 } from "./legacy";
+import { quantize_row_q6_K } from "./kquants";
+
+/** First byte the host may use: everything below is the module's static data. */
+export function heap_base(): usize { return __heap_base; }
+
+/** Where kernels may widen one source row (nPerRow * 4 bytes). */
+export function set_scratch(p: usize): void { _set_scratch(p); }
+
+export function quantize_f32(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_f32, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_f16(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_f16, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_bf16(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_bf16, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_q4_0(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q4_0, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_q4_1(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q4_1, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_q5_0(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q5_0, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_q5_1(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q5_1, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_q8_0(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q8_0, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_q6_K(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q6_K, src, srcType, dst, nrows, n, imatrix); }

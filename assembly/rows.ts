@@ -1,0 +1,46 @@
+// The row driver shared by every kernel: walks nrows source rows, widens each to f32 (f16 and bf16
+// exactly, as ggml_fp16_to_fp32_row / ggml_bf16_to_fp32_row do), and hands it to one type's row
+// quantizer. Mirrors ggml_quantize_chunk: rows are independent, so chunking never changes bytes.
+
+import { fp16_to_fp32, bf16_to_fp32 } from "./common";
+
+/** ggml_type ids of the source layouts the driver understands. */
+export const SRC_F32: i32 = 0;
+export const SRC_F16: i32 = 1;
+export const SRC_BF16: i32 = 30;
+
+/** A row quantizer: reads n floats at x, writes one row at y, returns the bytes written.
+ *  qw is the importance vector for this row (n floats) or 0 for none. */
+export type RowFn = (x: usize, y: usize, n: i32, qw: usize) => usize;
+
+/** Scratch given by the host (set_scratch): n*4 bytes at least, for the widened row. */
+let scratch: usize = 0;
+export function set_scratch(p: usize): void { scratch = p; }
+
+/** Pointer to row r of the source as f32: the row itself when it is f32, else widened into scratch.
+ *  Returns 0 for a source type the driver cannot read. */
+export function row_f32(src: usize, srcType: i32, r: i32, n: i32): usize {
+  if (srcType == SRC_F32) return src + (<usize>r * <usize>n << 2);
+  if (srcType == SRC_F16) {
+    const s = src + (<usize>r * <usize>n << 1);
+    for (let i = 0; i < n; i++) store<f32>(scratch + (<usize>i << 2), fp16_to_fp32(load<u16>(s + (<usize>i << 1))));
+    return scratch;
+  }
+  if (srcType == SRC_BF16) {
+    const s = src + (<usize>r * <usize>n << 1);
+    for (let i = 0; i < n; i++) store<f32>(scratch + (<usize>i << 2), bf16_to_fp32(load<u16>(s + (<usize>i << 1))));
+    return scratch;
+  }
+  return 0;
+}
+
+/** Quantizes nrows rows of n values with fn; returns the bytes written, or -1 on an unknown source type. */
+export function quantize_rows(fn: RowFn, src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize {
+  let y = dst;
+  for (let r = 0; r < nrows; r++) {
+    const x = row_f32(src, srcType, r, n);
+    if (x == 0) return -1;
+    y += fn(x, y, n, imatrix);
+  }
+  return <isize>(y - dst);
+}

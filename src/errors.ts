@@ -1,0 +1,33 @@
+// One error type for everything a user can get wrong, with a code per kind (fflate's pattern).
+// The CLI prints `gguf-quantize: <message>` and exits with the code's status; no stack unless --verbose.
+
+export const ERRORS = {
+  /** wrong command line: unknown option, missing argument, unknown type or preset */
+  USAGE: 1,
+  /** a file that is not what it claims: bad magic, truncated, hostile counts, bad values */
+  BAD_FILE: 2,
+  /** an importance matrix that does not fit the model */
+  BAD_IMATRIX: 3,
+  /** the model cannot be quantized as asked (llama.cpp refuses too) */
+  REFUSED: 4,
+  /** reading or writing failed (permissions, disk full, output equals input) */
+  IO: 5,
+  /** interrupted by a signal or cancelled */
+  CANCELLED: 130,
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class QuantizeError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "QuantizeError";
+    this.code = code;
+  }
+  get exitCode(): number { return ERRORS[this.code]; }
+}
+
+export function fail(code: ErrorCode, message: string): never {
+  throw new QuantizeError(code, message);
+}

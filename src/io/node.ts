@@ -1,0 +1,72 @@
+// ByteSource / ByteSink over Node file handles. Output goes to `<final>.tmp-<pid>` beside the
+// target and is renamed into place by commit(), so a crash never leaves a half file under the
+// final name.
+
+import { open, rename, unlink, type FileHandle } from "node:fs/promises";
+import { QuantizeError } from "../errors.js";
+import type { ByteSink, ByteSource } from "./types.js";
+
+export async function openSource(path: string): Promise<ByteSource> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, "r");
+  } catch (e) {
+    throw new QuantizeError("IO", `${path}: cannot open: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const { size } = await fh.stat();
+  return {
+    name: path,
+    size,
+    async readInto(dst, position) {
+      let done = 0;
+      while (done < dst.byteLength) {
+        const { bytesRead } = await fh.read(dst, done, dst.byteLength - done, position + done);
+        if (bytesRead === 0) throw new QuantizeError("BAD_FILE", `${path}: unexpected end of file at byte ${position + done} (needed ${dst.byteLength - done} more bytes)`);
+        done += bytesRead;
+      }
+    },
+    close: () => fh.close(),
+  };
+}
+
+export async function createSink(path: string): Promise<ByteSink> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  let fh: FileHandle;
+  try {
+    fh = await open(tmp, "w");
+  } catch (e) {
+    throw new QuantizeError("IO", `${path}: cannot create output: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  let closed = false;
+  const ioFail = (e: unknown): never => {
+    throw new QuantizeError("IO", `${path}: write failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+  };
+  return {
+    name: path,
+    async write(data, position) {
+      try {
+        let done = 0;
+        while (done < data.byteLength) {
+          const { bytesWritten } = await fh.write(data, done, data.byteLength - done, position + done);
+          done += bytesWritten;
+        }
+      } catch (e) {
+        ioFail(e);
+      }
+    },
+    async commit() {
+      try {
+        await fh.sync();
+        await fh.close();
+        closed = true;
+        await rename(tmp, path);
+      } catch (e) {
+        ioFail(e);
+      }
+    },
+    async abort() {
+      if (!closed) { closed = true; await fh.close().catch(() => {}); }
+      await unlink(tmp).catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,116 @@
+// The host side of the WASM boundary. This module alone owns the instance and the layout of its
+// memory: callers ask for regions with reserve() and never compute offsets themselves.
+// Each instance has its own (non-shared) memory, so a worker pool runs one instance per worker.
+
+import { WASM_BASE64 } from "./wasm-binary.js";
+import { TYPES, typeInfo, rowBytes } from "./types.js";
+
+const PAGE = 65536;
+const MAX_PAGES = 65536; // 4 GiB: wasm32's limit
+
+function decodeBase64(b64: string): Uint8Array {
+  const g = globalThis as { Buffer?: { from(s: string, enc: string): Uint8Array } };
+  if (g.Buffer) return new Uint8Array(g.Buffer.from(b64, "base64"));
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+let cachedModule: WebAssembly.Module | undefined;
+
+/** The compiled kernels module (compiled once per thread; can be posted to workers). */
+export function kernelsModule(): WebAssembly.Module {
+  cachedModule ??= new WebAssembly.Module(decodeBase64(WASM_BASE64) as BufferSource);
+  return cachedModule;
+}
+
+type KernelFn = (src: number, srcType: number, dst: number, nrows: number, n: number, imatrix: number) => number;
+
+interface Exports {
+  heap_base(): number;
+  set_scratch(p: number): void;
+  [kernel: string]: unknown;
+}
+
+export interface Regions {
+  /** where the source rows go */
+  readonly src: number;
+  /** where the quantized rows are written */
+  readonly dst: number;
+  /** where the importance vector goes (0 when none was asked for) */
+  readonly imatrix: number;
+}
+
+const align = (x: number, a: number) => Math.ceil(x / a) * a;
+
+export class Kernels {
+  readonly memory: WebAssembly.Memory;
+  private readonly exports: Exports;
+  private readonly heapBase: number;
+
+  constructor(module: WebAssembly.Module = kernelsModule()) {
+    this.memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
+    const instance = new WebAssembly.Instance(module, { env: { memory: this.memory, abort: () => { throw new Error("kernel abort"); } } });
+    this.exports = instance.exports as unknown as Exports;
+    this.heapBase = align(this.exports.heap_base(), 64);
+  }
+
+  /** A fresh view of memory: views detach whenever memory grows, so never keep one across reserve(). */
+  bytes(offset: number, length: number): Uint8Array {
+    return new Uint8Array(this.memory.buffer, offset, length);
+  }
+
+  /** Lays out scratch (one widened row), source, destination and imatrix regions, growing memory as needed. */
+  reserve(nPerRow: number, srcBytes: number, dstBytes: number, imatrixFloats = 0): Regions {
+    const scratch = this.heapBase;
+    const src = align(scratch + nPerRow * 4, 64);
+    const dst = align(src + srcBytes, 64);
+    const imatrix = imatrixFloats > 0 ? align(dst + dstBytes, 64) : 0;
+    const end = imatrix > 0 ? imatrix + imatrixFloats * 4 : dst + dstBytes;
+    const need = Math.ceil(end / PAGE);
+    const have = this.memory.buffer.byteLength / PAGE;
+    if (need > MAX_PAGES) throw new RangeError(`kernel memory of ${end} bytes exceeds wasm32's 4 GiB`);
+    if (need > have) this.memory.grow(need - have);
+    this.exports.set_scratch(scratch);
+    return { src, dst, imatrix };
+  }
+
+  /** Whether the module has a kernel for this ggml type. */
+  has(typeId: number): boolean {
+    const k = TYPES[typeId]?.kernel;
+    return k !== undefined && typeof this.exports[k] === "function";
+  }
+
+  /**
+   * Quantizes nrows rows of n values from regions.src (stored as srcType: f32, f16 or bf16) into
+   * regions.dst as typeId, with regions.imatrix as importance when `useImatrix`. Returns bytes written.
+   */
+  quantize(typeId: number, regions: Regions, srcType: number, nrows: number, n: number, useImatrix: boolean): number {
+    const ty = typeInfo(typeId);
+    const fn = ty.kernel ? (this.exports[ty.kernel] as KernelFn | undefined) : undefined;
+    if (!fn) throw new Error(`no kernel for type ${ty.name}`);
+    if (n % ty.blockSize !== 0) throw new RangeError(`row of ${n} values is not a multiple of ${ty.name}'s block size ${ty.blockSize}`);
+    const written = fn(regions.src, srcType, regions.dst, nrows, n, useImatrix ? regions.imatrix : 0);
+    if (written < 0) throw new Error(`kernel ${ty.kernel} cannot read source type ${srcType}`);
+    const expected = rowBytes(typeId, n) * nrows;
+    if (written !== expected) throw new Error(`kernel ${ty.kernel} wrote ${written} bytes, expected ${expected}`);
+    return written;
+  }
+}
+
+/**
+ * Convenience for tests and small jobs: quantizes f32/f16/bf16 rows held in JS memory.
+ * (The quantizer itself reads files straight into kernel memory instead.)
+ */
+export function quantizeRows(k: Kernels, typeId: number, src: Uint8Array, srcType: number, n: number, imatrix?: Float32Array): Uint8Array {
+  const srcRowBytes = srcType === 0 ? n * 4 : n * 2;
+  const nrows = src.byteLength / srcRowBytes;
+  if (!Number.isInteger(nrows)) throw new RangeError("source is not a whole number of rows");
+  const dstBytes = rowBytes(typeId, n) * nrows;
+  const r = k.reserve(n, src.byteLength, dstBytes, imatrix ? n : 0);
+  k.bytes(r.src, src.byteLength).set(src);
+  if (imatrix) k.bytes(r.imatrix, n * 4).set(new Uint8Array(imatrix.buffer, imatrix.byteOffset, n * 4));
+  const written = k.quantize(typeId, r, srcType, nrows, n, imatrix !== undefined);
+  return k.bytes(r.dst, written).slice();
+}

@@ -1,0 +1,58 @@
+// The reference build itself, called directly: ggml_quantize_chunk from the libggml-base.so that
+// the npm package @node-llama-cpp/linux-x64@3.22.1 ships, through koffi. Available only where that
+// package installs (x86-64 Linux); tests that use it are skipped elsewhere, and goldens committed
+// under test/fixtures cover the same ground everywhere.
+
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+const require = createRequire(import.meta.url);
+
+export interface Oracle {
+  /** ggml_quantize_chunk(type, src, dst, 0, nrows, n, imatrix) */
+  quantize(type: number, rows: Float32Array, n: number, imatrix?: Float32Array): Uint8Array;
+  rowSize(type: number, n: number): number;
+  typeSize(type: number): number;
+  blockSize(type: number): number;
+  typeName(type: number): string;
+  libDir: string;
+}
+
+function load(): Oracle | undefined {
+  if (process.platform !== "linux" || process.arch !== "x64") return undefined;
+  let libDir: string;
+  let koffi: typeof import("koffi");
+  try {
+    // the package exports only dist/index.js; its libraries sit in bins/ beside dist/
+    libDir = join(dirname(require.resolve("@node-llama-cpp/linux-x64")), "..", "bins", "linux-x64");
+    koffi = require("koffi");
+  } catch {
+    return undefined;
+  }
+  const path = join(libDir, "libggml-base.so");
+  if (!existsSync(path)) return undefined;
+  const lib = koffi.load(path);
+  const chunk = lib.func("size_t ggml_quantize_chunk(int, const float *, _Out_ uint8_t *, int64_t, int64_t, int64_t, const float *)");
+  const init = lib.func("void ggml_quantize_init(int)");
+  const rowSize = lib.func("size_t ggml_row_size(int, int64_t)");
+  const typeSize = lib.func("size_t ggml_type_size(int)");
+  const blockSize = lib.func("int64_t ggml_blck_size(int)");
+  const typeName = lib.func("const char * ggml_type_name(int)");
+  return {
+    libDir,
+    quantize(type, rows, n, imatrix) {
+      const nrows = rows.length / n;
+      const out = new Uint8Array(Number(rowSize(type, n)) * nrows);
+      init(type);
+      chunk(type, rows, out, 0, nrows, n, imatrix ?? null);
+      return out;
+    },
+    rowSize: (type, n) => Number(rowSize(type, n)),
+    typeSize: (type) => Number(typeSize(type)),
+    blockSize: (type) => Number(blockSize(type)),
+    typeName: (type) => typeName(type) as string,
+  };
+}
+
+export const oracle: Oracle | undefined = load();
