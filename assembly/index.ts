@@ -23,3 +23,5 @@ export function quantize_q5_0(src: usize, srcType: i32, dst: usize, nrows: i32, 
 export function quantize_q5_1(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q5_1, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_q8_0(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q8_0, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_q6_K(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q6_K, src, srcType, dst, nrows, n, imatrix); }
+
+export { validate_row_data } from "./validate";

@@ -30,6 +30,7 @@ type KernelFn = (src: number, srcType: number, dst: number, nrows: number, n: nu
 interface Exports {
   heap_base(): number;
   set_scratch(p: number): void;
+  validate_row_data(type: number, p: number, nbytes: number, typeSize: number): number;
   [kernel: string]: unknown;
 }
 
@@ -74,6 +75,11 @@ export class Kernels {
     if (need > have) this.memory.grow(need - have);
     this.exports.set_scratch(scratch);
     return { src, dst, imatrix };
+  }
+
+  /** ggml_validate_row_data on nbytes of `typeId` at offset: 1 valid, 0 invalid, -1 type unknown to the validator. */
+  validate(typeId: number, offset: number, nbytes: number): number {
+    return this.exports.validate_row_data(typeId, offset, nbytes, typeInfo(typeId).typeSize);
   }
 
   /** Whether the module has a kernel for this ggml type. */
