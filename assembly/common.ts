@@ -68,7 +68,7 @@
 /** C roundf (ties away from zero), exact for every f32: trunc(x + copysign(0.49999997, x)). */
 // @ts-ignore: decorator
 @inline export function roundf(x: f32): f32 {
-  return Mathf.trunc(x + Mathf.copysign(reinterpret<f32>(0x3EFFFFFF), x));
+  return Mathf.trunc(x + copysign<f32>(reinterpret<f32>(0x3EFFFFFF), x));
 }
 
 /** x86 cvttss2si: truncation toward zero; NaN and out-of-range give INT32_MIN (0x80000000),

@@ -86,3 +86,88 @@ export function importance(n: number, seed = 7): Float32Array {
   if (n > 50) w[50] = 1e-30;
   return w;
 }
+
+/** More non-finite rows (n >= 64): NaN as the first value of a block (C loops seeded with x[0]
+ *  keep it), a block of only NaN, -inf, both infinities, NaNs with sign and payload bits, inf next
+ *  to NaN, and a NaN in an otherwise all-zero block. */
+export function moreNonFiniteRows(n: number, seed = 3): Float32Array {
+  const rng = new Rng(seed);
+  const rows = new Float32Array(6 * n);
+  const bits = new Uint32Array(rows.buffer);
+  const row = (r: number) => rows.subarray(r * n, (r + 1) * n);
+  for (let r = 0; r < 6; r++) { const x = row(r); for (let i = 0; i < n; i++) x[i] = rng.normal() * 0.02; }
+  row(0)[0] = NaN; row(0)[32] = NaN; row(0)[33] = 0.5;
+  row(1).fill(NaN, 0, 32); row(1)[40] = -Infinity;
+  row(2)[1] = Infinity; row(2)[2] = -Infinity; row(2)[35] = -Infinity;
+  for (let i = 0; i < n; i += 11) bits[3 * n + i] = [0xffc00000, 0x7fc00001, 0x7f800001, 0xff812345, 0x7fffffff][(i / 11) % 5];
+  row(4)[5] = Infinity; bits[4 * n + 6] = 0x7fa00000; row(4).fill(0, 32, 64); bits[4 * n + 50] = 0xffc00000;
+  row(5).fill(-0, 0, 32); row(5)[7] = NaN; row(5)[33] = 3.4e38; row(5)[34] = -3.4e38;
+  return rows;
+}
+
+/** Interesting binary32 values, repeated to fill `count` rows of n: signed zeros, infinities, NaNs
+ *  with payloads (quiet and signalling), FLT_MAX/MIN, f32 subnormals, and the rounding boundaries
+ *  of fp16 (overflow at 65520, subnormals down to 2^-25, ties to even) and bf16 (ties, overflow). */
+export const SPECIAL_F32_BITS: readonly number[] = [
+  0x00000000, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001,
+  0x7fc00001, 0x7fbfffff, 0x7fffffff, 0xffffffff, 0x7fa5a5a5, 0x7f7fffff, 0xff7fffff, 0x00800000,
+  0x80800000, 0x00000001, 0x80000001, 0x007fffff, 0x807fffff, 0x00400000,
+  // fp16: 65504 (max), 65519.996 (-> 65504), 65520 (-> inf), 65536
+  0x477fe000, 0x477fefff, 0x477ff000, 0x47800000, 0xc77ff000,
+  // fp16 min normal 2^-14 and just below, min subnormal 2^-24, 2^-25 (tie -> 0), just above 2^-25, 1.5*2^-24 (tie -> 2^-23)
+  0x38800000, 0x387fffff, 0x33800000, 0x33000000, 0x33000001, 0x33c00000, 0xb3000000, 0x32ffffff,
+  // fp16 ties in the normal range: 1 + 2^-11 (-> 1), 1 + 3*2^-11 (-> 1 + 2^-9), and neighbours
+  0x3f801000, 0x3f803000, 0x3f800fff, 0x3f801001, 0xbf801000, 0x3f7ff000, 0x477fd000, 0x38801000,
+  // fp16 subnormal ties: 2^-24 * 2.5, 3.5
+  0x34200000, 0x34600000, 0x34200001,
+  // bf16 ties and overflow
+  0x3f808000, 0x3f818000, 0x3f808001, 0x7f7f8000, 0x7f7f7fff, 0xbf808000, 0x00008000, 0x00018000,
+  0x3f800000, 0xbf800000, 0x40490fdb, 0x3eaaaaab,
+];
+
+export function specialValueRows(n: number, count = 2): Float32Array {
+  const bits = new Uint32Array(count * n);
+  for (let i = 0; i < bits.length; i++) bits[i] = SPECIAL_F32_BITS[i % SPECIAL_F32_BITS.length];
+  return new Float32Array(bits.buffer);
+}
+
+/** Rows of random binary32 bit patterns (every class: NaN payloads, subnormals, huge...). */
+export function randomBitRows(n: number, count: number, seed = 11): Float32Array {
+  const rng = new Rng(seed);
+  const bits = new Uint32Array(count * n);
+  for (let i = 0; i < bits.length; i++) bits[i] = rng.u32();
+  return new Float32Array(bits.buffer);
+}
+
+/** Random rows for differential tests: each row is a CASES generator (heavy-tailed and normal
+ *  rows weighted up) under a random seed, scaled by 10^u with u mostly in [-4, 2] and sometimes
+ *  extreme ([-40, 35]: subnormal d, overflowing x^2 and fp16 d). */
+export function randomRows(n: number, count: number, seed: number): { rows: Float32Array; names: string[] } {
+  const rng = new Rng(seed);
+  const pool = [...CASE_NAMES, "heavy", "heavy", "heavy", "normal", "normal", "blockmodes", "sparse"];
+  const rows = new Float32Array(count * n);
+  const names: string[] = [];
+  for (let r = 0; r < count; r++) {
+    const name = pool[rng.int(pool.length)];
+    const x = rows.subarray(r * n, (r + 1) * n);
+    CASES[name](x, rng);
+    const p = rng.uniform();
+    const e = p < 0.7 ? -4 + rng.uniform() * 6 : p < 0.85 ? 0 : -40 + rng.uniform() * 75;
+    const s = Math.pow(10, e);
+    if (e !== 0) for (let i = 0; i < n; i++) x[i] = x[i] * s;
+    names.push(e === 0 ? name : `${name}*1e${e.toFixed(1)}`);
+  }
+  return { rows, names };
+}
+
+/** Random importance vectors: importance() under a seed, sometimes all ones, sometimes with whole
+ *  zero blocks, huge (1e30) or tiny (1e-30) entries. */
+export function randomImportance(n: number, seed: number): Float32Array {
+  const rng = new Rng(seed ^ 0x5bd1e995);
+  const w = importance(n, seed);
+  const mode = rng.int(5);
+  if (mode === 1) w.fill(1);
+  if (mode === 2) for (let b = 0; b < n; b += 32) if (rng.uniform() < 0.3) w.fill(0, b, b + 32);
+  if (mode === 3) for (let i = 0; i < n; i++) if (rng.uniform() < 0.05) w[i] = rng.uniform() < 0.5 ? 1e30 : 1e-30;
+  return w;
+}

@@ -1,0 +1,197 @@
+// port of make_qx_quants and make_qkx3_quants, ggml-quants.c @ 36491e40 (the reference build's
+// make_qkx3_quants inner loop is `l = nearest_int(iscale*(x-min)); l = MAX(0, MIN(nmax, l))`,
+// not the newer `v > 0 ? nearest_int(MIN(v, nmax)) : 0`; see KERNELS.md §1).
+//
+// These are the per-group scale searches shared by the legacy imatrix kernels (q4_0, q5_0 use
+// make_qx_quants; q4_1, q5_1 use make_qkx3_quants) and by the K-quants. Each reads n floats at x,
+// writes n level bytes at L and returns the scale, with every float operation in C's order and
+// every float local f32. x, L, weights and Laux are byte addresses in linear memory.
+//
+// NaN payloads. When both operands of an x86 SSE op are NaN, the first source operand's NaN wins,
+// so with two different NaNs in flight the surviving sign/payload depends on the operand order the
+// compiler chose, not on the C text. gcc's order in the reference build differs from the C text in
+// places (e.g. make_qkx3_quants computes (x[i] - min)*iscale), and V8's TurboFan commutes operands
+// too (measured: the same wasm gives different NaNs under Liftoff and TurboFan). So that is not
+// reproducible, and these ports keep C's order. Without NaN in the inputs every NaN produced is
+// x86's default NaN (0xFFC00000, the same on V8/x64), so results are exact; with NaN inputs they
+// are exact wherever llama-quantize would accept the block (see test/kernels/legacy.test.ts).
+
+import { nearest_int, fabsf } from "./common";
+
+/** C MIN / MAX on ints (the float locals below are named min and max, as in C). */
+// @ts-ignore: decorator
+@inline export function imin(a: i32, b: i32): i32 { return a < b ? a : b; }
+// @ts-ignore: decorator
+@inline export function imax(a: i32, b: i32): i32 { return a > b ? a : b; }
+
+/** GROUP_MAX_EPS = 1e-15f (0x26901D7D; the f64 literal rounds to the same f32). */
+export const GROUP_MAX_EPS: f32 = <f32>1e-15;
+
+// The weight make_qx_quants gives element xi when it has no importance vector.
+// @ts-ignore: decorator
+@inline function qx_weight(rmse_type: i32, xi: f32): f32 {
+  return rmse_type == 1 ? xi * xi
+    : rmse_type == 2 ? <f32>1
+    : rmse_type == 3 ? fabsf(xi)
+    : Mathf.sqrt(fabsf(xi));
+}
+
+/**
+ * make_qx_quants: symmetric levels L[i] in [0, 2*nmax) (stored as int8) for n values, choosing
+ * among 19 trial scales the one that maximises sumlx^2/suml2 under weights qw (or a weight
+ * derived from x by rmse_type when qw is 0). rmse_type 0: plain rounding; < 0: return early.
+ */
+export function make_qx_quants(n: i32, nmax: i32, x: usize, L: usize, rmse_type: i32, qw: usize): f32 {
+  let max: f32 = 0;
+  let amax: f32 = 0;
+  for (let i = 0; i < n; ++i) {
+    const xi: f32 = load<f32>(x + (<usize>i << 2));
+    const ax: f32 = fabsf(xi);
+    if (ax > amax) { amax = ax; max = xi; }
+  }
+  if (amax < GROUP_MAX_EPS) { // all zero
+    for (let i = 0; i < n; ++i) store<i8>(L + <usize>i, 0);
+    return 0;
+  }
+  let iscale: f32 = <f32>(-nmax) / max;
+  if (rmse_type == 0) {
+    for (let i = 0; i < n; ++i) {
+      const l: i32 = nearest_int(iscale * load<f32>(x + (<usize>i << 2)));
+      store<i8>(L + <usize>i, nmax + imax(-nmax, imin(nmax - 1, l)));
+    }
+    return <f32>1 / iscale;
+  }
+  let return_early = false;
+  if (rmse_type < 0) {
+    rmse_type = -rmse_type;
+    return_early = true;
+  }
+  let sumlx: f32 = 0;
+  let suml2: f32 = 0;
+  for (let i = 0; i < n; ++i) {
+    const xi: f32 = load<f32>(x + (<usize>i << 2));
+    let l: i32 = nearest_int(iscale * xi);
+    l = imax(-nmax, imin(nmax - 1, l));
+    store<i8>(L + <usize>i, l + nmax);
+    const w: f32 = qw != 0 ? load<f32>(qw + (<usize>i << 2)) : qx_weight(rmse_type, xi);
+    const fl: f32 = <f32>l;
+    sumlx += w * xi * fl;
+    suml2 += w * fl * fl;
+  }
+  let scale: f32 = suml2 != 0 ? sumlx / suml2 : <f32>0;
+  if (return_early) return suml2 > 0 ? <f32>0.5 * (scale + <f32>1 / iscale) : <f32>1 / iscale;
+  let best: f32 = scale * sumlx;
+  for (let is = -9; is <= 9; ++is) {
+    if (is == 0) continue;
+    iscale = -(<f32>nmax + <f32>0.1 * <f32>is) / max;
+    sumlx = 0;
+    suml2 = 0;
+    for (let i = 0; i < n; ++i) {
+      const xi: f32 = load<f32>(x + (<usize>i << 2));
+      let l: i32 = nearest_int(iscale * xi);
+      l = imax(-nmax, imin(nmax - 1, l));
+      const w: f32 = qw != 0 ? load<f32>(qw + (<usize>i << 2)) : qx_weight(rmse_type, xi);
+      const fl: f32 = <f32>l;
+      sumlx += w * xi * fl;
+      suml2 += w * fl * fl;
+    }
+    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+      for (let i = 0; i < n; ++i) {
+        const l: i32 = nearest_int(iscale * load<f32>(x + (<usize>i << 2)));
+        store<i8>(L + <usize>i, nmax + imax(-nmax, imin(nmax - 1, l)));
+      }
+      scale = sumlx / suml2;
+      best = scale * sumlx;
+    }
+  }
+  return scale;
+}
+
+/**
+ * make_qkx3_quants: asymmetric levels L[i] in [0, nmax] (uint8) with a minimum, searching
+ * nstep+1 trial scales (rmin + rdelta*is + nmax)/(max - min) and refitting scale and min by
+ * weighted least squares. Weights default to x^2 when weights is 0. Stores -min at the_min.
+ */
+export function make_qkx3_quants(n: i32, nmax: i32, x: usize, weights: usize, L: usize, the_min: usize, Laux: usize,
+    rmin: f32, rdelta: f32, nstep: i32, use_mad: bool): f32 {
+  const x0: f32 = load<f32>(x);
+  let min: f32 = x0;
+  let max: f32 = x0;
+  let sum_w: f32 = weights != 0 ? load<f32>(weights) : x0 * x0;
+  let sum_x: f32 = sum_w * x0;
+  for (let i = 1; i < n; ++i) {
+    const xi: f32 = load<f32>(x + (<usize>i << 2));
+    if (xi < min) min = xi;
+    if (xi > max) max = xi;
+    const w: f32 = weights != 0 ? load<f32>(weights + (<usize>i << 2)) : xi * xi;
+    sum_w += w;
+    sum_x += w * xi;
+  }
+  if (min > 0) {
+    min = 0;
+  }
+  if (max <= min) {
+    memory.fill(L, 0, <usize>n);
+    store<f32>(the_min, -min);
+    return 0;
+  }
+  let iscale: f32 = <f32>nmax / (max - min);
+  let scale: f32 = <f32>1 / iscale;
+  let best_mad: f32 = 0;
+  for (let i = 0; i < n; ++i) {
+    const xi: f32 = load<f32>(x + (<usize>i << 2));
+    const l: i32 = nearest_int(iscale * (xi - min));
+    const li: u8 = <u8>imax(0, imin(nmax, l));
+    store<u8>(L + <usize>i, li);
+    let diff: f32 = scale * <f32>li + min - xi;
+    diff = use_mad ? fabsf(diff) : diff * diff;
+    const w: f32 = weights != 0 ? load<f32>(weights + (<usize>i << 2)) : xi * xi;
+    best_mad += w * diff;
+  }
+  if (nstep < 1) {
+    store<f32>(the_min, -min);
+    return scale;
+  }
+  for (let is = 0; is <= nstep; ++is) {
+    iscale = (rmin + rdelta * <f32>is + <f32>nmax) / (max - min);
+    let sum_l: f32 = 0;
+    let sum_l2: f32 = 0;
+    let sum_xl: f32 = 0;
+    for (let i = 0; i < n; ++i) {
+      const xi: f32 = load<f32>(x + (<usize>i << 2));
+      let l: i32 = nearest_int(iscale * (xi - min));
+      l = imax(0, imin(nmax, l));
+      store<u8>(Laux + <usize>i, <u8>l);
+      const w: f32 = weights != 0 ? load<f32>(weights + (<usize>i << 2)) : xi * xi;
+      const fl: f32 = <f32>l;
+      sum_l += w * fl;
+      sum_l2 += w * fl * fl;
+      sum_xl += w * fl * xi;
+    }
+    const D: f32 = sum_w * sum_l2 - sum_l * sum_l;
+    if (D > 0) {
+      let this_scale: f32 = (sum_w * sum_xl - sum_x * sum_l) / D;
+      let this_min: f32 = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+      if (this_min > 0) {
+        this_min = 0;
+        this_scale = sum_xl / sum_l2;
+      }
+      let mad: f32 = 0;
+      for (let i = 0; i < n; ++i) {
+        const xi: f32 = load<f32>(x + (<usize>i << 2));
+        let diff: f32 = this_scale * <f32>load<u8>(Laux + <usize>i) + this_min - xi;
+        diff = use_mad ? fabsf(diff) : diff * diff;
+        const w: f32 = weights != 0 ? load<f32>(weights + (<usize>i << 2)) : xi * xi;
+        mad += w * diff;
+      }
+      if (mad < best_mad) {
+        memory.copy(L, Laux, <usize>n);
+        best_mad = mad;
+        scale = this_scale;
+        min = this_min;
+      }
+    }
+  }
+  store<f32>(the_min, -min);
+  return scale;
+}
