@@ -170,4 +170,97 @@ export function randomImportance(n: number, seed: number): Float32Array {
   if (mode === 2) for (let b = 0; b < n; b += 32) if (rng.uniform() < 0.3) w.fill(0, b, b + 32);
   if (mode === 3) for (let i = 0; i < n; i++) if (rng.uniform() < 0.05) w[i] = rng.uniform() < 0.5 ? 1e30 : 1e-30;
   return w;
+// ---- more cases for kernels with 16-wide sub-blocks and one fp16 super-block scale (q6_K, and the
+// q2_K/q3_K family). Kept apart from CASES so that edgeRows, and the goldens made from it, stay as
+// they are. Each aims at one branch of those kernels: the GROUP_MAX_EPS band of the sub-block
+// scales, a super-block d that underflows, is subnormal or overflows in fp16, sub-blocks whose
+// scale rounds to 0 (their levels then come from the search, not from the requantization), and
+// scales of opposite sign and equal size (-128 -> clamped to 127).
+
+/** Fills x[b..b+16) with one of the sub-block modes, chosen by r. */
+function subBlockMode(x: Float32Array, b: number, r: Rng): void {
+  const m = r.int(16);
+  for (let i = b; i < b + 16; i++) {
+    switch (m) {
+      case 0: x[i] = 0; break;
+      case 1: x[i] = -0; break;
+      case 2: x[i] = 0.5; break;
+      case 3: x[i] = (r.uniform() - 0.5) * 2e-14; break; // GROUP_MAX_EPS band
+      case 4: x[i] = (r.uniform() - 0.5) * 2e-16; break; // below GROUP_MAX_EPS
+      case 5: x[i] = r.normal() * 1e-9; break; // d underflows in fp16 if this block rules
+      case 6: x[i] = r.normal() * 0.02; break;
+      case 7: x[i] = r.normal() * 1e-20; break;
+      case 8: x[i] = r.normal() * 1e20; break;
+      case 9: x[i] = i === b + 5 ? -r.uniform() * 4 : 0; break; // one spike
+      case 10: x[i] = ((i - b) - 8) / 8; break; // ladder
+      case 11: x[i] = (r.int(33) - 16) * 0.5 * 0.0625; break; // ties
+      case 12: x[i] = (i - b) % 2 ? 0.25 : -0.25; break;
+      case 13: x[i] = (r.uniform() - 0.5) * sub; break;
+      case 14: x[i] = -(r.uniform() * 0.05 + 0.001); break;
+      default: x[i] = r.studentT(3) * 0.01; break;
+    }
+  }
+}
+
+export const SUBBLOCK_CASES: Record<string, (x: Float32Array, rng: Rng) => void> = {
+  subblockmodes: (x, r) => { for (let b = 0; b < x.length; b += 16) subBlockMode(x, b, r); },
+  subblockmodes2: (x, r) => { for (let b = 0; b < x.length; b += 16) subBlockMode(x, b, r); },
+  epsband: (x, r) => {
+    // sub-block magnitudes 1e-15..1e-13: scales fall on both sides of GROUP_MAX_EPS = 1e-15
+    for (let b = 0; b < x.length; b += 16) {
+      const s = Math.pow(10, -15 + 2 * r.uniform());
+      for (let i = b; i < b + 16; i++) x[i] = r.normal() * s;
+    }
+  },
+  epsflat: (x, r) => { for (let i = 0; i < x.length; i++) x[i] = (r.uniform() - 0.5) * 6e-14; },
+  d16under: (x, r) => { for (let i = 0; i < x.length; i++) x[i] = r.normal() * 1e-9; }, // d -> fp16 0
+  d16edge: (x, r) => { for (let i = 0; i < x.length; i++) x[i] = r.normal() * 4e-5; }, // d near fp16's smallest subnormal
+  d16over: (x, r) => { for (let i = 0; i < x.length; i++) x[i] = r.normal() * 1e8; }, // d near/over 65504
+  bigspread: (x, r) => {
+    // sub-block magnitudes over 16 decades: most scales round to 0 or to small integers
+    for (let b = 0; b < x.length; b += 16) {
+      const s = Math.pow(10, -8 + 16 * r.uniform());
+      for (let i = b; i < b + 16; i++) x[i] = r.normal() * s;
+    }
+  },
+  mirrored: (x, r) => {
+    // sub-blocks in +/- pairs of one pattern: equal and opposite scales (+128 clamps to 127)
+    const p = Array.from({ length: 16 }, () => r.normal() * 0.05);
+    for (let b = 0; b < x.length; b += 16) for (let i = 0; i < 16; i++) x[b + i] = (b / 16) % 2 ? -p[i] : p[i];
+  },
+  mirroredint: (x) => { for (let i = 0; i < x.length; i++) x[i] = ((i >> 4) % 2 ? -1 : 1) * ((i % 16) - 7); },
+  rampscale: (x, r) => {
+    // sub-block scales from 1 down to 1/300 of the largest: requantized scales hit every int8 size
+    for (let b = 0; b < x.length; b += 16) {
+      const s = 1 / (1 + ((b / 16) * 37) % 300);
+      for (let i = b; i < b + 16; i++) x[i] = r.normal() * s;
+    }
+  },
+  x2overflow: (x, r) => { for (let i = 0; i < x.length; i++) x[i] = (r.uniform() - 0.5) * 4e19; }, // x*x*l overflows f32
+};
+
+export const SUBBLOCK_CASE_NAMES = Object.keys(SUBBLOCK_CASES);
+
+/** Rows for kernels with 16-wide sub-blocks: every SUBBLOCK_CASES case once. n must be a multiple of 16. */
+export function subBlockRows(n: number, seed = 3): { rows: Float32Array; nrows: number; names: string[] } {
+  const names = SUBBLOCK_CASE_NAMES;
+  const rows = new Float32Array(names.length * n);
+  const rng = new Rng(seed);
+  names.forEach((name, r) => SUBBLOCK_CASES[name](rows.subarray(r * n, (r + 1) * n), rng));
+  return { rows, nrows: names.length, names: [...names] };
+}
+
+/** More non-finite rows than nonFiniteRows: -inf, NaN sub-blocks, all-NaN, inf next to huge values. */
+export function nonFiniteRowsMore(n: number): { rows: Float32Array; nrows: number; names: string[] } {
+  const names = ["neginf", "nanblock", "allnan", "allinf", "infhuge", "nanfirst", "infsub"];
+  const rows = new Float32Array(names.length * n);
+  const row = (k: number) => rows.subarray(k * n, (k + 1) * n);
+  row(0).forEach((_, i, a) => { a[i] = Math.sin(i) * 0.1; }); row(0)[20] = -Infinity;
+  row(1).forEach((_, i, a) => { a[i] = ((i * 7) % 13 - 6) * 0.01; }); row(1).fill(NaN, 32, 48);
+  row(2).fill(NaN);
+  row(3).fill(Infinity);
+  row(4).forEach((_, i, a) => { a[i] = i % 3 ? 1e30 : -2e30; }); row(4)[100] = Infinity; row(4)[n - 1] = -Infinity;
+  row(5).forEach((_, i, a) => { a[i] = ((i % 9) - 4) * 0.02; }); row(5)[0] = NaN;
+  row(6).forEach((_, i, a) => { a[i] = i % 16 === 3 ? Infinity : ((i % 5) - 2) * 0.3; });
+  return { rows, nrows: names.length, names };
 }
