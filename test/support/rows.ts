@@ -170,6 +170,8 @@ export function randomImportance(n: number, seed: number): Float32Array {
   if (mode === 2) for (let b = 0; b < n; b += 32) if (rng.uniform() < 0.3) w.fill(0, b, b + 32);
   if (mode === 3) for (let i = 0; i < n; i++) if (rng.uniform() < 0.05) w[i] = rng.uniform() < 0.5 ? 1e30 : 1e-30;
   return w;
+}
+
 // ---- more cases for kernels with 16-wide sub-blocks and one fp16 super-block scale (q6_K, and the
 // q2_K/q3_K family). Kept apart from CASES so that edgeRows, and the goldens made from it, stay as
 // they are. Each aims at one branch of those kernels: the GROUP_MAX_EPS band of the sub-block
