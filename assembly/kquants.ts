@@ -1,4 +1,4 @@
-// port of make_qx_quants, quantize_row_q6_K_ref and quantize_row_q6_K_impl, ggml-quants.c @ 36491e40
+// port of quantize_row_q6_K_ref and quantize_row_q6_K_impl, ggml-quants.c @ 36491e40
 // (the revision the reference build @node-llama-cpp/linux-x64@3.22.1 matches; see KERNELS.md).
 //
 // Exactness: every float is f32 and every float expression keeps C's operand order; nearest_int is
@@ -6,9 +6,7 @@
 // on ints are plain integer clamps; int8_t/uint8_t stores keep the low byte as C's conversion does.
 
 import { nearest_int, fabsf, fp16_to_fp32, store_f16 } from "./common";
-
-/** ggml-quants.c: `#define GROUP_MAX_EPS 1e-15f` */
-const GROUP_MAX_EPS: f32 = <f32>1e-15;
+import { make_qx_quants, clamp_i32, GROUP_MAX_EPS } from "./search";
 
 const QK_K: i32 = 256;
 
@@ -23,120 +21,6 @@ export const Q6K_BLOCK_BYTES: usize = Q6K_D + 2;
 // Per-call scratch, as the C stack arrays `int8_t L[QK_K]; float scales[QK_K/16];`.
 const L_Q6K: usize = memory.data(QK_K, 16);
 const SCALES_Q6K: usize = memory.data((QK_K / 16) << 2, 16);
-
-/** C `MAX(lo, MIN(hi, l))` on ints. */
-// @ts-ignore: decorator
-@inline function clamp_i32(l: i32, lo: i32, hi: i32): i32 {
-  const m = hi < l ? hi : l;
-  return lo > m ? lo : m;
-}
-
-// NaN payloads. When both operands of an x86 SSE op are NaN the result is the first operand's NaN
-// (quieted); WASM leaves the choice open, and V8's tiers and Binaryen may swap the operands of
-// commutative ops. The payload matters here because nearest_int(NaN) reads the mantissa: a NaN scale
-// from an f16/bf16 NaN with a payload (0x7c01, 0x7f81, ...) becomes scale byte 127 instead of 0.
-// The reference build's make_qx_quants.constprop.1 (q6_K's clone; objdump) accumulates the first
-// pass as `sumlx = sumlx + t` and `suml2 = suml2 + t` and computes w*x[i] as `x[i] * w` (so does
-// constprop.0, q4_0/q5_0's imatrix clone), so those three pick their NaN explicitly. Every other op in q6_K sees at most one NaN operand, or two with one
-// payload, or is a division (whose operand order WASM fixes) or a comparison; and the sums of the
-// search loop only feed comparisons, which are false for any NaN.
-
-/** `a + b` with x86's choice when both are NaN: a. */
-// @ts-ignore: decorator
-@inline function nan_first(a: f32, b: f32): f32 {
-  return a != a ? a : a + b;
-}
-
-/** `a * b` with x86's choice when both are NaN: a (quieted, as a * a does). */
-// @ts-ignore: decorator
-@inline function nan_first_mul(a: f32, b: f32): f32 {
-  return a * (a != a ? a : b);
-}
-
-/** The per-element weight of make_qx_quants: `qw ? qw[i] : rmse_type == 1 ? x*x : rmse_type == 2 ? 1
- *  : rmse_type == 3 ? fabsf(x) : sqrtf(fabsf(x))`. */
-// @ts-ignore: decorator
-@inline function qx_weight(qw: usize, i: i32, xi: f32, rmse_type: i32): f32 {
-  if (qw != 0) return load<f32>(qw + (<usize>i << 2));
-  if (rmse_type == 1) return xi * xi;
-  if (rmse_type == 2) return <f32>1.0;
-  if (rmse_type == 3) return fabsf(xi);
-  return Mathf.sqrt(fabsf(xi));
-}
-
-/**
- * make_qx_quants: symmetric scale search for n values at x into int8 levels L (0..2*nmax-1).
- * rmse_type 0: plain rounding; < 0: one weighted refinement then return early; 1..4: weights
- * x², 1, |x|, sqrt|x| (or qw when qw != 0) and the 18-step search over iscale = -(nmax + 0.1·is)/max.
- * The element loops are sequential sums, as in C; the search over `is` is sequential too.
- */
-export function make_qx_quants(n: i32, nmax: i32, x: usize, L: usize, rmse_type: i32, qw: usize): f32 {
-  let max: f32 = 0;
-  let amax: f32 = 0;
-  for (let i = 0; i < n; ++i) {
-    const xi = load<f32>(x + (<usize>i << 2));
-    const ax: f32 = fabsf(xi);
-    if (ax > amax) { amax = ax; max = xi; }
-  }
-  if (amax < GROUP_MAX_EPS) { // all zero
-    for (let i = 0; i < n; ++i) store<i8>(L + <usize>i, 0);
-    return <f32>0;
-  }
-  let iscale: f32 = <f32>(-nmax) / max;
-  if (rmse_type == 0) {
-    for (let i = 0; i < n; ++i) {
-      const l = nearest_int(iscale * load<f32>(x + (<usize>i << 2)));
-      store<i8>(L + <usize>i, nmax + clamp_i32(l, -nmax, nmax - 1));
-    }
-    return <f32>1 / iscale;
-  }
-  let return_early = false;
-  if (rmse_type < 0) {
-    rmse_type = -rmse_type;
-    return_early = true;
-  }
-  let sumlx: f32 = 0;
-  let suml2: f32 = 0;
-  for (let i = 0; i < n; ++i) {
-    const xi = load<f32>(x + (<usize>i << 2));
-    let l = nearest_int(iscale * xi);
-    l = clamp_i32(l, -nmax, nmax - 1);
-    store<i8>(L + <usize>i, l + nmax);
-    const w: f32 = qx_weight(qw, i, xi, rmse_type);
-    const fl: f32 = <f32>l;
-    // sumlx += w*x[i]*l; suml2 += w*l*l; with the NaN choices of the reference build (see nan_first)
-    sumlx = nan_first(sumlx, nan_first_mul(xi, w) * fl);
-    suml2 = nan_first(suml2, w * fl * fl);
-  }
-  // `suml2 ? a : b`: NaN is truthy
-  let scale: f32 = suml2 != 0 ? sumlx / suml2 : <f32>0;
-  if (return_early) return suml2 > 0 ? <f32>0.5 * (scale + <f32>1 / iscale) : <f32>1 / iscale;
-  let best: f32 = scale * sumlx;
-  for (let is = -9; is <= 9; ++is) {
-    if (is == 0) continue;
-    iscale = -(<f32>nmax + <f32>0.1 * <f32>is) / max;
-    sumlx = 0;
-    suml2 = 0;
-    for (let i = 0; i < n; ++i) {
-      const xi = load<f32>(x + (<usize>i << 2));
-      let l = nearest_int(iscale * xi);
-      l = clamp_i32(l, -nmax, nmax - 1);
-      const w: f32 = qx_weight(qw, i, xi, rmse_type);
-      const fl: f32 = <f32>l;
-      sumlx += w * xi * fl;
-      suml2 += w * fl * fl;
-    }
-    if (suml2 > 0 && sumlx * sumlx > best * suml2) {
-      for (let i = 0; i < n; ++i) {
-        const l = nearest_int(iscale * load<f32>(x + (<usize>i << 2)));
-        store<i8>(L + <usize>i, nmax + clamp_i32(l, -nmax, nmax - 1));
-      }
-      scale = sumlx / suml2;
-      best = scale * sumlx;
-    }
-  }
-  return scale;
-}
 
 /**
  * quantize_row_q6_K_impl: n_per_row values at x (a multiple of QK_K) into n_per_row/256 block_q6_K at

@@ -7,14 +7,10 @@
 // writes n level bytes at L and returns the scale, with every float operation in C's order and
 // every float local f32. x, L, weights and Laux are byte addresses in linear memory.
 //
-// NaN payloads. When both operands of an x86 SSE op are NaN, the first source operand's NaN wins,
-// so with two different NaNs in flight the surviving sign/payload depends on the operand order the
-// compiler chose, not on the C text. gcc's order in the reference build differs from the C text in
-// places (e.g. make_qkx3_quants computes (x[i] - min)*iscale), and V8's TurboFan commutes operands
-// too (measured: the same wasm gives different NaNs under Liftoff and TurboFan). So that is not
-// reproducible, and these ports keep C's order. Without NaN in the inputs every NaN produced is
-// x86's default NaN (0xFFC00000, the same on V8/x64), so results are exact; with NaN inputs they
-// are exact wherever llama-quantize would accept the block (see test/kernels/legacy.test.ts).
+// NaN payloads: see the note above nan_first below. make_qx_quants picks its NaNs the way the
+// reference build's clones do (objdump); make_qkx3_quants keeps C's operand order, which matches
+// the reference exactly wherever llama-quantize would accept the block (test/kernels/legacy.test.ts):
+// NaN never reaches a kernel in a real run, since llama.cpp rejects non-finite weights on load.
 
 import { nearest_int, fabsf } from "./common";
 
@@ -27,37 +23,69 @@ import { nearest_int, fabsf } from "./common";
 /** GROUP_MAX_EPS = 1e-15f (0x26901D7D; the f64 literal rounds to the same f32). */
 export const GROUP_MAX_EPS: f32 = <f32>1e-15;
 
-// The weight make_qx_quants gives element xi when it has no importance vector.
+/** C `MAX(lo, MIN(hi, l))` on ints. */
 // @ts-ignore: decorator
-@inline function qx_weight(rmse_type: i32, xi: f32): f32 {
-  return rmse_type == 1 ? xi * xi
-    : rmse_type == 2 ? <f32>1
-    : rmse_type == 3 ? fabsf(xi)
-    : Mathf.sqrt(fabsf(xi));
+@inline export function clamp_i32(l: i32, lo: i32, hi: i32): i32 {
+  const m = hi < l ? hi : l;
+  return lo > m ? lo : m;
+}
+
+// NaN payloads. When both operands of an x86 SSE op are NaN the result is the first operand's NaN
+// (quieted); WASM leaves the choice open, and V8's tiers and Binaryen may swap the operands of
+// commutative ops. The payload matters here because nearest_int(NaN) reads the mantissa: a NaN scale
+// from an f16/bf16 NaN with a payload (0x7c01, 0x7f81, ...) becomes scale byte 127 instead of 0.
+// The reference build's make_qx_quants.constprop.1 (q6_K's clone; objdump) accumulates the first
+// pass as `sumlx = sumlx + t` and `suml2 = suml2 + t` and computes w*x[i] as `x[i] * w` (so does
+// constprop.0, q4_0/q5_0's imatrix clone), so those three pick their NaN explicitly. Every other op in q6_K sees at most one NaN operand, or two with one
+// payload, or is a division (whose operand order WASM fixes) or a comparison; and the sums of the
+// search loop only feed comparisons, which are false for any NaN.
+
+/** `a + b` with x86's choice when both are NaN: a. */
+// @ts-ignore: decorator
+@inline function nan_first(a: f32, b: f32): f32 {
+  return a != a ? a : a + b;
+}
+
+/** `a * b` with x86's choice when both are NaN: a (quieted, as a * a does). */
+// @ts-ignore: decorator
+@inline function nan_first_mul(a: f32, b: f32): f32 {
+  return a * (a != a ? a : b);
+}
+
+/** The per-element weight of make_qx_quants: `qw ? qw[i] : rmse_type == 1 ? x*x : rmse_type == 2 ? 1
+ *  : rmse_type == 3 ? fabsf(x) : sqrtf(fabsf(x))`. */
+// @ts-ignore: decorator
+@inline function qx_weight(qw: usize, i: i32, xi: f32, rmse_type: i32): f32 {
+  if (qw != 0) return load<f32>(qw + (<usize>i << 2));
+  if (rmse_type == 1) return xi * xi;
+  if (rmse_type == 2) return <f32>1.0;
+  if (rmse_type == 3) return fabsf(xi);
+  return Mathf.sqrt(fabsf(xi));
 }
 
 /**
- * make_qx_quants: symmetric levels L[i] in [0, 2*nmax) (stored as int8) for n values, choosing
- * among 19 trial scales the one that maximises sumlx^2/suml2 under weights qw (or a weight
- * derived from x by rmse_type when qw is 0). rmse_type 0: plain rounding; < 0: return early.
+ * make_qx_quants: symmetric scale search for n values at x into int8 levels L (0..2*nmax-1).
+ * rmse_type 0: plain rounding; < 0: one weighted refinement then return early; 1..4: weights
+ * x², 1, |x|, sqrt|x| (or qw when qw != 0) and the 18-step search over iscale = -(nmax + 0.1·is)/max.
+ * The element loops are sequential sums, as in C; the search over `is` is sequential too.
  */
 export function make_qx_quants(n: i32, nmax: i32, x: usize, L: usize, rmse_type: i32, qw: usize): f32 {
   let max: f32 = 0;
   let amax: f32 = 0;
   for (let i = 0; i < n; ++i) {
-    const xi: f32 = load<f32>(x + (<usize>i << 2));
+    const xi = load<f32>(x + (<usize>i << 2));
     const ax: f32 = fabsf(xi);
     if (ax > amax) { amax = ax; max = xi; }
   }
   if (amax < GROUP_MAX_EPS) { // all zero
     for (let i = 0; i < n; ++i) store<i8>(L + <usize>i, 0);
-    return 0;
+    return <f32>0;
   }
   let iscale: f32 = <f32>(-nmax) / max;
   if (rmse_type == 0) {
     for (let i = 0; i < n; ++i) {
-      const l: i32 = nearest_int(iscale * load<f32>(x + (<usize>i << 2)));
-      store<i8>(L + <usize>i, nmax + imax(-nmax, imin(nmax - 1, l)));
+      const l = nearest_int(iscale * load<f32>(x + (<usize>i << 2)));
+      store<i8>(L + <usize>i, nmax + clamp_i32(l, -nmax, nmax - 1));
     }
     return <f32>1 / iscale;
   }
@@ -69,15 +97,17 @@ export function make_qx_quants(n: i32, nmax: i32, x: usize, L: usize, rmse_type:
   let sumlx: f32 = 0;
   let suml2: f32 = 0;
   for (let i = 0; i < n; ++i) {
-    const xi: f32 = load<f32>(x + (<usize>i << 2));
-    let l: i32 = nearest_int(iscale * xi);
-    l = imax(-nmax, imin(nmax - 1, l));
+    const xi = load<f32>(x + (<usize>i << 2));
+    let l = nearest_int(iscale * xi);
+    l = clamp_i32(l, -nmax, nmax - 1);
     store<i8>(L + <usize>i, l + nmax);
-    const w: f32 = qw != 0 ? load<f32>(qw + (<usize>i << 2)) : qx_weight(rmse_type, xi);
+    const w: f32 = qx_weight(qw, i, xi, rmse_type);
     const fl: f32 = <f32>l;
-    sumlx += w * xi * fl;
-    suml2 += w * fl * fl;
+    // sumlx += w*x[i]*l; suml2 += w*l*l; with the NaN choices of the reference build (see nan_first)
+    sumlx = nan_first(sumlx, nan_first_mul(xi, w) * fl);
+    suml2 = nan_first(suml2, w * fl * fl);
   }
+  // `suml2 ? a : b`: NaN is truthy
   let scale: f32 = suml2 != 0 ? sumlx / suml2 : <f32>0;
   if (return_early) return suml2 > 0 ? <f32>0.5 * (scale + <f32>1 / iscale) : <f32>1 / iscale;
   let best: f32 = scale * sumlx;
@@ -87,18 +117,18 @@ export function make_qx_quants(n: i32, nmax: i32, x: usize, L: usize, rmse_type:
     sumlx = 0;
     suml2 = 0;
     for (let i = 0; i < n; ++i) {
-      const xi: f32 = load<f32>(x + (<usize>i << 2));
-      let l: i32 = nearest_int(iscale * xi);
-      l = imax(-nmax, imin(nmax - 1, l));
-      const w: f32 = qw != 0 ? load<f32>(qw + (<usize>i << 2)) : qx_weight(rmse_type, xi);
+      const xi = load<f32>(x + (<usize>i << 2));
+      let l = nearest_int(iscale * xi);
+      l = clamp_i32(l, -nmax, nmax - 1);
+      const w: f32 = qx_weight(qw, i, xi, rmse_type);
       const fl: f32 = <f32>l;
       sumlx += w * xi * fl;
       suml2 += w * fl * fl;
     }
     if (suml2 > 0 && sumlx * sumlx > best * suml2) {
       for (let i = 0; i < n; ++i) {
-        const l: i32 = nearest_int(iscale * load<f32>(x + (<usize>i << 2)));
-        store<i8>(L + <usize>i, nmax + imax(-nmax, imin(nmax - 1, l)));
+        const l = nearest_int(iscale * load<f32>(x + (<usize>i << 2)));
+        store<i8>(L + <usize>i, nmax + clamp_i32(l, -nmax, nmax - 1));
       }
       scale = sumlx / suml2;
       best = scale * sumlx;
