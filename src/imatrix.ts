@@ -82,7 +82,13 @@ export async function loadImatrix(src: ByteSource, options: LoadImatrixOptions =
     await src.readInto(magic, 0);
     isGguf = String.fromCharCode(...magic) === "GGUF";
   }
-  const m = isGguf ? await loadGguf(src) : await loadLegacy(src);
+  let m: Awaited<ReturnType<typeof loadGguf>>;
+  try {
+    m = isGguf ? await loadGguf(src) : await loadLegacy(src);
+  } catch (e) {
+    if (e instanceof RangeError) throw new QuantizeError("BAD_IMATRIX", `${src.name}: an entry is too large to hold in memory (${e.message})`, { cause: e });
+    throw e;
+  }
   if (isGguf && !m.hasMetadata && (options.requireMetadata ?? true)) {
     const missing = [IMATRIX_DATASETS, IMATRIX_CHUNK_COUNT, IMATRIX_CHUNK_SIZE].filter((k) => !m.present.has(k));
     throw badImatrix(src, `missing imatrix metadata (${missing.join(", ")}): not an imatrix written by llama-imatrix?`);

@@ -66,6 +66,12 @@ describe("serializeGguf layout", () => {
     expect(h.alignment).toBe(64);
   });
 
+  it("copying general.alignment = 64 while laying out with 32, as llama-quantize does, gives a file nobody reads back", async () => {
+    // REFERENCE §6, and checked with refquant on a generated model with alignment 64
+    const t = [{ name: "a", ne: [3], type: T.F32, data: new Uint8Array(12) }, { name: "b", ne: [3], type: T.F32, data: new Uint8Array(12) }];
+    await expect(read(ggufBytes([kv.u32("general.alignment", 64)], t, 32))).rejects.toThrow(/"b" has data offset 32, expected 64/);
+  });
+
   it("writes a file through a ByteSink exactly as ggufBytes lays it out", async () => {
     const m = generateModel({ nLayer: 1, nEmbd: 32, nHead: 2, nFf: 64, nVocab: 32 });
     const out = new Uint8Array(serializeGguf(m.kvs, m.tensors).fileSize);

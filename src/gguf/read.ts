@@ -90,6 +90,17 @@ function bad(src: ByteSource | string, what: string): QuantizeError {
  * before it will quantize the file (including that each tensor's data lies inside the file).
  */
 export async function readGgufHeader(src: ByteSource, options: ReadOptions = {}): Promise<GgufHeader> {
+  try {
+    return await parseHeader(src, options);
+  } catch (e) {
+    // a legal but enormous item (a string near gguf.cpp's 1 GiB cap, a multi-GB array) that this
+    // JS engine cannot hold: report it as a bad file rather than crash
+    if (e instanceof RangeError) throw new QuantizeError("BAD_FILE", `${src.name}: a header value is too large to hold in memory (${e.message})`, { cause: e });
+    throw e;
+  }
+}
+
+async function parseHeader(src: ByteSource, options: ReadOptions): Promise<GgufHeader> {
   if (!LITTLE_ENDIAN) throw new QuantizeError("IO", "gguf-quantize needs a little-endian host");
   const r = new Cursor(src, options.chunkSize, "BAD_FILE", "truncated header");
   const fail = (what: string) => bad(src, what);
