@@ -30,9 +30,9 @@ export function cFixed(x: number, digits: number): string {
 const padl = (s: string, w: number) => (s.length >= w ? s : " ".repeat(w - s.length) + s);
 const padr = (s: string, w: number) => (s.length >= w ? s : s + " ".repeat(w - s.length));
 
-/** llama_format_tensor_shape: "%5d" then ", %5d" up to four dimensions */
+/** llama_format_tensor_shape: "%6d" then ", %6d" up to four dimensions (as the build prints) */
 export function formatShape(ne: readonly number[]): string {
-  const dims = [0, 1, 2, 3].map((i) => padl(String(ne[i] ?? 1), 5));
+  const dims = [0, 1, 2, 3].map((i) => padl(String(ne[i] ?? 1), 6));
   return dims.join(", ");
 }
 

@@ -1,0 +1,132 @@
+// The reference quantizer itself, in-process: llama_model_quantize from the libllama that the npm
+// package @node-llama-cpp/linux-x64@3.22.1 ships, called through koffi. Only on x86-64 Linux where
+// that package installs; tests using it are skipped elsewhere (committed goldens cover the rest).
+// Importance data is passed as llama-quantize would pass it (name -> values), so a test can give
+// both quantizers the same values and compare whole output files.
+
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+
+const require = createRequire(import.meta.url);
+
+export interface KvOverride { key: string; kind: "int" | "float" | "bool" | "str"; value: number | boolean | string }
+
+export interface LlamaQuantizeParams {
+  ftype: number;
+  nthread?: number;
+  outputTensorType?: number;
+  tokenEmbeddingType?: number;
+  allowRequantize?: boolean;
+  leaveOutputTensor?: boolean;
+  onlyCopy?: boolean;
+  pure?: boolean;
+  dryRun?: boolean;
+  imatrix?: Map<string, Float32Array>;
+  kvOverrides?: KvOverride[];
+  tensorTypes?: { pattern: string; type: number }[];
+  pruneLayers?: number[];
+}
+
+export interface LlamaOracle {
+  /** Returns llama_model_quantize's status (0 = success); log lines are collected in `log`. */
+  quantize(input: string, output: string, p: LlamaQuantizeParams, log?: string[]): number;
+}
+
+function load(): LlamaOracle | undefined {
+  if (process.platform !== "linux" || process.arch !== "x64") return undefined;
+  let dir: string, koffi: typeof import("koffi");
+  try {
+    dir = join(dirname(require.resolve("@node-llama-cpp/linux-x64")), "..", "bins", "linux-x64");
+    koffi = require("koffi");
+  } catch {
+    return undefined;
+  }
+  const path = join(dir, "libllama.v0.5.0.so");
+  if (!existsSync(path)) return undefined;
+  const lib = koffi.load(path);
+
+  const ImatrixData = koffi.struct("llama_model_imatrix_data", { name: "void *", data: "void *", size: "size_t" });
+  const TensorOverride = koffi.struct("llama_model_tensor_override", { pattern: "void *", type: "int" });
+  const KvOverrideT = koffi.struct("llama_model_kv_override", {
+    tag: "int", key: koffi.array("char", 128, "String"),
+    value: koffi.union("llama_kv_override_value", { val_i64: "int64_t", val_f64: "double", val_bool: "bool", val_str: koffi.array("char", 128, "String") }),
+  });
+  const Params = koffi.struct("llama_model_quantize_params", {
+    nthread: "int32_t", ftype: "int", output_tensor_type: "int", token_embedding_type: "int",
+    allow_requantize: "bool", quantize_output_tensor: "bool", only_copy: "bool", pure: "bool", keep_split: "bool", dry_run: "bool",
+    imatrix: "void *", kv_overrides: "void *", tt_overrides: "void *", prune_layers: "void *",
+    max_buf_size: "size_t",
+  });
+  if (koffi.sizeof(Params) !== 0x40) throw new Error("llama_model_quantize_params layout mismatch");
+  const defaults = lib.func("llama_model_quantize_params llama_model_quantize_default_params(void)");
+  const quantize = lib.func("uint32_t llama_model_quantize(const char *, const char *, const llama_model_quantize_params *)");
+  const backendInit = lib.func("void llama_backend_init(void)");
+  const LogCb = koffi.proto("void llama_log_cb(int level, const char *text, void *ud)");
+  const logSet = lib.func("void llama_log_set(llama_log_cb *cb, void *ud)");
+  backendInit();
+
+  let sink: string[] | undefined;
+  let partial = "";
+  const cb = koffi.register((_level: number, text: string) => {
+    if (!sink) return;
+    partial += text;
+    const lines = partial.split("\n");
+    partial = lines.pop()!;
+    sink.push(...lines);
+  }, koffi.pointer(LogCb));
+  logSet(cb, null);
+
+  // everything the parameters point to is allocated here and freed after the call
+  const keep: unknown[] = [];
+  const arrayOf = (type: unknown, items: unknown[]) => {
+    const mem = koffi.alloc(type as never, Math.max(1, items.length));
+    koffi.encode(mem, koffi.array(type as never, items.length), items);
+    keep.push(mem);
+    return mem;
+  };
+  const cstr = (s: string) => arrayOf("uint8_t", [...Buffer.from(s + "\0")]);
+  const floats = (a: Float32Array) => arrayOf("float", Array.from(a));
+
+  return {
+    quantize(input, output, p, log) {
+      const params = defaults() as Record<string, unknown>;
+      params.ftype = p.ftype;
+      params.nthread = p.nthread ?? 1;
+      if (p.outputTensorType !== undefined) params.output_tensor_type = p.outputTensorType;
+      if (p.tokenEmbeddingType !== undefined) params.token_embedding_type = p.tokenEmbeddingType;
+      params.allow_requantize = !!p.allowRequantize;
+      params.quantize_output_tensor = !p.leaveOutputTensor;
+      params.only_copy = !!p.onlyCopy;
+      params.pure = !!p.pure;
+      params.dry_run = !!p.dryRun;
+      if (p.imatrix && p.imatrix.size > 0) {
+        const items = [...p.imatrix].map(([name, data]) => ({ name: cstr(name), data: floats(data), size: data.length }));
+        params.imatrix = arrayOf(ImatrixData, [...items, { name: null, data: null, size: 0 }]);
+      }
+      if (p.kvOverrides?.length) {
+        const tags = { int: 0, float: 1, bool: 2, str: 3 };
+        const items = p.kvOverrides.map((o) => ({
+          tag: tags[o.kind], key: o.key,
+          value: o.kind === "int" ? { val_i64: o.value } : o.kind === "float" ? { val_f64: o.value } : o.kind === "bool" ? { val_bool: o.value } : { val_str: o.value },
+        }));
+        params.kv_overrides = arrayOf(KvOverrideT, [...items, { tag: 0, key: "", value: { val_i64: 0 } }]);
+      }
+      if (p.tensorTypes?.length) {
+        params.tt_overrides = arrayOf(TensorOverride, [...p.tensorTypes.map((t) => ({ pattern: cstr(t.pattern), type: t.type })), { pattern: null, type: 0 }]);
+      }
+      if (p.pruneLayers?.length) params.prune_layers = arrayOf("int32_t", [...p.pruneLayers, -1]);
+      sink = log;
+      try {
+        return quantize(input, output, params) as number;
+      } finally {
+        sink = undefined;
+        partial = "";
+        for (const mem of keep) koffi.free(mem as never);
+        keep.length = 0;
+      }
+    },
+  };
+}
+
+export const llama: LlamaOracle | undefined = load();
