@@ -1,0 +1,55 @@
+// The whole-file conformance cases: generated models × presets × imatrix kinds × options.
+// scripts/make-model-goldens.ts runs each through llama.cpp (refquant) and records the sha256 of
+// its output; test/e2e.test.ts runs each through our quantizer and compares.
+
+import type { ModelSpec } from "./generate.js";
+
+export const MODELS: Record<string, ModelSpec> = {
+  // dense llama, f16, 8 layers (so the n/8 rules hit layer 0)
+  dense: { nLayer: 8, nEmbd: 256, nFf: 512, nHead: 4, nVocab: 1024, dtype: "f16", seed: 1 },
+  // GQA, bf16, rows of 576 (a multiple of 32 but not of 256)
+  bf16: { nLayer: 3, nEmbd: 576, nFf: 1536, nHead: 9, nHeadKv: 3, nVocab: 1024, dtype: "bf16", seed: 2 },
+  // llama MoE with 8 experts (3-D expert tensors, per-expert importance)
+  moe: { nLayer: 2, nEmbd: 256, nFf: 256, nExpert: 8, nVocab: 1024, dtype: "f16", seed: 3 },
+  // f32 source
+  f32: { nLayer: 2, nEmbd: 256, nFf: 512, nHead: 4, nHeadKv: 2, nVocab: 1024, dtype: "f32", seed: 4 },
+  // tied embeddings (no output.weight), GQA
+  tied: { nLayer: 2, nEmbd: 256, nFf: 512, nHead: 8, nHeadKv: 2, nVocab: 1024, tied: true, dtype: "f16", seed: 5 },
+};
+
+export const PRESETS = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0"];
+export const IMATRIX_KINDS = ["none", "dat", "gguf"] as const;
+
+export interface ModelCase {
+  id: string;
+  model: keyof typeof MODELS;
+  preset: string;
+  imatrix: (typeof IMATRIX_KINDS)[number];
+  /** llama-quantize options (our CLI's spelling) */
+  flags: string[];
+}
+
+/** Every preset × {dense, bf16-576, moe, f32} × {no imatrix, .dat, GGUF}, plus option cases. */
+export function modelCases(): ModelCase[] {
+  const out: ModelCase[] = [];
+  for (const model of ["dense", "bf16", "moe", "f32"] as const)
+    for (const preset of PRESETS)
+      for (const imatrix of IMATRIX_KINDS)
+        out.push({ id: `${model}-${preset}-${imatrix}`, model, preset, imatrix, flags: [] });
+  const extra: Omit<ModelCase, "id">[] = [
+    { model: "dense", preset: "Q4_0", imatrix: "gguf", flags: ["--pure"] },
+    { model: "dense", preset: "Q8_0", imatrix: "none", flags: ["--leave-output-tensor"] },
+    { model: "dense", preset: "Q5_1", imatrix: "dat", flags: ["--leave-output-tensor", "--pure"] },
+    { model: "tied", preset: "Q4_0", imatrix: "none", flags: [] },
+    { model: "tied", preset: "Q5_0", imatrix: "gguf", flags: [] },
+    { model: "tied", preset: "Q8_0", imatrix: "none", flags: ["--pure"] },
+    { model: "dense", preset: "Q4_1", imatrix: "gguf", flags: ["--include-weights", "ffn_down"] },
+    { model: "moe", preset: "Q5_0", imatrix: "dat", flags: ["--exclude-weights", "exps"] },
+    { model: "dense", preset: "Q4_0", imatrix: "none", flags: ["--tensor-type", "attn_v=q8_0", "--tensor-type", "ffn_down=q6_k"] },
+    { model: "bf16", preset: "Q5_0", imatrix: "gguf", flags: ["--tensor-type", "ffn=q6_K"] },
+    { model: "dense", preset: "Q8_0", imatrix: "none", flags: ["--output-tensor-type", "f16", "--token-embedding-type", "q4_0"] },
+    { model: "dense", preset: "F16", imatrix: "gguf", flags: ["--tensor-type", "attn=q8_0"] },
+  ];
+  for (const c of extra) out.push({ ...c, id: `${c.model}-${c.preset}-${c.imatrix}${c.flags.map((f) => f.replace(/^--/, "+")).join("")}` });
+  return out;
+}
