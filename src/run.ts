@@ -10,6 +10,8 @@ import { createSink, openSource } from "./io/node.js";
 import { makePlan, type Plan, type PlanOptions } from "./plan.js";
 import { execute } from "./quantize.js";
 import { summaryLines, tensorLine } from "./format.js";
+import { Kernels } from "./kernels.js";
+import { typeName } from "./types.js";
 
 export interface RunOptions extends Omit<PlanOptions, "imatrix"> {
   readonly input: string;
@@ -60,12 +62,18 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
       for (const line of summaryLines(plan)) log(line);
       return plan;
     }
+    const kernels = new Kernels();
+    for (const t of plan.tensors) {
+      if (!t.copy && !kernels.has(t.dstType)) {
+        throw new QuantizeError("REFUSED", `${t.name}: quantizing to ${typeName(t.dstType)} is not implemented yet (only --dry-run can plan it)`);
+      }
+    }
     const sink = await createSink(opts.output);
     try {
       await execute(plan, src, sink, {
         signal: opts.signal,
         onTensor: (i, t) => log(tensorLine(i, plan.tensors.length, t)),
-      });
+      }, kernels);
       await sink.commit();
     } catch (e) {
       await sink.abort();
