@@ -75,21 +75,28 @@ function lookup(header: GgufHeader) {
 }
 
 
-/** The loader's guess of a file type from the most common tensor type (llama_model_loader). */
-function guessedFtype(header: GgufHeader, kv: (k: string) => unknown): number {
+/**
+ * The file type llama_model_loader reports (used by COPY): general.file_type when present, else the
+ * type of the most common tensor type (the first to reach the top count, in loader order) mapped to
+ * a preset, or-ed with LLAMA_FTYPE_GUESSED.
+ */
+function loaderFtype(ordered: readonly GgufTensorInfo[], kv: (k: string) => unknown): number {
   const ft = kv("general.file_type");
   if (typeof ft === "number") return ft;
   const counts = new Map<number, number>();
-  for (const t of header.tensors) counts.set(t.type, (counts.get(t.type) ?? 0) + 1);
-  let best = T.F32, n = -1;
-  for (const [ty, c] of counts) if (c > n) { best = ty; n = c; }
+  let best = T.F32, top = 0;
+  for (const t of ordered) {
+    const c = (counts.get(t.type) ?? 0) + 1;
+    counts.set(t.type, c);
+    if (top < c) { top = c; best = t.type; }
+  }
   const map: Record<number, number> = {
     [T.F32]: F.ALL_F32, [T.F16]: F.F16, [T.BF16]: F.BF16, [T.Q4_0]: F.Q4_0, [T.Q4_1]: F.Q4_1,
     [T.Q5_0]: F.Q5_0, [T.Q5_1]: F.Q5_1, [T.Q8_0]: F.Q8_0, [T.Q2_K]: F.Q2_K, [T.Q3_K]: F.Q3_K_M,
     [T.Q4_K]: F.Q4_K_M, [T.Q5_K]: F.Q5_K_M, [T.Q6_K]: F.Q6_K, [T.TQ1_0]: F.TQ1_0, [T.TQ2_0]: F.TQ2_0,
     [T.IQ2_XXS]: F.IQ2_XXS, [T.IQ2_XS]: F.IQ2_XS, [T.IQ2_S]: F.IQ2_S, [T.IQ3_XXS]: F.IQ3_XXS,
     [T.IQ1_S]: F.IQ1_S, [T.IQ1_M]: F.IQ1_M, [T.IQ4_NL]: F.IQ4_NL, [T.IQ4_XS]: F.IQ4_XS, [T.IQ3_S]: F.IQ3_S,
-    [T.MXFP4]: F.MXFP4_MOE,
+    [T.MXFP4]: F.MXFP4_MOE, [T.NVFP4]: F.NVFP4, [T.Q1_0]: F.Q1_0, [T.Q2_0]: F.Q2_0,
   };
   return (map[best] ?? F.ALL_F32) | FTYPE_GUESSED;
 }
@@ -99,7 +106,6 @@ export function makePlan(header: GgufHeader, fileName: string, opts: PlanOptions
   const kv = lookup(header);
   const model = modelFacts(kv);
   const imatrix = opts.imatrix?.data;
-  const ftype = opts.onlyCopy ? guessedFtype(header, kv) : opts.ftype;
   if (!opts.onlyCopy && defaultType(opts.ftype) === undefined) throw new QuantizeError("REFUSED", `invalid output file type ${opts.ftype}`);
 
   if (imatrix) {
@@ -109,6 +115,7 @@ export function makePlan(header: GgufHeader, fileName: string, opts: PlanOptions
   }
 
   const ordered: GgufTensorInfo[] = [...header.tensors].sort((a, b) => compareTensorNames(a.name, b.name));
+  const ftype = opts.onlyCopy ? loaderFtype(ordered, kv) : opts.ftype;
 
   let policy;
   try {
