@@ -1,50 +1,41 @@
-// The command line: llama-quantize's arguments over the WASM quantizer.
+// The command line: llama-quantize's arguments over the WASM quantizer, plus ik_llama.cpp's
+// --custom-q, recipe files and a JSON plan.
 //   gguf-quantize [options] model-in.gguf [model-out.gguf] type [nthreads]
 // A script written for llama-quantize works by changing the program name.
 
 import { Command, Option } from "commander";
+import { readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { ERRORS, QuantizeError } from "./errors.js";
 import { PRESETS, parsePreset, type Preset } from "./ftypes.js";
+import { planJson, ruleLines } from "./format.js";
+import { parseKvOverride, type KvOverride } from "./overrides.js";
 import { quantizeFile } from "./run.js";
-import { typeByName, TYPES } from "./types.js";
-import type { TypeRule } from "./policy.js";
-
-const collect = (v: string, acc: string[]) => [...acc, v];
+import { effectiveRecipe, parseCustomQ, parseRecipe, parseTensorType, parseTensorTypeFile, parseTypeName, type RecipeOptions, type Rule } from "./rules.js";
 
 function presetList(): string {
   const lines = PRESETS.map((p) => (p.name !== "COPY" ? `  ${String(p.ftype).padStart(2)}  or  ` : "          ") + `${p.name.padEnd(7)} : ${p.desc}`);
   return ["", "allowed quantization types:", ...lines, ""].join("\n");
 }
 
+const RULES_HELP = `
+rule precedence (per tensor, first that applies):
+  1. --token-embedding-type / --output-tensor-type, for those tensors
+  2. --tensor-type / --tensor-type-file rules (llama.cpp): first match wins; the preset's mixture is skipped
+  3. the preset's mixture rules (not with --pure)
+  4. --custom-q / --recipe rules (ik_llama.cpp): first match wins, over 2 and 3 (not with --pure)
+  5. the shape fallback, when a type's block does not divide the row`;
+
 function usageError(msg: string): never {
   throw new QuantizeError("USAGE", msg);
 }
 
-/** parse_ggml_type: a ggml type name, case-insensitive */
-function ggmlType(s: string, what: string): number {
-  const ty = typeByName(s);
-  if (!ty) {
-    const names = TYPES.filter((t) => t.blockSize > 0).map((t) => t.name);
-    usageError(`${what}: invalid ggml_type '${s}' (one of: ${names.join(", ")})`);
-  }
-  return ty.id;
-}
-
-/** --tensor-type NAME=TYPE: the name lowercased, compiled as an ECMAScript regex searched anywhere. */
-function tensorRule(arg: string): TypeRule {
-  const eq = arg.indexOf("=");
-  if (eq < 0) usageError(`--tensor-type: malformed tensor type '${arg}' (expected PATTERN=TYPE)`);
-  if (eq === 0) usageError(`--tensor-type '${arg}': missing tensor name`);
-  if (eq === arg.length - 1) usageError(`--tensor-type '${arg}': missing quantization type`);
-  const text = arg.slice(0, eq).toLowerCase();
-  let regex: RegExp;
+function readText(path: string, what: string): string {
   try {
-    regex = new RegExp(text);
+    return readFileSync(path, "utf8");
   } catch (e) {
-    usageError(`--tensor-type "${text}": invalid regex: ${(e as Error).message}`);
+    return usageError(`${what} ${path}: cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  return { text, regex, type: ggmlType(arg.slice(eq + 1), `--tensor-type '${arg}'`) };
 }
 
 /** std::stoi */
@@ -55,6 +46,16 @@ function stoi(s: string): number | undefined {
   return n > 2147483647 || n < -2147483648 ? undefined : n;
 }
 
+/** parse_layer_prune: comma-separated non-negative ints (stoi), sorted and deduplicated. */
+function parsePrune(arg: string): number[] {
+  const ids = arg.split(",").map((s) => {
+    const n = stoi(s);
+    if (n === undefined || n < 0) usageError(`--prune-layers: invalid layer id '${s}'`);
+    return n;
+  });
+  return [...new Set(ids)].sort((a, b) => a - b);
+}
+
 export interface CliIo {
   stdout(s: string): void;
   stderr(s: string): void;
@@ -63,6 +64,10 @@ export interface CliIo {
 const processIo: CliIo = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) };
 
 async function main(argv: string[], io: CliIo): Promise<number> {
+  // every rule source feeds one list, so rules keep their command-line order across options
+  const rules: Rule[] = [];
+  const recipe: RecipeOptions = {};
+  const collect = (v: string, acc: string[]) => [...acc, v];
   const program = new Command("gguf-quantize")
     .usage("[options] model-in.gguf [model-out.gguf] type [nthreads]")
     .description("Quantize a GGUF model exactly as llama.cpp's llama-quantize does (same options, same bytes).")
@@ -75,38 +80,66 @@ async function main(argv: string[], io: CliIo): Promise<number> {
     .option("--exclude-weights <name>", "do not use importance matrix for this/these tensor(s) (repeatable)", collect, [])
     .option("--output-tensor-type <ggml_type>", "use this ggml_type for the output.weight tensor")
     .option("--token-embedding-type <ggml_type>", "use this ggml_type for the token embeddings tensor")
-    .option("--tensor-type <name=ggml_type>", "quantize tensors matching this regex to this ggml_type; first matching rule wins (repeatable)", collect, [])
+    .option("--tensor-type <regex=ggml_type>", "quantize tensors matching this regex (lowercased) to this type (repeatable)",
+      (v: string) => { rules.push(parseTensorType(v)); })
+    .option("--tensor-type-file <file>", "--tensor-type rules from a file, separated by spaces or newlines",
+      (v: string) => { rules.push(...parseTensorTypeFile(readText(v, "--tensor-type-file"), v)); })
+    .option("--custom-q <regex=type,...>", "ik_llama.cpp rules: comma-separated, first match wins, after the preset's rules (repeatable)",
+      (v: string) => { rules.push(...parseCustomQ(v)); })
+    .option("--recipe <file>", "rules (REGEX=TYPE per line, # comments) and @preset/@imatrix/@output-tensor-type/@token-embedding-type settings",
+      (v: string) => { const r = parseRecipe(readText(v, "--recipe"), v); rules.push(...r.rules); Object.assign(recipe, r.options); })
+    .option("--prune-layers <L0,L1,...>", "comma-separated list of layer numbers to prune from the model")
+    .option("--keep-split", "generate quantized model in the same shards as input")
+    .option("--override-kv <KEY=TYPE:VALUE>", "override model metadata by key in the quantized model (TYPE: int, float, bool, str; repeatable)", collect, [])
     .option("--dry-run", "calculate and show the final quantization size without performing quantization")
+    .option("--json", "with --dry-run: print the plan as JSON on stdout")
+    .option("--write-recipe <file>", "with --dry-run: write the effective recipe (preset and one rule per tensor kind)")
     .addOption(new Option("--verbose", "show stack traces on errors").hideHelp())
-    .addHelpText("after", presetList())
+    .addHelpText("after", RULES_HELP + "\n" + presetList())
     .exitOverride()
     .configureOutput({ writeErr: (s) => io.stderr(s), writeOut: (s) => io.stdout(s) });
   try {
     program.parse(argv, { from: "user" });
   } catch (e) {
+    if (e instanceof QuantizeError) throw e;
     const code = (e as { exitCode?: number }).exitCode ?? 1;
-    return (e as { code?: string }).code === "commander.helpDisplayed" ? 0 : code === 0 ? 0 : ERRORS.USAGE;
+    return (e as { code?: string }).code === "commander.helpDisplayed" || code === 0 ? 0 : ERRORS.USAGE;
   }
   const o = program.opts();
   const args = program.args;
-  if (args.length < 2) usageError("bad arguments: expected model-in.gguf [model-out.gguf] type [nthreads]");
   if (o.includeWeights.length && o.excludeWeights.length) usageError("--include-weights and --exclude-weights cannot be used together");
+  if ((o.json || o.writeRecipe) && !o.dryRun) usageError("--json and --write-recipe go with --dry-run");
 
+  // input [output] type [nthreads]; with a recipe that sets @preset, the type may be left out
+  if (args.length < 1 || (args.length < 2 && !recipe.preset)) usageError("bad arguments: expected model-in.gguf [model-out.gguf] type [nthreads]");
   const input = args[0];
+  const defaultOutput = (p: Preset) => {
+    const slash = Math.max(input.lastIndexOf("/"), input.lastIndexOf("\\"));
+    return `${slash >= 0 ? input.slice(0, slash + 1) : ""}ggml-model-${p.name}${o.keepSplit ? "" : ".gguf"}`;
+  };
   let output = "";
-  let preset: Preset | undefined = parsePreset(args[1]);
+  let preset: Preset | undefined = args.length > 1 ? parsePreset(args[1]) : undefined;
   let rest: string[];
   if (preset) {
     // <input> <type>: the output goes beside the input as ggml-model-<TYPE>.gguf
-    const slash = Math.max(input.lastIndexOf("/"), input.lastIndexOf("\\"));
-    output = `${slash >= 0 ? input.slice(0, slash + 1) : ""}ggml-model-${preset.name}.gguf`;
+    output = defaultOutput(preset);
     rest = args.slice(2);
+  } else if (args.length < 2) {
+    preset = parsePreset(recipe.preset!)!;
+    output = defaultOutput(preset);
+    rest = [];
   } else {
     output = args[1];
-    if (args.length < 3) usageError("missing ftype");
-    preset = parsePreset(args[2]);
-    if (!preset) usageError(`invalid ftype '${args[2]}' (see --help for the list)`);
-    rest = args.slice(3);
+    if (o.keepSplit && output.endsWith(".gguf")) output = output.slice(0, -5);
+    if (args.length < 3 && recipe.preset) {
+      preset = parsePreset(recipe.preset)!;
+      rest = [];
+    } else {
+      if (args.length < 3) usageError("missing ftype");
+      preset = parsePreset(args[2]);
+      if (!preset) usageError(`invalid ftype '${args[2]}' (see --help for the list)`);
+      rest = args.slice(3);
+    }
   }
   let nthread = 0;
   if (rest.length > 0) {
@@ -117,29 +150,43 @@ async function main(argv: string[], io: CliIo): Promise<number> {
   if (rest.length > 1) usageError(`unexpected argument '${rest[1]}'`);
   const threads = nthread > 0 ? nthread : availableParallelism();
 
+  const overrides: KvOverride[] = (o.overrideKv as string[]).map(parseKvOverride);
+  const outputTensorType = o.outputTensorType !== undefined ? parseTypeName(o.outputTensorType, "--output-tensor-type") : recipe.outputTensorType;
+  const tokenEmbeddingType = o.tokenEmbeddingType !== undefined ? parseTypeName(o.tokenEmbeddingType, "--token-embedding-type") : recipe.tokenEmbeddingType;
+  const imatrixPath: string | undefined = o.imatrix ?? recipe.imatrix;
+
   const say = (line: string) => io.stderr(line + "\n");
   say(o.dryRun
     ? `main: calculating quantization size for '${input}' as ${preset.name}${nthread > 0 ? ` using ${nthread} threads` : ""}`
     : `main: quantizing '${input}' to '${output}' as ${preset.name}${nthread > 0 ? ` using ${nthread} threads` : ""}`);
   const t0 = performance.now();
-  await quantizeFile({
+  const plan = await quantizeFile({
     input, output,
     ftype: preset.ftype,
     onlyCopy: preset.name === "COPY",
     pure: !!o.pure,
     leaveOutputTensor: !!o.leaveOutputTensor,
     allowRequantize: !!o.allowRequantize,
-    outputTensorType: o.outputTensorType !== undefined ? ggmlType(o.outputTensorType, "--output-tensor-type") : undefined,
-    tokenEmbeddingType: o.tokenEmbeddingType !== undefined ? ggmlType(o.tokenEmbeddingType, "--token-embedding-type") : undefined,
-    tensorTypes: (o.tensorType as string[]).map(tensorRule),
-    imatrixPath: o.imatrix,
+    outputTensorType, tokenEmbeddingType,
+    rules,
+    pruneLayers: o.pruneLayers !== undefined ? parsePrune(o.pruneLayers) : undefined,
+    overrides,
+    keepSplit: !!o.keepSplit,
+    imatrixPath,
     includeWeights: o.includeWeights,
     excludeWeights: o.excludeWeights,
     dryRun: !!o.dryRun,
     log: say,
   });
   void threads; // single-threaded for now: output never depends on the thread count
-  if (!o.dryRun) {
+  for (const line of ruleLines(rules, plan.ruleCounts)) say(line);
+  if (o.dryRun) {
+    if (o.json) io.stdout(JSON.stringify(planJson(plan, preset.name), null, 1) + "\n");
+    if (o.writeRecipe) {
+      writeFileSync(o.writeRecipe, effectiveRecipe(plan, preset.name, { imatrix: imatrixPath, input }));
+      say(`main: wrote the effective recipe to ${o.writeRecipe}`);
+    }
+  } else {
     const ms = performance.now() - t0;
     io.stdout(`\nmain: quantize time = ${ms.toFixed(2).padStart(8)} ms\nmain:    total time = ${ms.toFixed(2).padStart(8)} ms\n`);
   }

@@ -1,6 +1,7 @@
 // llama.cpp's log lines, reproduced so that our logs diff cleanly against llama-quantize's.
 
 import type { Plan, PlannedTensor } from "./plan.js";
+import type { Rule } from "./rules.js";
 import { typeName } from "./types.js";
 
 const MiB = 1024 * 1024;
@@ -52,6 +53,54 @@ export function summaryLines(plan: Plan): string[] {
     `llama_model_quantize_impl: quant size  = ${cFixed(plan.sizeOut / MiB, 2).padStart(8)} MiB (${bpw(plan.sizeOut)} BPW)`,
   ];
   if (plan.needsImatrix) lines.push("llama_model_quantize_impl: WARNING: dry run completed successfully, but actually completing this quantization will require an imatrix!");
-  if (plan.nFallback > 0) lines.push(`llama_model_quantize_impl: WARNING: ${plan.nFallback} of ${plan.tensors.length} tensor(s) required fallback quantization`);
+  if (plan.nFallback > 0) lines.push(`llama_model_quantize_impl: WARNING: ${plan.nFallback} of ${plan.nTensorsIn} tensor(s) required fallback quantization`);
   return lines;
+}
+
+/** Per-rule tallies after planning, and a warning for each rule that decided no tensor. */
+export function ruleLines(rules: readonly Rule[], counts: readonly number[]): string[] {
+  return rules.map((r, i) =>
+    counts[i] === 0
+      ? `warning: rule ${r.text}=${typeName(r.type)} (${r.source}) matched no tensor`
+      : `main: rule ${r.text}=${typeName(r.type)} (${r.source}) decided ${counts[i]} tensor(s)`);
+}
+
+function reasonJson(d: PlannedTensor["decision"]) {
+  const r = d.reason;
+  const base = r.kind === "rule" ? { kind: r.rule.kind, rule: `${r.rule.text}=${typeName(r.rule.type)}`, source: r.rule.source } : { kind: r.kind };
+  return d.fallback ? { ...base, fallback: { from: typeName(d.fallback.from), to: typeName(d.fallback.to) } } : base;
+}
+
+/** The plan as plain JSON for scripts and the browser page (--dry-run --json). */
+export function planJson(plan: Plan, preset: string) {
+  const bpw = (bytes: number, elements: number) => (elements > 0 ? (bytes * 8) / elements : 0);
+  return {
+    preset,
+    ftype: plan.ftype,
+    files: plan.files.length,
+    tensors: plan.tensors.map((t) => {
+      const elements = t.ne.reduce((a, b) => a * b, 1);
+      return {
+        name: t.name,
+        ...(t.sourceName !== t.name ? { sourceName: t.sourceName } : {}),
+        shape: [...t.ne],
+        sourceType: typeName(t.srcType),
+        type: typeName(t.dstType),
+        bytesIn: t.srcBytes,
+        bytes: t.dstBytes,
+        bpw: bpw(t.dstBytes, elements),
+        imatrix: t.imatrix !== undefined,
+        decidedBy: reasonJson(t.decision),
+      };
+    }),
+    totals: {
+      bytesIn: plan.sizeIn,
+      bytes: plan.sizeOut,
+      elements: plan.nElements,
+      bpwIn: bpw(plan.sizeIn, plan.nElements),
+      bpw: bpw(plan.sizeOut, plan.nElements),
+      fallbacks: plan.nFallback,
+      needsImatrix: plan.needsImatrix,
+    },
+  };
 }

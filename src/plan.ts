@@ -1,6 +1,7 @@
-// Header + options -> Plan: every tensor's target type and why, its imatrix slice, its bytes, and
-// the final output layout (metadata in llama.cpp's order, offsets). The plan is a plain value:
-// --dry-run prints it, tests assert on it, and the executor follows it without deciding anything.
+// Header(s) + options -> Plan: every tensor's target type and why, its imatrix slice, its bytes,
+// and the final output layout (metadata in llama.cpp's order, offsets; one file, or one per input
+// shard with --keep-split). The plan is a plain value: --dry-run prints it, tests assert on it,
+// and the executor follows it without deciding anything.
 
 import { QuantizeError } from "./errors.js";
 import { F, FTYPE_GUESSED, defaultType } from "./ftypes.js";
@@ -9,7 +10,9 @@ import { kv as kvOf, type GgufKv } from "./gguf/values.js";
 import { copyKvs, removeKvs, serializeGguf, setKv } from "./gguf/write.js";
 import { imatrixKvs, type Imatrix } from "./imatrix.js";
 import { modelFacts } from "./model.js";
-import { PolicyError, compareTensorNames, decideTypes, type Decision, type TypeRule } from "./policy.js";
+import { overriddenValue, overrideKv, type KvOverride } from "./overrides.js";
+import { PolicyError, compareTensorNames, decideTypes, type Decision } from "./policy.js";
+import type { Rule } from "./rules.js";
 import { T, TYPES, tensorBytes, typeName } from "./types.js";
 
 export interface PlanOptions {
@@ -22,7 +25,14 @@ export interface PlanOptions {
   readonly outputTensorType?: number;
   readonly tokenEmbeddingType?: number;
   readonly allowRequantize?: boolean;
-  readonly tensorTypes?: readonly TypeRule[];
+  /** --tensor-type / --custom-q / recipe rules, in command-line order */
+  readonly rules?: readonly Rule[];
+  /** --prune-layers: block numbers to drop (sorted, unique) */
+  readonly pruneLayers?: readonly number[];
+  /** --override-kv, in order */
+  readonly overrides?: readonly KvOverride[];
+  /** --keep-split: one output per input shard */
+  readonly keepSplit?: boolean;
   /** the filtered importance matrix, and the path it came from (written into the output) */
   readonly imatrix?: { readonly data: Imatrix; readonly path: string };
   /** true for --dry-run: missing imatrix becomes a warning instead of an error */
@@ -30,16 +40,21 @@ export interface PlanOptions {
 }
 
 export interface PlannedTensor {
+  /** the name in the output (after --prune-layers renumbering) */
   readonly name: string;
+  /** the name in the input (what the imatrix is looked up by) */
+  readonly sourceName: string;
   /** dimensions as stored in the input (n_dims entries) */
   readonly ne: readonly number[];
   readonly srcType: number;
-  /** absolute offset of the tensor's data in the input file */
+  /** input shard holding the data, and its absolute offset there */
+  readonly shard: number;
   readonly srcOffset: number;
   readonly srcBytes: number;
   readonly dstType: number;
   readonly dstBytes: number;
-  /** absolute offset of the tensor's data in the output file */
+  /** output file (index into Plan.files) and the absolute offset there */
+  readonly file: number;
   readonly dstOffset: number;
   /** true: bytes are copied as they are; false: rows go through a kernel */
   readonly copy: boolean;
@@ -48,39 +63,47 @@ export interface PlannedTensor {
   readonly decision: Decision;
 }
 
-export interface Plan {
-  readonly ftype: number;
-  readonly tensors: readonly PlannedTensor[];
+export interface PlannedFile {
   readonly kvs: readonly GgufKv[];
-  /** the output's complete metadata section, padded */
+  /** the complete metadata section, padded */
   readonly header: Uint8Array;
   readonly fileSize: number;
+  /** indexes into Plan.tensors, in file order */
+  readonly tensors: readonly number[];
+}
+
+export interface Plan {
+  readonly ftype: number;
+  /** in processing (and log) order */
+  readonly tensors: readonly PlannedTensor[];
+  /** one output, or one per input shard with --keep-split */
+  readonly files: readonly PlannedFile[];
+  /** --keep-split: outputs are named `<out>-%05d-of-%05d.gguf` */
+  readonly split: boolean;
   readonly alignment: number;
-  /** Σ input tensor bytes and Σ output tensor bytes, and the element count (for BPW) */
+  /** Σ input and Σ output bytes of the planned tensors */
   readonly sizeIn: number;
   readonly sizeOut: number;
+  /** elements and tensors of the whole input model (pruned ones included, as llama.cpp counts) */
   readonly nElements: number;
+  readonly nTensorsIn: number;
   readonly nFallback: number;
   /** lines llama.cpp logs while planning (overrides, fallbacks, imatrix notes), in order */
   readonly log: readonly string[];
   /** --dry-run only: a real run would refuse for want of an importance matrix */
   readonly needsImatrix: boolean;
+  /** per user rule (same order as PlanOptions.rules): how many tensors it decided */
+  readonly ruleCounts: readonly number[];
 }
 
 const SPLIT_KEYS = ["split.no", "split.count", "split.tensors.count"];
-
-function lookup(header: GgufHeader) {
-  const map = new Map<string, unknown>(header.kvs.map((k) => [k.key, k.value]));
-  return (key: string) => map.get(key);
-}
-
 
 /**
  * The file type llama_model_loader reports (used by COPY): general.file_type when present, else the
  * type of the most common tensor type (the first to reach the top count, in loader order) mapped to
  * a preset, or-ed with LLAMA_FTYPE_GUESSED.
  */
-function loaderFtype(ordered: readonly GgufTensorInfo[], kv: (k: string) => unknown): number {
+function loaderFtype(ordered: readonly { type: number }[], kv: (k: string) => unknown): number {
   const ft = kv("general.file_type");
   if (typeof ft === "number") return ft;
   const counts = new Map<number, number>();
@@ -101,28 +124,78 @@ function loaderFtype(ordered: readonly GgufTensorInfo[], kv: (k: string) => unkn
   return (map[best] ?? F.ALL_F32) | FTYPE_GUESSED;
 }
 
-/** Builds the plan; throws QuantizeError where llama.cpp refuses (before any byte is written). */
-export function makePlan(header: GgufHeader, fileName: string, opts: PlanOptions): Plan {
-  const kv = lookup(header);
+/**
+ * remap_layer: with --prune-layers, blocks in the list are dropped and the rest renumbered in
+ * order (a block below the first pruned one keeps its number). The first `blk.N.` anywhere in a
+ * name is the block. Returns the new name, or "" for a pruned tensor; `state.next` ends as the new
+ * block count.
+ */
+function remapLayer(name: string, prune: readonly number[], state: { mapped: Map<number, string>; next: number }): string {
+  if (prune.length === 0) return name;
+  const m = /blk\.(\d+)\./.exec(name);
+  if (!m) return name;
+  const blk = Number(m[1]) | 0;
+  if (!state.mapped.has(blk)) {
+    if (prune.includes(blk)) state.mapped.set(blk, "");
+    else if (blk < prune[0]) { state.mapped.set(blk, String(blk)); state.next = blk + 1; }
+    else state.mapped.set(blk, String(state.next++));
+  }
+  const to = state.mapped.get(blk)!;
+  if (to === "") return "";
+  const at = m.index + 4;
+  return name.slice(0, at) + to + name.slice(at + m[1].length);
+}
+
+interface SourceTensor extends GgufTensorInfo {
+  readonly shard: number;
+  /** absolute offset of the data in its shard */
+  readonly abs: number;
+}
+
+/**
+ * Builds the plan from the input's header(s) (several for a split model, in shard order); throws
+ * QuantizeError where llama.cpp refuses (before any byte is written).
+ */
+export function makePlan(shards: readonly GgufHeader[], fileName: string, opts: PlanOptions): Plan {
+  const header = shards[0];
+  const overrides = opts.overrides ?? [];
+  const base = new Map<string, unknown>(header.kvs.map((k) => [k.key, k.value]));
+  const kv = (key: string) => {
+    const o = overrides.find((x) => x.key === key);
+    return o ? overriddenValue(o) : base.get(key);
+  };
   const model = modelFacts(kv);
   const imatrix = opts.imatrix?.data;
   if (!opts.onlyCopy && defaultType(opts.ftype) === undefined) throw new QuantizeError("REFUSED", `invalid output file type ${opts.ftype}`);
-
   if (imatrix) {
     for (const [name, values] of imatrix.entries) {
       for (const v of values) if (!Number.isFinite(v)) throw new QuantizeError("BAD_IMATRIX", `${opts.imatrix!.path}: imatrix contains non-finite value ${v} (entry ${name})`);
     }
   }
 
-  const ordered: GgufTensorInfo[] = [...header.tensors].sort((a, b) => compareTensorNames(a.name, b.name));
+  // the loader's weights_map: every shard's tensors, ordered by (block, name)
+  const all: SourceTensor[] = shards.flatMap((h, shard) => h.tensors.map((t) => ({ ...t, shard, abs: h.dataOffset + t.offset })));
+  const seen = new Set<string>();
+  for (const t of all) {
+    if (seen.has(t.name)) throw new QuantizeError("BAD_FILE", `${fileName}: invalid model: tensor '${t.name}' is duplicated`);
+    seen.add(t.name);
+  }
+  const ordered = [...all].sort((a, b) => compareTensorNames(a.name, b.name));
   const ftype = opts.onlyCopy ? loaderFtype(ordered, kv) : opts.ftype;
+
+  // --prune-layers renames (and drops) tensors; the policy sees the new names
+  const prune = opts.pruneLayers ?? [];
+  const pstate = { mapped: new Map<number, string>(), next: 0 };
+  let kept = ordered.map((t) => ({ t, name: remapLayer(t.name, prune, pstate) })).filter((x) => x.name !== "");
+  // --keep-split writes tensors by (shard, offset)
+  if (opts.keepSplit) kept = [...kept].sort((a, b) => a.t.shard - b.t.shard || a.t.abs - b.t.abs);
 
   let policy;
   try {
-    policy = decideTypes(ordered, model, {
+    policy = decideTypes(kept.map(({ t, name }) => ({ name, ne: t.ne, type: t.type })), model, {
       ftype, onlyCopy: opts.onlyCopy, pure: opts.pure, quantizeOutputTensor: !opts.leaveOutputTensor,
       outputTensorType: opts.outputTensorType, tokenEmbeddingType: opts.tokenEmbeddingType,
-      hasImatrix: imatrix !== undefined, tensorTypes: opts.tensorTypes,
+      hasImatrix: imatrix !== undefined, rules: opts.rules,
     });
   } catch (e) {
     if (e instanceof PolicyError) throw new QuantizeError("REFUSED", `${fileName}: ${e.message}`);
@@ -131,70 +204,89 @@ export function makePlan(header: GgufHeader, fileName: string, opts: PlanOptions
 
   const log: string[] = [];
   let needsImatrix = false;
-  const partial = ordered.map((t, i) => {
+  const partial = kept.map(({ t, name }, i) => {
     const d = policy.decisions[i];
     log.push(...d.log);
     if (!imatrix && d.allowsQuantization && d.requiresImatrix) {
-      if (!opts.dryRun) throw new QuantizeError("REFUSED", `this quantization requires an importance matrix: tensor ${t.name} would be ${typeName(d.target)} (use --imatrix)`);
+      if (!opts.dryRun) throw new QuantizeError("REFUSED", `this quantization requires an importance matrix: tensor ${name} would be ${typeName(d.target)} (use --imatrix)`);
       needsImatrix = true;
     }
     const copy = d.target === t.type;
-    const srcBytes = t.nbytes;
     const dstTy = TYPES[d.target];
-    if (!dstTy || dstTy.blockSize === 0) throw new QuantizeError("REFUSED", `${t.name}: unknown target type ${d.target}`);
+    if (!dstTy || dstTy.blockSize === 0) throw new QuantizeError("REFUSED", `${name}: unknown target type ${d.target}`);
     if (!copy && t.ne[0] % dstTy.blockSize !== 0) {
       // only --output-tensor-type / --token-embedding-type skip the fallback; llama.cpp fails at write time
-      throw new QuantizeError("REFUSED", `${t.name}: row of ${t.ne[0]} values does not fit type ${dstTy.name} (block ${dstTy.blockSize}): quantized data validation failed`);
+      throw new QuantizeError("REFUSED", `${name}: row of ${t.ne[0]} values does not fit type ${dstTy.name} (block ${dstTy.blockSize}): quantized data validation failed`);
     }
-    const dstBytes = copy ? srcBytes : tensorBytes(d.target, t.ne);
+    const dstBytes = copy ? t.nbytes : tensorBytes(d.target, t.ne);
     let slice: Float32Array | undefined;
     if (!copy) {
       const src = TYPES[t.type];
-      if (src.quantized && !opts.allowRequantize) throw new QuantizeError("REFUSED", `requantizing from type ${src.name} is disabled (tensor ${t.name}; use --allow-requantize)`);
-      if (![T.F32, T.F16, T.BF16].includes(t.type) && !src.quantized) throw new QuantizeError("REFUSED", `cannot dequantize/convert tensor type ${src.name} (tensor ${t.name})`);
+      if (src.quantized && !opts.allowRequantize) throw new QuantizeError("REFUSED", `requantizing from type ${src.name} is disabled (tensor ${name}; use --allow-requantize)`);
+      if (![T.F32, T.F16, T.BF16].includes(t.type) && !src.quantized) throw new QuantizeError("REFUSED", `cannot dequantize/convert tensor type ${src.name} (tensor ${name})`);
       if (imatrix) {
-        const values = imatrix.entries.get(t.name);
+        const values = imatrix.entries.get(t.name); // looked up by the original (pre-prune) name
         const want = t.ne[0] * (t.ne[2] ?? 1);
         if (!values) {
-          log.push(`====== llama_model_quantize_impl: did not find weights for ${t.name}`);
+          log.push(`====== llama_model_quantize_impl: did not find weights for ${name}`);
         } else if (values.length === want) {
           slice = values;
         } else {
-          log.push(`====== llama_model_quantize_impl: imatrix size ${values.length} is different from tensor size ${want} for ${t.name}`);
-          if (d.category !== "token_embd") throw new QuantizeError("BAD_IMATRIX", `${opts.imatrix!.path}: imatrix size ${values.length} is different from tensor size ${want} for ${t.name}`);
+          log.push(`====== llama_model_quantize_impl: imatrix size ${values.length} is different from tensor size ${want} for ${name}`);
+          if (d.category !== "token_embd") throw new QuantizeError("BAD_IMATRIX", `${opts.imatrix!.path}: imatrix size ${values.length} is different from tensor size ${want} for ${name}`);
         }
       }
       if (!slice && d.requiresImatrix && imatrix && !opts.dryRun) {
-        throw new QuantizeError("BAD_IMATRIX", `Missing importance matrix for tensor ${t.name} in a very low-bit quantization`);
+        throw new QuantizeError("BAD_IMATRIX", `Missing importance matrix for tensor ${name} in a very low-bit quantization`);
       }
     }
-    return { t, d, copy, srcBytes, dstBytes, slice };
+    return { t, name, d, copy, dstBytes, slice };
   });
 
-  // metadata, in llama.cpp's order
-  // gguf_set_kv copy of the input's metadata, then llama.cpp's own keys (each set moves to the end)
+  // metadata, in llama.cpp's order: the input's (copied as gguf_set_kv does), then its own keys,
+  // each set moving to the end, then the overrides (the user's, then the imatrix's)
   let kvs: GgufKv[] = setKv(copyKvs(header.kvs), kvOf.u32("general.quantization_version", 2));
   kvs = setKv(kvs, kvOf.u32("general.file_type", ftype));
   kvs = removeKvs(kvs, ...SPLIT_KEYS);
+  for (const o of overrides) kvs = setKv(kvs, overrideKv(o));
   if (imatrix && opts.imatrix) for (const k of imatrixKvs(imatrix, opts.imatrix.path, imatrix.entries.size)) kvs = setKv(kvs, k);
+  if (prune.length > 0) kvs = setKv(kvs, kvOf.u32(`${model.arch}.block_count`, pstate.next));
 
+  // outputs: one, or (--keep-split) one per input shard index present
+  const nSplit = opts.keepSplit ? Math.max(1, ...partial.map((p) => p.t.shard + 1)) : 1;
+  const fileOf = (p: (typeof partial)[number]) => (opts.keepSplit ? p.t.shard : 0);
   // llama.cpp writes 32-aligned data whatever the input says, yet copies general.alignment, so for a
   // non-32 input its output is unreadable; we keep the input's alignment (a valid file, and the same
   // bytes as llama.cpp for every 32-aligned input)
   const alignment = header.alignment;
-  const layout = serializeGguf(kvs, partial.map(({ t, d }) => ({ name: t.name, ne: t.ne, type: d.target })), alignment);
-  let nElements = 0, sizeIn = 0, sizeOut = 0;
-  const tensors: PlannedTensor[] = partial.map(({ t, d, copy, srcBytes, dstBytes, slice }, i) => {
-    nElements += t.ne.reduce((a, b) => a * b, 1);
-    sizeIn += srcBytes;
-    sizeOut += dstBytes;
-    return {
-      name: t.name, ne: t.ne, srcType: t.type, srcOffset: header.dataOffset + t.offset, srcBytes,
-      dstType: d.target, dstBytes, dstOffset: layout.dataOffset + layout.offsets[i], copy, imatrix: slice, decision: d,
-    };
-  });
+  const tensors: PlannedTensor[] = new Array(partial.length);
+  const files: PlannedFile[] = [];
+  for (let f = 0; f < nSplit; f++) {
+    let fkvs = f === 0 ? kvs : [];
+    if (nSplit > 1) {
+      fkvs = setKv(fkvs, kvOf.u16("split.no", f));
+      fkvs = setKv(fkvs, kvOf.u16("split.count", nSplit));
+      fkvs = setKv(fkvs, kvOf.i32("split.tensors.count", partial.length));
+    }
+    const idx = partial.map((_, i) => i).filter((i) => fileOf(partial[i]) === f);
+    const layout = serializeGguf(fkvs, idx.map((i) => ({ name: partial[i].name, ne: partial[i].t.ne, type: partial[i].d.target })), alignment);
+    idx.forEach((i, j) => {
+      const { t, name, d, copy, dstBytes, slice } = partial[i];
+      tensors[i] = {
+        name, sourceName: t.name, ne: t.ne, srcType: t.type, shard: t.shard, srcOffset: t.abs, srcBytes: t.nbytes,
+        dstType: d.target, dstBytes, file: f, dstOffset: layout.dataOffset + layout.offsets[j], copy, imatrix: slice, decision: d,
+      };
+    });
+    files.push({ kvs: fkvs, header: layout.header, fileSize: layout.fileSize, tensors: idx });
+  }
+
+  const nElements = all.reduce((acc, t) => acc + t.ne.reduce((a, b) => a * b, 1), 0);
+  const sizeIn = tensors.reduce((a, t) => a + t.srcBytes, 0);
+  const sizeOut = tensors.reduce((a, t) => a + t.dstBytes, 0);
+  const rules = opts.rules ?? [];
+  const ruleCounts = rules.map((r) => tensors.filter((t) => t.decision.reason.kind === "rule" && t.decision.reason.rule === r).length);
   return {
-    ftype, tensors, kvs, header: layout.header, fileSize: layout.fileSize, alignment,
-    sizeIn, sizeOut, nElements, nFallback: policy.nFallback, log, needsImatrix,
+    ftype, tensors, files, split: !!opts.keepSplit, alignment, sizeIn, sizeOut, nElements, nTensorsIn: all.length,
+    nFallback: policy.nFallback, log, needsImatrix, ruleCounts,
   };
 }

@@ -4,6 +4,7 @@
 // decided before any weight is read, in output order, because the mixture rules keep counters.
 
 import { F, defaultType } from "./ftypes.js";
+import type { Rule } from "./rules.js";
 import { T, TYPES, typeName } from "./types.js";
 
 export interface TensorDesc {
@@ -27,12 +28,6 @@ export interface ModelFacts {
   readonly is70B: boolean;
 }
 
-/** One --tensor-type rule: the pattern as given, compiled, and the type it sets. */
-export interface TypeRule {
-  readonly text: string;
-  readonly regex: RegExp;
-  readonly type: number;
-}
 
 export interface PolicyOptions {
   readonly ftype: number;
@@ -45,7 +40,9 @@ export interface PolicyOptions {
   readonly tokenEmbeddingType?: number;
   /** an importance matrix was given (whatever it matches) */
   readonly hasImatrix?: boolean;
-  readonly tensorTypes?: readonly TypeRule[];
+  /** user rules in command-line order: --tensor-type kind first-match before the mixture rules,
+   *  custom-q kind (--custom-q, recipes) first-match after them (see src/rules.ts) */
+  readonly rules?: readonly Rule[];
 }
 
 export type Category = "token_embd" | "attn_q" | "attn_v" | "attn_k" | "attn_qkv" | "attn_kv_b" | "attn_output"
@@ -56,7 +53,7 @@ export type Reason =
   | { kind: "kept" }                       // not quantizable: copied as it is
   | { kind: "default" }                    // the preset's default type
   | { kind: "mixture" }                    // the preset's mixture rules
-  | { kind: "rule"; index: number }        // --tensor-type rule #index
+  | { kind: "rule"; rule: Rule }           // a --tensor-type, --custom-q or recipe rule
   | { kind: "output-type" }                // --output-tensor-type
   | { kind: "token-embedding-type" };      // --token-embedding-type
 
@@ -348,6 +345,8 @@ export function decideTypes(tensors: readonly TensorDesc[], model: ModelFacts, o
     if (c === "output") s.tied = false;
   }
   const defQuantized = TYPES[def].quantized;
+  const ttRules = (opts.rules ?? []).filter((r) => r.kind === "tensor-type");
+  const customRules = (opts.rules ?? []).filter((r) => r.kind === "custom-q");
   const decisions = tensors.map((t, i): Decision => {
     const category = cats[i];
     const log: string[] = [];
@@ -364,22 +363,26 @@ export function decideTypes(tensors: readonly TensorDesc[], model: ModelFacts, o
         target = def; reason = { kind: "default" };
         if (defQuantized) {
           let manual = false;
-          const rules = opts.tensorTypes ?? [];
-          for (let r = 0; r < rules.length; r++) {
-            if (rules[r].regex.test(t.name)) {
-              if (rules[r].type !== target) {
-                log.push(`llama_tensor_get_type: ${pad(t.name, 36)} - applying manual override: ${typeName(target)} -> ${typeName(rules[r].type)}`);
-                target = rules[r].type;
-              }
-              manual = true;
-              reason = { kind: "rule", index: r };
-              break;
+          const tt = ttRules.find((r) => r.regex.test(t.name));
+          if (tt) {
+            if (tt.type !== target) {
+              log.push(`llama_tensor_get_type: ${pad(t.name, 36)} - applying manual override: ${typeName(target)} -> ${typeName(tt.type)}`);
+              target = tt.type;
             }
+            manual = true;
+            reason = { kind: "rule", rule: tt };
           }
           if (!manual && !opts.pure) {
             const mixed = mixtureType(s, target, t, category);
             if (mixed !== target) reason = { kind: "mixture" };
             target = mixed;
+          }
+          if (!opts.pure) {
+            const cq = customRules.find((r) => r.regex.test(t.name));
+            if (cq) {
+              target = cq.type;
+              reason = { kind: "rule", rule: cq };
+            }
           }
           const fb = fallbackType(s, t, target, log);
           if (fb !== target) fallback = { from: target, to: fb };

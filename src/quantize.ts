@@ -85,21 +85,24 @@ async function quantizeTensor(k: Kernels, src: ByteSource, sink: ByteSink, t: Pl
   }
 }
 
-/** Writes the whole output for `plan`; the caller commits or aborts the sink. */
-export async function execute(plan: Plan, src: ByteSource, sink: ByteSink, opts: ExecuteOptions = {}, kernels = new Kernels()): Promise<void> {
+/**
+ * Writes every output file of `plan`: sources[i] is input shard i, sinks[f] is output file f. The
+ * caller commits or aborts the sinks. Tensors are processed in plan order (the log order).
+ */
+export async function execute(plan: Plan, sources: readonly ByteSource[], sinks: readonly ByteSink[], opts: ExecuteOptions = {}, kernels = new Kernels()): Promise<void> {
   const chunk = opts.chunkBytes ?? CHUNK_BYTES;
-  await sink.write(plan.header, 0);
-  let end = plan.header.byteLength;
+  for (let f = 0; f < plan.files.length; f++) await sinks[f].write(plan.files[f].header, 0);
   for (let i = 0; i < plan.tensors.length; i++) {
     const t = plan.tensors[i];
+    const src = sources[t.shard], sink = sinks[t.file];
     if (t.copy) await copyTensor(kernels, src, sink, t, chunk, opts);
     else await quantizeTensor(kernels, src, sink, t, chunk, opts);
-    // zero padding after every tensor, the last one included
-    const padded = i + 1 < plan.tensors.length ? plan.tensors[i + 1].dstOffset : plan.fileSize;
+    // zero padding after every tensor, the last one of each file included
+    const file = plan.files[t.file];
+    const at = file.tensors.indexOf(i);
+    const padded = at + 1 < file.tensors.length ? plan.tensors[file.tensors[at + 1]].dstOffset : file.fileSize;
     const tail = padded - (t.dstOffset + t.dstBytes);
     if (tail > 0) await sink.write(new Uint8Array(tail), t.dstOffset + t.dstBytes);
-    end = padded;
     opts.onTensor?.(i, t);
   }
-  if (end !== plan.fileSize) throw new Error(`internal: wrote ${end} bytes, plan says ${plan.fileSize}`);
 }

@@ -1,21 +1,22 @@
-// The whole job on files in Node: open, plan, write to a temporary name, rename when complete.
-// The CLI is a thin layer over this; tests call it directly.
+// The whole job on files in Node: open (every shard of a split model), plan, write each output to a
+// temporary name, rename when complete. The CLI is a thin layer over this; tests call it directly.
 
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { QuantizeError } from "./errors.js";
-import { readGgufHeader } from "./gguf/read.js";
+import { summaryLines, tensorLine } from "./format.js";
+import { getU16, readGgufHeader, type GgufHeader } from "./gguf/read.js";
 import { filterImatrix, loadImatrix } from "./imatrix.js";
 import { createSink, openSource } from "./io/node.js";
+import type { ByteSink, ByteSource } from "./io/types.js";
+import { Kernels } from "./kernels.js";
 import { makePlan, type Plan, type PlanOptions } from "./plan.js";
 import { execute } from "./quantize.js";
-import { summaryLines, tensorLine } from "./format.js";
-import { Kernels } from "./kernels.js";
 import { typeName } from "./types.js";
 
 export interface RunOptions extends Omit<PlanOptions, "imatrix"> {
   readonly input: string;
-  /** ignored (may be empty) with dryRun */
+  /** ignored with dryRun; with keepSplit, the prefix of the shard names */
   readonly output: string;
   readonly imatrixPath?: string;
   readonly includeWeights?: readonly string[];
@@ -23,6 +24,11 @@ export interface RunOptions extends Omit<PlanOptions, "imatrix"> {
   /** where llama.cpp-style log lines go (default: nowhere) */
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
+}
+
+/** llama_split_path: `<prefix>-%05d-of-%05d.gguf` with a 1-based shard number. */
+export function splitPath(prefix: string, index: number, count: number): string {
+  return `${prefix}-${String(index + 1).padStart(5, "0")}-of-${String(count).padStart(5, "0")}.gguf`;
 }
 
 /** std::filesystem::equivalent: the same file, through any path, link or hard link. */
@@ -36,11 +42,47 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   }
 }
 
+/** Opens a model: one file, or every shard of a split model when given its first shard. */
+async function openModel(input: string): Promise<{ sources: ByteSource[]; headers: GgufHeader[] }> {
+  const sources: ByteSource[] = [];
+  const headers: GgufHeader[] = [];
+  try {
+    sources.push(await openSource(input));
+    headers.push(await readGgufHeader(sources[0]));
+    const count = getU16(headers[0], "split.count") ?? 0;
+    if (count > 1) {
+      const no = getU16(headers[0], "split.no") ?? 0;
+      if (no !== 0) throw new QuantizeError("BAD_FILE", `${input}: illegal split file idx: ${no}, the model must be given by its first split`);
+      const m = /^(.*)-00001-of-(\d{5})\.gguf$/.exec(input);
+      if (!m || Number(m[2]) !== count) throw new QuantizeError("BAD_FILE", `${input}: a model split in ${count} files must be named <prefix>-00001-of-${String(count).padStart(5, "0")}.gguf`);
+      for (let i = 1; i < count; i++) {
+        const path = splitPath(m[1], i, count);
+        const src = await openSource(path);
+        sources.push(src);
+        const h = await readGgufHeader(src);
+        const idx = getU16(h, "split.no");
+        if (idx === undefined) throw new QuantizeError("BAD_FILE", `${path}: missing key split.no in GGUF split`);
+        if (idx !== i) throw new QuantizeError("BAD_FILE", `${path}: invalid split file idx: ${idx}, expected ${i}`);
+        headers.push(h);
+      }
+      const expected = headers[0].kvs.find((k) => k.key === "split.tensors.count")?.value;
+      const found = headers.reduce((a, h) => a + h.tensors.length, 0);
+      if (typeof expected === "number" && expected !== found) throw new QuantizeError("BAD_FILE", `${input}: corrupted model: ${expected} tensors expected but ${found} found`);
+    }
+    return { sources, headers };
+  } catch (e) {
+    await Promise.all(sources.map((s) => s.close()));
+    throw e;
+  }
+}
+
+/** The output paths of a plan. */
+export function outputPaths(plan: Plan, output: string): string[] {
+  return plan.files.map((_, f) => (plan.split ? splitPath(output, f, plan.files.length) : output));
+}
+
 export async function quantizeFile(opts: RunOptions): Promise<Plan> {
   const log = opts.log ?? (() => {});
-  if (!opts.dryRun && (await sameFile(opts.input, opts.output))) {
-    throw new QuantizeError("IO", `input and output files are the same: '${opts.input}'`);
-  }
   let imatrix: PlanOptions["imatrix"];
   if (opts.imatrixPath) {
     const src = await openSource(opts.imatrixPath);
@@ -52,13 +94,15 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
       await src.close();
     }
   }
-  const src = await openSource(opts.input);
+  if (!opts.dryRun && !opts.keepSplit && (await sameFile(opts.input, opts.output))) {
+    throw new QuantizeError("IO", `input and output files are the same: '${opts.input}'`);
+  }
+  const { sources, headers } = await openModel(opts.input);
   try {
-    const header = await readGgufHeader(src);
-    const plan = makePlan(header, opts.input, { ...opts, imatrix });
+    const plan = makePlan(headers, opts.input, { ...opts, imatrix });
     for (const line of plan.log) log(line);
     if (opts.dryRun) {
-      plan.tensors.forEach((t, i) => log(tensorLine(i, plan.tensors.length, t, true)));
+      plan.tensors.forEach((t, i) => log(tensorLine(i, plan.nTensorsIn, t, true)));
       for (const line of summaryLines(plan)) log(line);
       return plan;
     }
@@ -68,20 +112,27 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
         throw new QuantizeError("REFUSED", `${t.name}: quantizing to ${typeName(t.dstType)} is not implemented yet (only --dry-run can plan it)`);
       }
     }
-    const sink = await createSink(opts.output);
+    const paths = outputPaths(plan, opts.output);
+    for (const out of paths) {
+      for (let s = 0; s < sources.length; s++) {
+        if (await sameFile(sources[s].name, out)) throw new QuantizeError("IO", `input and output files are the same: '${sources[s].name}'`);
+      }
+    }
+    const sinks: ByteSink[] = [];
     try {
-      await execute(plan, src, sink, {
+      for (const out of paths) sinks.push(await createSink(out));
+      await execute(plan, sources, sinks, {
         signal: opts.signal,
-        onTensor: (i, t) => log(tensorLine(i, plan.tensors.length, t)),
+        onTensor: (i, t) => log(tensorLine(i, plan.nTensorsIn, t)),
       }, kernels);
-      await sink.commit();
+      for (const sink of sinks) await sink.commit();
     } catch (e) {
-      await sink.abort();
+      await Promise.all(sinks.map((s) => s.abort()));
       throw e;
     }
     for (const line of summaryLines(plan)) log(line);
     return plan;
   } finally {
-    await src.close();
+    await Promise.all(sources.map((s) => s.close()));
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { F } from "../src/ftypes.js";
 import { allowsQuantization, compareTensorNames, decideTypes, nDims, type ModelFacts, type TensorDesc } from "../src/policy.js";
+import { parseTensorType } from "../src/rules.js";
 import { T, typeName } from "../src/types.js";
 
 /** A llama-shaped tensor list in loader order. */
@@ -107,9 +108,9 @@ describe("legacy presets", () => {
       "warning: blk.0.attn_q.weight                  - ncols     48 not divisible by  32 (required for type    q8_0) (WARNING: must use F16 due to unusual shape) -> falling back to     f16");
   });
   it("float presets ignore --tensor-type rules", () => {
-    const rules = [{ text: "attn", regex: /attn/, type: T.Q8_0 }];
-    expect(typesOf(llama(1), dense(1), F.F16, { tensorTypes: rules })["blk.0.attn_q.weight"]).toBe("f16");
-    expect(typesOf(llama(1), dense(1), F.Q4_0, { tensorTypes: rules })["blk.0.attn_q.weight"]).toBe("q8_0");
+    const rules = [parseTensorType("attn=q8_0")];
+    expect(typesOf(llama(1), dense(1), F.F16, { rules })["blk.0.attn_q.weight"]).toBe("f16");
+    expect(typesOf(llama(1), dense(1), F.Q4_0, { rules })["blk.0.attn_q.weight"]).toBe("q8_0");
   });
 });
 
@@ -132,8 +133,8 @@ describe("K mixtures and their counters", () => {
     expect(t["blk.0.attn_output.weight"]).toBe("q5_K");
   });
   it("a manual rule does not advance the attn_v counter", () => {
-    const rules = [{ text: "blk\\.0\\.attn_v", regex: /blk\.0\.attn_v/, type: T.Q8_0 }];
-    const t = typesOf(llama(16), dense(16), F.Q4_K_M, { tensorTypes: rules });
+    const rules = [parseTensorType("blk\\.0\\.attn_v=q8_0")];
+    const t = typesOf(llama(16), dense(16), F.Q4_K_M, { rules });
     expect(t["blk.0.attn_v.weight"]).toBe("q8_0");
     // the counter now lags one layer behind: layer 1 is counted as 0, layer 2 as 1 (both more bits), layer 5 as 4
     expect(t["blk.2.attn_v.weight"]).toBe("q6_K");
