@@ -7,6 +7,7 @@ import { quantize_rows, set_scratch as _set_scratch } from "./rows";
 import { quantize_row_f32, quantize_row_f16, quantize_row_bf16 } from "./float";
 import { quantize_row_q4_0, quantize_row_q4_1, quantize_row_q5_0, quantize_row_q5_1, quantize_row_q8_0 } from "./legacy";
 import { quantize_row_q6_K } from "./kquants";
+import { dequantize_row } from "./dequant";
 
 /** First byte the host may use: everything below is the module's static data. */
 export function heap_base(): usize { return __heap_base; }
@@ -25,3 +26,8 @@ export function quantize_q8_0(src: usize, srcType: i32, dst: usize, nrows: i32, 
 export function quantize_q6_K(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q6_K, src, srcType, dst, nrows, n, imatrix); }
 
 export { validate_row_data } from "./validate";
+
+/** to_float: k values of `type` at x into f32 at y; returns 0 when the type cannot be dequantized. */
+export function dequantize(type: i32, x: usize, y: usize, k: i32): i32 { return dequantize_row(type, x, y, k) ? 1 : 0; }
+
+export { blockValues as block_values, blockBytes as block_bytes } from "./layout";

@@ -3,6 +3,8 @@
 // quantizer. Mirrors ggml_quantize_chunk: rows are independent, so chunking never changes bytes.
 
 import { fp16_to_fp32, bf16_to_fp32 } from "./common";
+import { dequantize_row } from "./dequant";
+import { rowBytes } from "./layout";
 
 /** ggml_type ids of the source layouts the driver understands. */
 export const SRC_F32: i32 = 0;
@@ -17,8 +19,8 @@ export type RowFn = (x: usize, y: usize, n: i32, qw: usize) => usize;
 let scratch: usize = 0;
 export function set_scratch(p: usize): void { scratch = p; }
 
-/** Pointer to row r of the source as f32: the row itself when it is f32, else widened into scratch.
- *  Returns 0 for a source type the driver cannot read. */
+/** Pointer to row r of the source as f32: the row itself when it is f32, else widened (or
+ *  dequantized) into scratch. Returns 0 for a source type the driver cannot read. */
 export function row_f32(src: usize, srcType: i32, r: i32, n: i32): usize {
   if (srcType == SRC_F32) return src + (<usize>r * <usize>n << 2);
   if (srcType == SRC_F16) {
@@ -31,7 +33,9 @@ export function row_f32(src: usize, srcType: i32, r: i32, n: i32): usize {
     for (let i = 0; i < n; i++) store<f32>(scratch + (<usize>i << 2), bf16_to_fp32(load<u16>(s + (<usize>i << 1))));
     return scratch;
   }
-  return 0;
+  const rb = rowBytes(srcType, n);
+  if (rb == 0) return 0;
+  return dequantize_row(srcType, src + <usize>r * rb, scratch, n) ? scratch : 0;
 }
 
 /** Quantizes nrows rows of n values with fn; returns the bytes written, or -1 on an unknown source type. */

@@ -31,6 +31,9 @@ interface Exports {
   heap_base(): number;
   set_scratch(p: number): void;
   validate_row_data(type: number, p: number, nbytes: number, typeSize: number): number;
+  dequantize(type: number, x: number, y: number, k: number): number;
+  block_values(type: number): number;
+  block_bytes(type: number): number;
   [kernel: string]: unknown;
 }
 
@@ -80,6 +83,24 @@ export class Kernels {
   /** ggml_validate_row_data on nbytes of `typeId` at offset: 1 valid, 0 invalid, -1 type unknown to the validator. */
   validate(typeId: number, offset: number, nbytes: number): number {
     return this.exports.validate_row_data(typeId, offset, nbytes, typeInfo(typeId).typeSize);
+  }
+
+  /** Whether rows of this type can be a kernel's source: f32, f16, bf16, or a type it can dequantize. */
+  canRead(typeId: number): boolean {
+    return typeId === 0 || typeId === 1 || typeId === 30 || this.exports.dequantize(typeId, 0, 0, 0) === 1;
+  }
+
+  /** The module's own idea of a type's block (assembly/layout.ts), for the table test. */
+  blockLayout(typeId: number): { values: number; bytes: number } {
+    return { values: this.exports.block_values(typeId), bytes: this.exports.block_bytes(typeId) };
+  }
+
+  /** to_float of k values (test helper: copies through JS). */
+  dequantize(typeId: number, bytes: Uint8Array, k: number): Float32Array {
+    const r = this.reserve(0, bytes.byteLength, k * 4);
+    this.bytes(r.src, bytes.byteLength).set(bytes);
+    if (this.exports.dequantize(typeId, r.src, r.dst, k) !== 1) throw new Error(`cannot dequantize type ${typeInfo(typeId).name}`);
+    return new Float32Array(this.memory.buffer.slice(r.dst, r.dst + k * 4));
   }
 
   /** Whether the module has a kernel for this ggml type. */

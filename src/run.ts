@@ -108,9 +108,9 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
     }
     const kernels = new Kernels();
     for (const t of plan.tensors) {
-      if (!t.copy && !kernels.has(t.dstType)) {
-        throw new QuantizeError("REFUSED", `${t.name}: quantizing to ${typeName(t.dstType)} is not implemented yet (only --dry-run can plan it)`);
-      }
+      if (t.copy) continue;
+      if (!kernels.has(t.dstType)) throw new QuantizeError("REFUSED", `${t.name}: quantizing to ${typeName(t.dstType)} is not implemented yet (only --dry-run can plan it)`);
+      if (!kernels.canRead(t.srcType)) throw new QuantizeError("REFUSED", `${t.name}: requantizing from ${typeName(t.srcType)} is not implemented yet`);
     }
     const paths = outputPaths(plan, opts.output);
     for (const out of paths) {

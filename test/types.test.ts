@@ -48,6 +48,18 @@ describe("type table", () => {
     for (const ty of claimed) expect(k.has(ty.id), ty.name).toBe(true);
   });
 
+  it("agrees with the kernels' own block layout (assembly/layout.ts)", () => {
+    const k = new Kernels();
+    let known = 0;
+    for (const ty of TYPES) {
+      const l = k.blockLayout(ty.id);
+      if (l.values === 0) continue;
+      known++;
+      expect([ty.name, l.values, l.bytes]).toEqual([ty.name, ty.blockSize, ty.typeSize]);
+    }
+    expect(known).toBeGreaterThanOrEqual(30);
+  });
+
   it.runIf(oracle)("agrees with the library loaded live", () => {
     for (const ty of TYPES) {
       if (ty.blockSize === 0) continue;

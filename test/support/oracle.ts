@@ -12,6 +12,8 @@ const require = createRequire(import.meta.url);
 export interface Oracle {
   /** ggml_quantize_chunk(type, src, dst, 0, nrows, n, imatrix) */
   quantize(type: number, rows: Float32Array, n: number, imatrix?: Float32Array): Uint8Array;
+  /** type_traits[type].to_float over k values */
+  dequantize(type: number, bytes: Uint8Array, k: number): Float32Array;
   rowSize(type: number, n: number): number;
   typeSize(type: number): number;
   blockSize(type: number): number;
@@ -39,6 +41,12 @@ function load(): Oracle | undefined {
   const typeSize = lib.func("size_t ggml_type_size(int)");
   const blockSize = lib.func("int64_t ggml_blck_size(int)");
   const typeName = lib.func("const char * ggml_type_name(int)");
+  const Traits = koffi.struct("ggml_type_traits", {
+    type_name: "const char *", blck_size: "int64_t", blck_size_interleave: "int64_t", type_size: "size_t",
+    is_quantized: "bool", to_float: "void *", from_float_ref: "void *",
+  });
+  const getTraits = lib.func("const ggml_type_traits * ggml_get_type_traits(int)");
+  const ToFloat = koffi.proto("void ggml_to_float_t(const void *x, _Out_ float *y, int64_t k)");
   return {
     libDir,
     quantize(type, rows, n, imatrix) {
@@ -46,6 +54,13 @@ function load(): Oracle | undefined {
       const out = new Uint8Array(Number(rowSize(type, n)) * nrows);
       init(type);
       chunk(type, rows, out, 0, nrows, n, imatrix ?? null);
+      return out;
+    },
+    dequantize(type, bytes, k) {
+      const traits = koffi.decode(getTraits(type), Traits) as { to_float: unknown };
+      if (!traits.to_float) throw new Error(`type ${type} has no to_float`);
+      const out = new Float32Array(k);
+      koffi.call(traits.to_float as never, ToFloat, bytes, out, k);
       return out;
     },
     rowSize: (type, n) => Number(rowSize(type, n)),
