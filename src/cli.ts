@@ -176,9 +176,9 @@ async function main(argv: string[], io: CliIo): Promise<number> {
     includeWeights: o.includeWeights,
     excludeWeights: o.excludeWeights,
     dryRun: !!o.dryRun,
+    threads,
     log: say,
   });
-  void threads; // single-threaded for now: output never depends on the thread count
   for (const line of ruleLines(rules, plan.ruleCounts)) say(line);
   if (o.dryRun) {
     if (o.json) io.stdout(JSON.stringify(planJson(plan, preset.name), null, 1) + "\n");

@@ -1,108 +1,71 @@
-// Plan -> output file. The header is final before any weight is touched (the plan knows every
-// size), so it is written first; then each tensor is either copied or cut into row chunks that are
-// read straight into kernel memory, quantized, validated as llama.cpp validates them, and written
-// at their fixed offsets. Memory stays at one chunk whatever the model size.
+// Plan -> output files. The headers are final before any weight is touched (the plan knows every
+// size), so they are written first, with the zero padding after each tensor; then the plan's jobs
+// (row chunks, src/jobs.ts) run, on this thread or on a worker pool, each reading straight into
+// kernel memory and writing at its fixed offset. Memory stays at one chunk per worker whatever the
+// model size, and the bytes never depend on the chunk size, the worker count or the order.
 
 import { QuantizeError } from "./errors.js";
 import type { ByteSink, ByteSource } from "./io/types.js";
+import { planJobs, runJob, type Job } from "./jobs.js";
 import { Kernels } from "./kernels.js";
 import type { Plan, PlannedTensor } from "./plan.js";
-import { TYPES, rowBytes, typeName } from "./types.js";
 
-/** Source bytes per chunk: big enough to amortise calls, small enough to bound memory. */
+/** Source bytes per job: big enough to amortise calls, small enough to bound memory. */
 export const CHUNK_BYTES = 4 << 20;
 
-export interface ProgressEvent {
-  readonly index: number;
-  readonly tensor: PlannedTensor;
-  /** bytes of this tensor's source done so far */
-  readonly done: number;
-}
-
 export interface ExecuteOptions {
-  /** called after each tensor is complete, with llama.cpp's per-tensor log line */
+  /** called once per tensor when it is complete, in plan order */
   onTensor?(index: number, t: PlannedTensor): void;
-  onProgress?(e: ProgressEvent): void;
+  /** called after every job with the source bytes done so far and in all */
+  onProgress?(done: number, total: number, job: Job): void;
   signal?: AbortSignal;
   chunkBytes?: number;
 }
 
-const checkAbort = (signal?: AbortSignal) => {
-  if (signal?.aborted) throw new QuantizeError("CANCELLED", "cancelled");
-};
+/** Something that runs jobs: this thread (runJobsInline) or a worker pool (src/pool.ts). */
+export type JobRunner = (jobs: Iterable<Job>, onDone: (job: Job) => void, signal?: AbortSignal) => Promise<void>;
 
-/** ggml_validate_row_data over bytes in kernel memory; llama.cpp aborts the run when it fails. */
-function validate(k: Kernels, type: number, offset: number, nbytes: number): boolean {
-  const r = k.validate(type, offset, nbytes);
-  if (r < 0) throw new Error(`no validator for type ${typeName(type)}`);
-  return r === 1;
-}
-
-async function copyTensor(k: Kernels, src: ByteSource, sink: ByteSink, t: PlannedTensor, chunk: number, opts: ExecuteOptions) {
-  // Copied through kernel memory so it can be validated as llama.cpp's loader does (check_tensors).
-  // Validation works on whole blocks: cut chunks on block boundaries.
-  const ty = TYPES[t.srcType];
-  const unit = ty.typeSize;
-  const step = Math.max(unit, Math.floor(chunk / unit) * unit);
-  const r = k.reserve(0, Math.min(step, t.srcBytes), 0);
-  for (let done = 0; done < t.srcBytes; done += step) {
-    checkAbort(opts.signal);
-    const n = Math.min(step, t.srcBytes - done);
-    await src.readInto(k.bytes(r.src, n), t.srcOffset + done);
-    if (!validate(k, t.srcType, r.src, n)) throw new QuantizeError("BAD_FILE", `${src.name}: tensor '${t.name}' has invalid data`);
-    await sink.write(k.bytes(r.src, n), t.dstOffset + done);
-    opts.onProgress?.({ index: -1, tensor: t, done: done + n });
-  }
-}
-
-async function quantizeTensor(k: Kernels, src: ByteSource, sink: ByteSink, t: PlannedTensor, chunk: number, opts: ExecuteOptions) {
-  const n = t.ne[0];
-  const rowsPerMatrix = t.ne[1] ?? 1;
-  const nMatrices = t.srcBytes / (rowBytes(t.srcType, n) * rowsPerMatrix);
-  const srcRow = rowBytes(t.srcType, n);
-  const dstRow = rowBytes(t.dstType, n);
-  const rowsPerChunk = Math.max(1, Math.min(rowsPerMatrix, Math.floor(chunk / srcRow)));
-  const r = k.reserve(n, rowsPerChunk * srcRow, rowsPerChunk * dstRow, t.imatrix ? n : 0);
-  let done = 0;
-  // experts are quantized separately: each has its own importance slice
-  for (let e = 0; e < nMatrices; e++) {
-    if (t.imatrix) {
-      const slice = t.imatrix.subarray(e * n, (e + 1) * n);
-      k.bytes(r.imatrix, n * 4).set(new Uint8Array(slice.buffer, slice.byteOffset, n * 4));
+/** Runs jobs one after another on this thread. */
+export function inlineRunner(sources: readonly ByteSource[], sinks: readonly ByteSink[], kernels = new Kernels()): JobRunner {
+  return async (jobs, onDone, signal) => {
+    for (const job of jobs) {
+      if (signal?.aborted) throw new QuantizeError("CANCELLED", "cancelled");
+      await runJob(kernels, sources[job.shard], sinks[job.file], job);
+      onDone(job);
     }
-    for (let row = 0; row < rowsPerMatrix; row += rowsPerChunk) {
-      checkAbort(opts.signal);
-      const rows = Math.min(rowsPerChunk, rowsPerMatrix - row);
-      const first = e * rowsPerMatrix + row;
-      await src.readInto(k.bytes(r.src, rows * srcRow), t.srcOffset + first * srcRow);
-      if (!validate(k, t.srcType, r.src, rows * srcRow)) throw new QuantizeError("BAD_FILE", `${src.name}: tensor '${t.name}' has invalid data`);
-      const written = k.quantize(t.dstType, r, t.srcType, rows, n, t.imatrix !== undefined);
-      if (!validate(k, t.dstType, r.dst, written)) throw new QuantizeError("REFUSED", `${t.name}: quantized data validation failed (a ${typeName(t.dstType)} scale is not finite)`);
-      await sink.write(k.bytes(r.dst, written), t.dstOffset + first * dstRow);
-      done += rows * srcRow;
-      opts.onProgress?.({ index: -1, tensor: t, done });
-    }
-  }
+  };
 }
 
-/**
- * Writes every output file of `plan`: sources[i] is input shard i, sinks[f] is output file f. The
- * caller commits or aborts the sinks. Tensors are processed in plan order (the log order).
- */
-export async function execute(plan: Plan, sources: readonly ByteSource[], sinks: readonly ByteSink[], opts: ExecuteOptions = {}, kernels = new Kernels()): Promise<void> {
+/** Writes every output file of `plan` (sinks[f] is file f); the caller commits or aborts the sinks. */
+export async function execute(plan: Plan, sinks: readonly ByteSink[], runner: JobRunner, opts: ExecuteOptions = {}): Promise<void> {
   const chunk = opts.chunkBytes ?? CHUNK_BYTES;
-  for (let f = 0; f < plan.files.length; f++) await sinks[f].write(plan.files[f].header, 0);
-  for (let i = 0; i < plan.tensors.length; i++) {
-    const t = plan.tensors[i];
-    const src = sources[t.shard], sink = sinks[t.file];
-    if (t.copy) await copyTensor(kernels, src, sink, t, chunk, opts);
-    else await quantizeTensor(kernels, src, sink, t, chunk, opts);
+  for (let f = 0; f < plan.files.length; f++) {
+    const file = plan.files[f];
+    await sinks[f].write(file.header, 0);
     // zero padding after every tensor, the last one of each file included
-    const file = plan.files[t.file];
-    const at = file.tensors.indexOf(i);
-    const padded = at + 1 < file.tensors.length ? plan.tensors[file.tensors[at + 1]].dstOffset : file.fileSize;
-    const tail = padded - (t.dstOffset + t.dstBytes);
-    if (tail > 0) await sink.write(new Uint8Array(tail), t.dstOffset + t.dstBytes);
-    opts.onTensor?.(i, t);
+    for (let j = 0; j < file.tensors.length; j++) {
+      const t = plan.tensors[file.tensors[j]];
+      const end = j + 1 < file.tensors.length ? plan.tensors[file.tensors[j + 1]].dstOffset : file.fileSize;
+      const tail = end - (t.dstOffset + t.dstBytes);
+      if (tail > 0) await sinks[f].write(new Uint8Array(tail), t.dstOffset + t.dstBytes);
+    }
   }
+  // per-tensor completion, reported in plan order as soon as every earlier tensor is complete
+  const remaining = plan.tensors.map((t) => t.srcBytes);
+  let reported = 0, done = 0;
+  const total = plan.sizeIn;
+  const report = () => {
+    while (reported < plan.tensors.length && remaining[reported] === 0) {
+      opts.onTensor?.(reported, plan.tensors[reported]);
+      reported++;
+    }
+  };
+  report(); // empty tensors
+  await runner(planJobs(plan, chunk), (job) => {
+    remaining[job.tensor] -= job.srcBytes;
+    done += job.srcBytes;
+    opts.onProgress?.(done, total, job);
+    report();
+  }, opts.signal);
+  if (reported !== plan.tensors.length) throw new Error("internal: some tensors were not completed");
 }

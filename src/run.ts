@@ -7,11 +7,12 @@ import { QuantizeError } from "./errors.js";
 import { summaryLines, tensorLine } from "./format.js";
 import { getU16, readGgufHeader, type GgufHeader } from "./gguf/read.js";
 import { filterImatrix, loadImatrix } from "./imatrix.js";
-import { createSink, openSource } from "./io/node.js";
-import type { ByteSink, ByteSource } from "./io/types.js";
+import { createSink, openSource, type NodeSink } from "./io/node.js";
+import type { ByteSource } from "./io/types.js";
+import { workerRunner } from "./pool.js";
 import { Kernels } from "./kernels.js";
 import { makePlan, type Plan, type PlanOptions } from "./plan.js";
-import { execute } from "./quantize.js";
+import { execute, inlineRunner } from "./quantize.js";
 import { typeName } from "./types.js";
 
 export interface RunOptions extends Omit<PlanOptions, "imatrix"> {
@@ -24,6 +25,8 @@ export interface RunOptions extends Omit<PlanOptions, "imatrix"> {
   /** where llama.cpp-style log lines go (default: nowhere) */
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** worker threads (1: everything on this thread); the output never depends on it */
+  readonly threads?: number;
 }
 
 /** llama_split_path: `<prefix>-%05d-of-%05d.gguf` with a 1-based shard number. */
@@ -118,13 +121,17 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
         if (await sameFile(sources[s].name, out)) throw new QuantizeError("IO", `input and output files are the same: '${sources[s].name}'`);
       }
     }
-    const sinks: ByteSink[] = [];
+    const sinks: NodeSink[] = [];
     try {
       for (const out of paths) sinks.push(await createSink(out));
-      await execute(plan, sources, sinks, {
+      const threads = opts.threads ?? 1;
+      const runner = threads > 1
+        ? workerRunner(threads, { sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.tempPath) })
+        : inlineRunner(sources, sinks, kernels);
+      await execute(plan, sinks, runner, {
         signal: opts.signal,
         onTensor: (i, t) => log(tensorLine(i, plan.nTensorsIn, t)),
-      }, kernels);
+      });
       for (const sink of sinks) await sink.commit();
     } catch (e) {
       await Promise.all(sinks.map((s) => s.abort()));

@@ -29,7 +29,12 @@ export async function openSource(path: string): Promise<ByteSource> {
   };
 }
 
-export async function createSink(path: string): Promise<ByteSink> {
+/** A sink on a temporary file that other threads may open too (openSink) before it is committed. */
+export interface NodeSink extends ByteSink {
+  readonly tempPath: string;
+}
+
+export async function createSink(path: string): Promise<NodeSink> {
   const tmp = `${path}.tmp-${process.pid}`;
   let fh: FileHandle;
   try {
@@ -43,6 +48,7 @@ export async function createSink(path: string): Promise<ByteSink> {
   };
   return {
     name: path,
+    tempPath: tmp,
     async write(data, position) {
       try {
         let done = 0;
@@ -67,6 +73,38 @@ export async function createSink(path: string): Promise<ByteSink> {
     async abort() {
       if (!closed) { closed = true; await fh.close().catch(() => {}); }
       await unlink(tmp).catch(() => {});
+    },
+  };
+}
+
+/** Opens a file that another thread created (createSink's tempPath) to write parts of it; commit()
+ *  flushes and closes (the creator renames), abort() only closes. */
+export async function openSink(path: string): Promise<ByteSink> {
+  let fh: FileHandle;
+  try {
+    fh = await open(path, "r+");
+  } catch (e) {
+    throw new QuantizeError("IO", `${path}: cannot open output: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  return {
+    name: path,
+    async write(data, position) {
+      try {
+        let done = 0;
+        while (done < data.byteLength) {
+          const { bytesWritten } = await fh.write(data, done, data.byteLength - done, position + done);
+          done += bytesWritten;
+        }
+      } catch (e) {
+        throw new QuantizeError("IO", `${path}: write failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
+      }
+    },
+    async commit() {
+      await fh.sync();
+      await fh.close();
+    },
+    async abort() {
+      await fh.close().catch(() => {});
     },
   };
 }
