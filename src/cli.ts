@@ -59,9 +59,43 @@ function parsePrune(arg: string): number[] {
 export interface CliIo {
   stdout(s: string): void;
   stderr(s: string): void;
+  /** stderr is a terminal: show a live progress line */
+  isTTY?: boolean;
 }
 
-const processIo: CliIo = { stdout: (s) => void process.stdout.write(s), stderr: (s) => void process.stderr.write(s) };
+const processIo: CliIo = {
+  stdout: (s) => void process.stdout.write(s),
+  stderr: (s) => void process.stderr.write(s),
+  isTTY: process.stderr.isTTY,
+};
+
+/** One `\r`-rewritten line on a terminal: percent, MB/s of source and ETA. */
+class Progress {
+  private shown = false;
+  private last = 0;
+  private readonly t0 = performance.now();
+  constructor(private readonly io: CliIo, private readonly enabled: boolean) {}
+  print(line: string) {
+    this.clear();
+    this.io.stderr(line + "\n");
+  }
+  update(done: number, total: number) {
+    if (!this.enabled) return;
+    const now = performance.now();
+    if (now - this.last < 200 && done < total) return;
+    this.last = now;
+    const s = (now - this.t0) / 1000;
+    const rate = done / 1048576 / Math.max(s, 1e-3);
+    const eta = done > 0 ? (s * (total - done)) / done : 0;
+    const pct = total > 0 ? (100 * done) / total : 100;
+    this.io.stderr(`\r\x1b[2K${pct.toFixed(1).padStart(5)}%  ${rate.toFixed(1)} MiB/s  ETA ${Math.round(eta)} s`);
+    this.shown = true;
+  }
+  clear() {
+    if (this.shown) this.io.stderr("\r\x1b[2K");
+    this.shown = false;
+  }
+}
 
 async function main(argv: string[], io: CliIo): Promise<number> {
   // every rule source feeds one list, so rules keep their command-line order across options
@@ -92,6 +126,7 @@ async function main(argv: string[], io: CliIo): Promise<number> {
     .option("--keep-split", "generate quantized model in the same shards as input")
     .option("--override-kv <KEY=TYPE:VALUE>", "override model metadata by key in the quantized model (TYPE: int, float, bool, str; repeatable)", collect, [])
     .option("--dry-run", "calculate and show the final quantization size without performing quantization")
+    .option("--quiet", "print only errors")
     .option("--json", "with --dry-run: print the plan as JSON on stdout")
     .option("--write-recipe <file>", "with --dry-run: write the effective recipe (preset and one rule per tensor kind)")
     .addOption(new Option("--verbose", "show stack traces on errors").hideHelp())
@@ -155,7 +190,9 @@ async function main(argv: string[], io: CliIo): Promise<number> {
   const tokenEmbeddingType = o.tokenEmbeddingType !== undefined ? parseTypeName(o.tokenEmbeddingType, "--token-embedding-type") : recipe.tokenEmbeddingType;
   const imatrixPath: string | undefined = o.imatrix ?? recipe.imatrix;
 
-  const say = (line: string) => io.stderr(line + "\n");
+  // llama-quantize's lines on stderr; on a terminal, a progress line kept below them
+  const progress = new Progress(io, !o.quiet && !o.dryRun && !!io.isTTY);
+  const say = o.quiet ? () => {} : (line: string) => progress.print(line);
   say(o.dryRun
     ? `main: calculating quantization size for '${input}' as ${preset.name}${nthread > 0 ? ` using ${nthread} threads` : ""}`
     : `main: quantizing '${input}' to '${output}' as ${preset.name}${nthread > 0 ? ` using ${nthread} threads` : ""}`);
@@ -178,7 +215,9 @@ async function main(argv: string[], io: CliIo): Promise<number> {
     dryRun: !!o.dryRun,
     threads,
     log: say,
+    onProgress: (done, total) => progress.update(done, total),
   });
+  progress.clear();
   for (const line of ruleLines(rules, plan.ruleCounts)) say(line);
   if (o.dryRun) {
     if (o.json) io.stdout(JSON.stringify(planJson(plan, preset.name), null, 1) + "\n");
@@ -186,7 +225,7 @@ async function main(argv: string[], io: CliIo): Promise<number> {
       writeFileSync(o.writeRecipe, effectiveRecipe(plan, preset.name, { imatrix: imatrixPath, input }));
       say(`main: wrote the effective recipe to ${o.writeRecipe}`);
     }
-  } else {
+  } else if (!o.quiet) {
     const ms = performance.now() - t0;
     io.stdout(`\nmain: quantize time = ${ms.toFixed(2).padStart(8)} ms\nmain:    total time = ${ms.toFixed(2).padStart(8)} ms\n`);
   }

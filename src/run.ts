@@ -25,6 +25,8 @@ export interface RunOptions extends Omit<PlanOptions, "imatrix"> {
   /** where llama.cpp-style log lines go (default: nowhere) */
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
+  /** source bytes done and in all, after every job */
+  readonly onProgress?: (done: number, total: number) => void;
   /** worker threads (1: everything on this thread); the output never depends on it */
   readonly threads?: number;
 }
@@ -131,6 +133,7 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
       await execute(plan, sinks, runner, {
         signal: opts.signal,
         onTensor: (i, t) => log(tensorLine(i, plan.nTensorsIn, t)),
+        onProgress: opts.onProgress,
       });
       for (const sink of sinks) await sink.commit();
     } catch (e) {

@@ -79,3 +79,17 @@ describe("--write-recipe", () => {
     expect(err.trim().split("\n").pop()).toMatch(/^gguf-quantize: .*broken\.recipe:2: "ffn_\(up": invalid regex/);
   });
 });
+
+describe("progress and quiet", () => {
+  it("shows a progress line on a terminal and clears it; --quiet prints nothing", async () => {
+    let err = "";
+    const code = await runCli([join(dir, "model.gguf"), join(dir, "p.gguf"), "Q8_0", "1"], { stdout: () => {}, stderr: (s) => { err += s; }, isTTY: true });
+    expect(code).toBe(0);
+    expect(err).toMatch(/\r\x1b\[2K100\.0%\s+[\d.]+ MiB\/s\s+ETA 0 s/);
+    expect(err).toMatch(/converting to q8_0/);
+    const quiet = await run(["--quiet", join(dir, "model.gguf"), join(dir, "p.gguf"), "Q8_0", "1"]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.err + quiet.out).toBe("");
+    rmSync(join(dir, "p.gguf"));
+  });
+});
