@@ -61,6 +61,8 @@ export interface CliIo {
   stderr(s: string): void;
   /** stderr is a terminal: show a live progress line */
   isTTY?: boolean;
+  /** aborts the run (SIGINT/SIGTERM): outputs are removed, the exit status is 130 */
+  signal?: AbortSignal;
 }
 
 const processIo: CliIo = {
@@ -214,6 +216,7 @@ async function main(argv: string[], io: CliIo): Promise<number> {
     excludeWeights: o.excludeWeights,
     dryRun: !!o.dryRun,
     threads,
+    signal: io.signal,
     log: say,
     onProgress: (done, total) => progress.update(done, total),
   });
