@@ -127,8 +127,14 @@ export function quantize_row_q6_K(x: usize, y: usize, n: i32, qw: usize): usize 
 // q4_K_impl lacks, and the packing of the levels.
 //
 // uint8 at every C uint8_t: `uint8_t ls = nearest_int(...)` keeps the low byte *before* MIN(63, ls);
-// make_qp_quants' levels are uint8 too (a negative one wraps, see search.ts). A sub-block whose
-// 6-bit scale comes out 0 (d == 0) keeps make_qkx*'s levels, as C does not recompute them.
+// make_qp_quants' levels are uint8 too (a negative one wraps, see search.ts; negative importance,
+// which an imatrix with negative counts gives, makes them). A sub-block whose 6-bit scale comes out
+// 0 (d == 0) keeps make_qkx*'s levels, as C does not recompute them. NaN payloads follow the
+// reference build where two different NaNs meet (search.ts; requantize_k4 below).
+//
+// For a SIMD version: the unit of one lane is a sub-block's weights + make_qkx2/qkx3 search (all of
+// scales_k4_*'s loop body); make_qp_quants, the packing of scales, fp16 and the requantization's
+// per-block set-up stay scalar, and the requantization and packing are per element.
 
 // block_q4_K / block_q5_K (ggml-common.h): ggml_half d, dmin; uint8_t scales[12]; [q5_K: uint8_t qh[QK_K/8];] uint8_t qs[QK_K/2]
 const K4_D: usize = 0;
