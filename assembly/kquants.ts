@@ -1,4 +1,4 @@
-// port of quantize_row_q6_K_ref and quantize_row_q6_K_impl, ggml-quants.c @ 36491e40
+// port of quantize_row_q{4,5,6}_K_ref and quantize_row_q{4,5,6}_K_impl, ggml-quants.c @ 36491e40
 // (the revision the reference build @node-llama-cpp/linux-x64@3.22.1 matches; see KERNELS.md).
 //
 // Exactness: every float is f32 and every float expression keeps C's operand order; nearest_int is
@@ -6,7 +6,7 @@
 // on ints are plain integer clamps; int8_t/uint8_t stores keep the low byte as C's conversion does.
 
 import { nearest_int, fabsf, fp16_to_fp32, store_f16 } from "./common";
-import { make_qx_quants, clamp_i32, GROUP_MAX_EPS } from "./search";
+import { make_qx_quants, make_qkx2_quants, make_qkx3_quants, make_qp_quants, clamp_i32, imin, nan_first_add, GROUP_MAX_EPS } from "./search";
 
 const QK_K: i32 = 256;
 
@@ -114,4 +114,296 @@ export function quantize_row_q6_K(x: usize, y: usize, n: i32, qw: usize): usize 
   if (qw == 0) quantize_row_q6_K_ref(x, y, n);
   else quantize_row_q6_K_impl(x, y, n, qw);
   return <usize>(n / QK_K) * Q6K_BLOCK_BYTES;
+}
+
+// ================================================================ q4_K and q5_K
+//
+// Both split a 256-value super-block into 8 sub-blocks of 32, each with a 6-bit scale and a 6-bit
+// min (packed by 12-byte get_scale_min_k4 layout) under two fp16 super-scales d and dmin. Without an
+// imatrix (the _ref kernels) each sub-block is searched by make_qkx2_quants with weights
+// av_x + |x| and the scales are rounded against their maximum; with one (the _impl kernels) the
+// search is make_qkx3_quants with weights qw * sqrt(sigma2 + x^2), and make_qp_quants chooses the
+// 6-bit scales. q4_K and q5_K differ only in nmax (15, 31), the search constants, a MIN(63, ...) that
+// q4_K_impl lacks, and the packing of the levels.
+//
+// uint8 at every C uint8_t: `uint8_t ls = nearest_int(...)` keeps the low byte *before* MIN(63, ls);
+// make_qp_quants' levels are uint8 too (a negative one wraps, see search.ts; negative importance,
+// which an imatrix with negative counts gives, makes them). A sub-block whose 6-bit scale comes out
+// 0 (d == 0) keeps make_qkx*'s levels, as C does not recompute them. NaN payloads follow the
+// reference build where two different NaNs meet (search.ts; requantize_k4 below).
+//
+// For a SIMD version: the unit of one lane is a sub-block's weights + make_qkx2/qkx3 search (all of
+// scales_k4_*'s loop body); make_qp_quants, the packing of scales, fp16 and the requantization's
+// per-block set-up stay scalar, and the requantization and packing are per element.
+
+// block_q4_K / block_q5_K (ggml-common.h): ggml_half d, dmin; uint8_t scales[12]; [q5_K: uint8_t qh[QK_K/8];] uint8_t qs[QK_K/2]
+const K4_D: usize = 0;
+const K4_DMIN: usize = 2;
+const K4_SCALES: usize = 4;
+const K_SCALE_SIZE: usize = 12;
+const Q4K_QS: usize = K4_SCALES + K_SCALE_SIZE;
+/** sizeof(block_q4_K) = 144 */
+export const Q4K_BLOCK_BYTES: usize = Q4K_QS + QK_K / 2;
+const Q5K_QH: usize = K4_SCALES + K_SCALE_SIZE;
+const Q5K_QS: usize = Q5K_QH + QK_K / 8;
+/** sizeof(block_q5_K) = 176 */
+export const Q5K_BLOCK_BYTES: usize = Q5K_QS + QK_K / 2;
+
+// Per-call scratch, as C's stack arrays: uint8_t L[QK_K], Laux[32], Ls[8], Lm[8];
+// float weights[32], mins[8], scales[8], sw[8].
+const L_K4: usize = memory.data(QK_K, 16);
+const LAUX_K4: usize = memory.data(32, 16);
+const LS_K4: usize = memory.data(QK_K / 32, 16);
+const LM_K4: usize = memory.data(QK_K / 32, 16);
+const WEIGHTS_K4: usize = memory.data(32 << 2, 16);
+const MINS_K4: usize = memory.data((QK_K / 32) << 2, 16);
+const SCALES_K4: usize = memory.data((QK_K / 32) << 2, 16);
+const SW_K4: usize = memory.data((QK_K / 32) << 2, 16);
+
+// @ts-ignore: decorator
+@inline function ldf(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
+// @ts-ignore: decorator
+@inline function stf(p: usize, i: i32, v: f32): void { store<f32>(p + (<usize>i << 2), v); }
+
+/** The plain path's weights for the 32 values at x: av_x + fabsf(x[l]), av_x = sqrtf(sum of x^2 / 32). */
+function weights_av_x(x: usize, weights: usize): void {
+  let sum_x2: f32 = 0;
+  for (let l = 0; l < 32; ++l) sum_x2 += ldf(x, l) * ldf(x, l);
+  const av_x: f32 = Mathf.sqrt(sum_x2 / <f32>32);
+  for (let l = 0; l < 32; ++l) stf(weights, l, av_x + fabsf(ldf(x, l)));
+}
+
+/**
+ * Stores the 6-bit scale ls and min lm of sub-block j (0..7) in the 12 scale bytes at q, the
+ * inverse of get_scale_min_k4: sub-blocks 0-3 whole bytes, 4-7 split into nibbles with their top
+ * 2 bits in bits 6-7 of bytes 0-7. Every store keeps the low byte (ls > 63 is possible in q4_K_impl).
+ * Sub-blocks must come in order 0..7 (4-7 OR into bytes that 0-3 wrote).
+ */
+// @ts-ignore: decorator
+@inline function set_scale_min_k4(j: i32, q: usize, ls: i32, lm: i32): void {
+  if (j < 4) {
+    store<u8>(q + <usize>j, <u8>ls);
+    store<u8>(q + <usize>(j + 4), <u8>lm);
+  } else {
+    store<u8>(q + <usize>(j + 4), <u8>((ls & 0xF) | ((lm & 0xF) << 4)));
+    store<u8>(q + <usize>(j - 4), load<u8>(q + <usize>(j - 4)) | <u8>((ls >> 4) << 6));
+    store<u8>(q + <usize>j, load<u8>(q + <usize>j) | <u8>((lm >> 4) << 6));
+  }
+}
+
+/** get_scale_min_k4: the 6-bit scale of sub-block j (0..7) from the 12 scale bytes at q. */
+// @ts-ignore: decorator
+@inline function scale_k4(j: i32, q: usize): i32 {
+  if (j < 4) return load<u8>(q + <usize>j) & 63;
+  return (load<u8>(q + <usize>(j + 4)) & 0xF) | ((load<u8>(q + <usize>(j - 4)) >> 6) << 4);
+}
+
+/** get_scale_min_k4: the 6-bit min of sub-block j (0..7). */
+// @ts-ignore: decorator
+@inline function min_k4(j: i32, q: usize): i32 {
+  if (j < 4) return load<u8>(q + <usize>(j + 4)) & 63;
+  return (load<u8>(q + <usize>(j + 4)) >> 4) | ((load<u8>(q + <usize>j) >> 6) << 4);
+}
+
+/**
+ * The _ref kernels' scales: one make_qkx2_quants search per 32-wide sub-block (levels into L), then
+ * 6-bit scales and mins rounded against their maxima, and d = max_scale/63, dmin = max_min/63.
+ * Writes y's d, dmin and scales.
+ */
+function scales_k4_ref(x: usize, y: usize, L: usize, nmax: i32, rmin: f32, rdelta: f32, nstep: i32): void {
+  const scales = SCALES_K4;
+  const mins = MINS_K4;
+  let max_scale: f32 = 0; // as we are deducting the min, scales are always positive
+  let max_min: f32 = 0;
+  for (let j = 0; j < QK_K / 32; ++j) {
+    const xj = x + (<usize>(32 * j) << 2);
+    weights_av_x(xj, WEIGHTS_K4);
+    const scale: f32 = make_qkx2_quants(32, nmax, xj, WEIGHTS_K4, L + <usize>(32 * j), mins + (<usize>j << 2), LAUX_K4, rmin, rdelta, nstep, false);
+    stf(scales, j, scale);
+    if (scale > max_scale) max_scale = scale;
+    const min: f32 = ldf(mins, j);
+    if (min > max_min) max_min = min;
+  }
+
+  const inv_scale: f32 = max_scale > 0 ? <f32>63 / max_scale : <f32>0;
+  const inv_min: f32 = max_min > 0 ? <f32>63 / max_min : <f32>0;
+  for (let j = 0; j < QK_K / 32; ++j) {
+    // uint8_t ls = nearest_int(...): the low byte, then MIN(63, ls)
+    const ls: i32 = imin(63, nearest_int(inv_scale * ldf(scales, j)) & 0xFF);
+    const lm: i32 = imin(63, nearest_int(inv_min * ldf(mins, j)) & 0xFF);
+    set_scale_min_k4(j, y + K4_SCALES, ls, lm);
+  }
+  store_f16(y + K4_D, max_scale / <f32>63);
+  store_f16(y + K4_DMIN, max_min / <f32>63);
+}
+
+/**
+ * The _impl kernels' scales: weights qw * sqrtf(sigma2 + x^2) with sigma2 = 2 * (sum of x^2 over
+ * the super-block) / 256 (or av_x + |x|, av_x = sqrtf(sigma2), when qw is 0: a branch that
+ * ggml_quantize_chunk never takes, as it runs _ref without an imatrix), one make_qkx3_quants search
+ * per sub-block, then make_qp_quants over the 8 scales and the 8 mins, weighted by each
+ * sub-block's sum of weights. clamp63: q5_K applies MIN(63, ...) to make_qp_quants' levels, q4_K not.
+ */
+function scales_k4_impl(x: usize, y: usize, L: usize, nmax: i32, qw: usize, clamp63: bool): void {
+  const scales = SCALES_K4;
+  const mins = MINS_K4;
+  const weights = WEIGHTS_K4;
+
+  let sum_x2: f32 = 0;
+  for (let l = 0; l < QK_K; ++l) sum_x2 += ldf(x, l) * ldf(x, l);
+  const sigma2: f32 = <f32>2 * sum_x2 / <f32>QK_K;
+  const av_x: f32 = Mathf.sqrt(sigma2);
+
+  for (let j = 0; j < QK_K / 32; ++j) {
+    const xj = x + (<usize>(32 * j) << 2);
+    if (qw != 0) {
+      const qwj = qw + (<usize>(32 * j) << 2);
+      for (let l = 0; l < 32; ++l) stf(weights, l, ldf(qwj, l) * Mathf.sqrt(sigma2 + ldf(xj, l) * ldf(xj, l)));
+    } else {
+      for (let l = 0; l < 32; ++l) stf(weights, l, av_x + fabsf(ldf(xj, l)));
+    }
+    let sumw: f32 = 0;
+    for (let l = 0; l < 32; ++l) sumw += ldf(weights, l);
+    stf(SW_K4, j, sumw);
+    stf(scales, j, make_qkx3_quants(32, nmax, xj, weights, L + <usize>(32 * j), mins + (<usize>j << 2), LAUX_K4, <f32>-0.9, <f32>0.05, 36, false));
+  }
+
+  const d_block: f32 = make_qp_quants(QK_K / 32, 63, scales, LS_K4, SW_K4);
+  const m_block: f32 = make_qp_quants(QK_K / 32, 63, mins, LM_K4, SW_K4);
+  for (let j = 0; j < QK_K / 32; ++j) {
+    let ls: i32 = load<u8>(LS_K4 + <usize>j);
+    let lm: i32 = load<u8>(LM_K4 + <usize>j);
+    if (clamp63) {
+      ls = imin(63, ls);
+      lm = imin(63, lm);
+    }
+    set_scale_min_k4(j, y + K4_SCALES, ls, lm);
+  }
+  store_f16(y + K4_D, d_block);
+  store_f16(y + K4_DMIN, m_block);
+}
+
+/** Requantizes each sub-block against its stored 6-bit scale and min: l = nearest_int((x + dm)/d)
+ *  clamped to [0, nmax]. A sub-block with d == 0 keeps its search levels (`if (!d) continue;`: a
+ *  NaN d goes on). */
+function requantize_k4(x: usize, y: usize, L: usize, nmax: i32): void {
+  const dh: f32 = fp16_to_fp32(load<u16>(y + K4_D));
+  const dminh: f32 = fp16_to_fp32(load<u16>(y + K4_DMIN));
+  for (let j = 0; j < QK_K / 32; ++j) {
+    const d: f32 = dh * <f32>scale_k4(j, y + K4_SCALES);
+    if (d == 0) continue;
+    const dm: f32 = dminh * <f32>min_k4(j, y + K4_SCALES);
+    // x + dm: when both are NaN (dm = 0 * inf once dmin overflows fp16; such a block fails
+    // validation anyway) the build keeps x's NaN for ii < 28 and dm's for the last four (its
+    // vectorised loop computes the last quarter-vector as dm + x), in both _ref kernels. In the
+    // _impl kernels a NaN x makes d = dmin = 0, so they never get here with one.
+    for (let ii = 0; ii < 32; ++ii) {
+      const xi: f32 = ldf(x, 32 * j + ii);
+      let l = nearest_int((ii < 28 ? nan_first_add(xi, dm) : nan_first_add(dm, xi)) / d);
+      l = clamp_i32(l, 0, nmax);
+      store<u8>(L + <usize>(32 * j + ii), <u8>l);
+    }
+  }
+}
+
+/** q4_K's qs: per 64 values, the first 32 levels in the low nibbles, the next 32 in the high ones. */
+function pack_q4_K(L: usize, q: usize): void {
+  for (let j = 0; j < QK_K; j += 64) {
+    for (let l = 0; l < 32; ++l) {
+      store<u8>(q + <usize>l, load<u8>(L + <usize>(j + l)) | (load<u8>(L + <usize>(j + l + 32)) << 4));
+    }
+    q += 32;
+  }
+}
+
+/** q5_K's qs and qh: as q4_K for the low 4 bits; bit 4 of the value at n + j (n = 0, 64, 128, 192)
+ *  goes to bit n/32 of qh[j], that of n + j + 32 to bit n/32 + 1. */
+function pack_q5_K(L: usize, y: usize): void {
+  const qh = y + Q5K_QH;
+  let ql = y + Q5K_QS;
+  memory.fill(qh, 0, QK_K / 8);
+  let m1: u8 = 1;
+  let m2: u8 = 2;
+  for (let n = 0; n < QK_K; n += 64) {
+    for (let j = 0; j < 32; ++j) {
+      let l1: i32 = load<u8>(L + <usize>(n + j));
+      if (l1 > 15) {
+        l1 -= 16;
+        store<u8>(qh + <usize>j, load<u8>(qh + <usize>j) | m1);
+      }
+      let l2: i32 = load<u8>(L + <usize>(n + j + 32));
+      if (l2 > 15) {
+        l2 -= 16;
+        store<u8>(qh + <usize>j, load<u8>(qh + <usize>j) | m2);
+      }
+      store<u8>(ql + <usize>j, <u8>(l1 | (l2 << 4)));
+    }
+    m1 <<= 2;
+    m2 <<= 2;
+    ql += 32;
+  }
+}
+
+/** quantize_row_q4_K_ref: k values (a multiple of QK_K) into k/256 block_q4_K, no importance. */
+export function quantize_row_q4_K_ref(x: usize, y: usize, k: i32): void {
+  const nb = k / QK_K;
+  for (let i = 0; i < nb; i++) {
+    scales_k4_ref(x, y, L_K4, 15, <f32>-1, <f32>0.1, 20);
+    requantize_k4(x, y, L_K4, 15);
+    pack_q4_K(L_K4, y + Q4K_QS);
+    x += <usize>QK_K << 2;
+    y += Q4K_BLOCK_BYTES;
+  }
+}
+
+/** quantize_row_q4_K_impl: n_per_row values with quant_weights (n_per_row floats) as importance. */
+export function quantize_row_q4_K_impl(x: usize, y: usize, n_per_row: i32, quant_weights: usize): void {
+  const nb = n_per_row / QK_K;
+  for (let i = 0; i < nb; i++) {
+    const qw: usize = quant_weights != 0 ? quant_weights + (<usize>(QK_K * i) << 2) : 0;
+    scales_k4_impl(x, y, L_K4, 15, qw, false);
+    requantize_k4(x, y, L_K4, 15);
+    pack_q4_K(L_K4, y + Q4K_QS);
+    x += <usize>QK_K << 2;
+    y += Q4K_BLOCK_BYTES;
+  }
+}
+
+/** quantize_row_q5_K_ref: k values (a multiple of QK_K) into k/256 block_q5_K, no importance. */
+export function quantize_row_q5_K_ref(x: usize, y: usize, k: i32): void {
+  const nb = k / QK_K;
+  for (let i = 0; i < nb; i++) {
+    scales_k4_ref(x, y, L_K4, 31, <f32>-0.5, <f32>0.1, 15);
+    requantize_k4(x, y, L_K4, 31);
+    pack_q5_K(L_K4, y);
+    x += <usize>QK_K << 2;
+    y += Q5K_BLOCK_BYTES;
+  }
+}
+
+/** quantize_row_q5_K_impl: n_per_row values with quant_weights (n_per_row floats) as importance. */
+export function quantize_row_q5_K_impl(x: usize, y: usize, n_per_row: i32, quant_weights: usize): void {
+  const nb = n_per_row / QK_K;
+  for (let i = 0; i < nb; i++) {
+    const qw: usize = quant_weights != 0 ? quant_weights + (<usize>(QK_K * i) << 2) : 0;
+    scales_k4_impl(x, y, L_K4, 31, qw, true);
+    requantize_k4(x, y, L_K4, 31);
+    pack_q5_K(L_K4, y);
+    x += <usize>QK_K << 2;
+    y += Q5K_BLOCK_BYTES;
+  }
+}
+
+/** The row function of quantize_q4_K: _ref when qw == 0, else _impl. Returns 144 bytes per 256 values. */
+export function quantize_row_q4_K(x: usize, y: usize, n: i32, qw: usize): usize {
+  if (qw == 0) quantize_row_q4_K_ref(x, y, n);
+  else quantize_row_q4_K_impl(x, y, n, qw);
+  return <usize>(n / QK_K) * Q4K_BLOCK_BYTES;
+}
+
+/** The row function of quantize_q5_K: _ref when qw == 0, else _impl. Returns 176 bytes per 256 values. */
+export function quantize_row_q5_K(x: usize, y: usize, n: i32, qw: usize): usize {
+  if (qw == 0) quantize_row_q5_K_ref(x, y, n);
+  else quantize_row_q5_K_impl(x, y, n, qw);
+  return <usize>(n / QK_K) * Q5K_BLOCK_BYTES;
 }

@@ -1,18 +1,21 @@
-// port of make_qx_quants and make_qkx3_quants, ggml-quants.c @ 36491e40 (the reference build's
-// make_qkx3_quants inner loop is `l = nearest_int(iscale*(x-min)); l = MAX(0, MIN(nmax, l))`,
-// not the newer `v > 0 ? nearest_int(MIN(v, nmax)) : 0`; see KERNELS.md §1).
+// port of make_qx_quants, make_qkx2_quants, make_qkx3_quants and make_qp_quants, ggml-quants.c @ 36491e40
+// (the reference build's make_qkx3_quants inner loop is `l = nearest_int(iscale*(x-min));
+// l = MAX(0, MIN(nmax, l))`, not the newer `v > 0 ? nearest_int(MIN(v, nmax)) : 0`; see KERNELS.md §1).
 //
 // These are the per-group scale searches shared by the legacy imatrix kernels (q4_0, q5_0 use
-// make_qx_quants; q4_1, q5_1 use make_qkx3_quants) and by the K-quants. Each reads n floats at x,
-// writes n level bytes at L and returns the scale, with every float operation in C's order and
-// every float local f32. x, L, weights and Laux are byte addresses in linear memory.
+// make_qx_quants; q4_1, q5_1 use make_qkx3_quants) and by the K-quants (q6_K: make_qx_quants;
+// q4_K, q5_K: make_qkx2_quants without an imatrix, make_qkx3_quants + make_qp_quants with one).
+// Each reads n floats at x, writes n level bytes at L and returns the scale, with every float
+// operation in C's order and every float local f32. x, L, weights and Laux are byte addresses in
+// linear memory.
 //
-// NaN payloads: see the note above nan_first below. make_qx_quants picks its NaNs the way the
-// reference build's clones do (objdump); make_qkx3_quants keeps C's operand order, which matches
-// the reference exactly wherever llama-quantize would accept the block (test/kernels/legacy.test.ts):
-// NaN never reaches a kernel in a real run, since llama.cpp rejects non-finite weights on load.
+// NaN payloads: see the note above nan_first below. make_qx_quants, make_qkx2_quants,
+// make_qkx3_quants and make_qp_quants pick their NaNs the way the reference build's code does
+// (objdump) wherever two different NaNs can meet and the result reaches the output; q4_K and q5_K
+// match it on NaN input bit for bit (test/kernels/q4_K.test.ts). NaN never reaches a kernel in a
+// real run, since llama.cpp rejects non-finite weights on load.
 
-import { nearest_int, fabsf } from "./common";
+import { nearest_int, fabsf, cmax } from "./common";
 
 /** C MIN / MAX on ints (the float locals below are named min and max, as in C). */
 // @ts-ignore: decorator
@@ -39,6 +42,17 @@ export const GROUP_MAX_EPS: f32 = <f32>1e-15;
 // constprop.0, q4_0/q5_0's imatrix clone), so those three pick their NaN explicitly. Every other op in q6_K sees at most one NaN operand, or two with one
 // payload, or is a division (whose operand order WASM fixes) or a comparison; and the sums of the
 // search loop only feed comparisons, which are false for any NaN.
+//
+// make_qkx2_quants / make_qkx3_quants / make_qp_quants (q4_K, q5_K; objdump of the reference build's
+// make_qkx3_quants.constprop.0, make_qp_quants.constprop.1 and of make_qkx2_quants as inlined into
+// quantize_row_q4_K_ref / quantize_row_q5_K_ref): the one product that can meet two different NaNs
+// and still reach the output is the level `nearest_int(iscale*(x[i] - min))` of the first pass when
+// x[0] is NaN (then min, max, iscale are x[0]'s NaN and a NaN x[i] brings its own); the build
+// computes it as `(x[i] - min) * iscale`, so (x[i] - min)'s NaN wins. In make_qp_quants the last
+// pass's `iscale * x[i]` keeps iscale's NaN (iscale is NaN when the last x is NaN). Every other
+// two-NaN op there feeds only sums whose NaN makes D, the errors or suml2 fail their comparisons.
+// V8 may swap the operands of a commutative float op (its register allocator does; the .wat keeps
+// the source order), so these picks are explicit (nan_first_mul), not just written in that order.
 
 /** `a + b` with x86's choice when both are NaN: a. */
 // @ts-ignore: decorator
@@ -48,8 +62,15 @@ export const GROUP_MAX_EPS: f32 = <f32>1e-15;
 
 /** `a * b` with x86's choice when both are NaN: a (quieted, as a * a does). */
 // @ts-ignore: decorator
-@inline function nan_first_mul(a: f32, b: f32): f32 {
+@inline export function nan_first_mul(a: f32, b: f32): f32 {
   return a * (a != a ? a : b);
+}
+
+/** `a + b` with x86's choice when both are NaN: a, quieted as x86 does (a + a), so a signalling NaN
+ *  loaded from the input comes out as the same quiet NaN. */
+// @ts-ignore: decorator
+@inline export function nan_first_add(a: f32, b: f32): f32 {
+  return a + (a != a ? a : b);
 }
 
 /** The per-element weight of make_qx_quants: `qw ? qw[i] : rmse_type == 1 ? x*x : rmse_type == 2 ? 1
@@ -170,7 +191,7 @@ export function make_qkx3_quants(n: i32, nmax: i32, x: usize, weights: usize, L:
   let best_mad: f32 = 0;
   for (let i = 0; i < n; ++i) {
     const xi: f32 = load<f32>(x + (<usize>i << 2));
-    const l: i32 = nearest_int(iscale * (xi - min));
+    const l: i32 = nearest_int(nan_first_mul(xi - min, iscale)); // (x[i] - min)'s NaN first, as the build
     const li: u8 = <u8>imax(0, imin(nmax, l));
     store<u8>(L + <usize>i, li);
     let diff: f32 = scale * <f32>li + min - xi;
@@ -189,7 +210,7 @@ export function make_qkx3_quants(n: i32, nmax: i32, x: usize, weights: usize, L:
     let sum_xl: f32 = 0;
     for (let i = 0; i < n; ++i) {
       const xi: f32 = load<f32>(x + (<usize>i << 2));
-      let l: i32 = nearest_int(iscale * (xi - min));
+      let l: i32 = nearest_int((xi - min) * iscale); // kept only if the error drops: never with a NaN x
       l = imax(0, imin(nmax, l));
       store<u8>(Laux + <usize>i, <u8>l);
       const w: f32 = weights != 0 ? load<f32>(weights + (<usize>i << 2)) : xi * xi;
@@ -224,4 +245,180 @@ export function make_qkx3_quants(n: i32, nmax: i32, x: usize, weights: usize, L:
   }
   store<f32>(the_min, -min);
   return scale;
+}
+
+/**
+ * make_qkx2_quants: as make_qkx3_quants, with weights always given, an early exit on `max == min`
+ * (make_qkx3_quants tests `max <= min`) and the error named best_error/cur_error. Levels L[i] in
+ * [0, nmax] (uint8), -min stored at the_min; Laux is n bytes of scratch.
+ */
+export function make_qkx2_quants(n: i32, nmax: i32, x: usize, weights: usize, L: usize, the_min: usize, Laux: usize,
+    rmin: f32, rdelta: f32, nstep: i32, use_mad: bool): f32 {
+  const x0: f32 = load<f32>(x);
+  let min: f32 = x0;
+  let max: f32 = x0;
+  let sum_w: f32 = load<f32>(weights);
+  let sum_x: f32 = sum_w * x0;
+  for (let i = 1; i < n; ++i) {
+    const xi: f32 = load<f32>(x + (<usize>i << 2));
+    if (xi < min) min = xi;
+    if (xi > max) max = xi;
+    const w: f32 = load<f32>(weights + (<usize>i << 2));
+    sum_w += w;
+    sum_x += w * xi;
+  }
+  if (min > 0) min = 0;
+  if (max == min) {
+    memory.fill(L, 0, <usize>n);
+    store<f32>(the_min, -min);
+    return 0;
+  }
+  let iscale: f32 = <f32>nmax / (max - min);
+  let scale: f32 = <f32>1 / iscale;
+  let best_error: f32 = 0;
+  for (let i = 0; i < n; ++i) {
+    const xi: f32 = load<f32>(x + (<usize>i << 2));
+    const l: i32 = nearest_int(nan_first_mul(xi - min, iscale)); // (x[i] - min)'s NaN first, as the build
+    const li: u8 = <u8>imax(0, imin(nmax, l));
+    store<u8>(L + <usize>i, li);
+    let diff: f32 = scale * <f32>li + min - xi;
+    diff = use_mad ? fabsf(diff) : diff * diff;
+    const w: f32 = load<f32>(weights + (<usize>i << 2));
+    best_error += w * diff;
+  }
+  if (nstep < 1) {
+    store<f32>(the_min, -min);
+    return scale;
+  }
+  for (let is = 0; is <= nstep; ++is) {
+    iscale = (rmin + rdelta * <f32>is + <f32>nmax) / (max - min);
+    let sum_l: f32 = 0;
+    let sum_l2: f32 = 0;
+    let sum_xl: f32 = 0;
+    for (let i = 0; i < n; ++i) {
+      const xi: f32 = load<f32>(x + (<usize>i << 2));
+      let l: i32 = nearest_int((xi - min) * iscale); // kept only if the error drops: never with a NaN x
+      l = imax(0, imin(nmax, l));
+      store<u8>(Laux + <usize>i, <u8>l);
+      const w: f32 = load<f32>(weights + (<usize>i << 2));
+      const fl: f32 = <f32>l;
+      sum_l += w * fl;
+      sum_l2 += w * fl * fl;
+      sum_xl += w * fl * xi;
+    }
+    const D: f32 = sum_w * sum_l2 - sum_l * sum_l;
+    if (D > 0) {
+      let this_scale: f32 = (sum_w * sum_xl - sum_x * sum_l) / D;
+      let this_min: f32 = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+      if (this_min > 0) {
+        this_min = 0;
+        this_scale = sum_xl / sum_l2;
+      }
+      let cur_error: f32 = 0;
+      for (let i = 0; i < n; ++i) {
+        const xi: f32 = load<f32>(x + (<usize>i << 2));
+        let diff: f32 = this_scale * <f32>load<u8>(Laux + <usize>i) + this_min - xi;
+        diff = use_mad ? fabsf(diff) : diff * diff;
+        const w: f32 = load<f32>(weights + (<usize>i << 2));
+        cur_error += w * diff;
+      }
+      if (cur_error < best_error) {
+        memory.copy(L, Laux, <usize>n);
+        best_error = cur_error;
+        scale = this_scale;
+        min = this_min;
+      }
+    }
+  }
+  store<f32>(the_min, -min);
+  return scale;
+}
+
+/**
+ * make_qp_quants: non-negative levels L[i] = round(x[i]/scale) in [0, nmax] for n values x (the
+ * sub-block scales or mins of a K-quant super-block), weighted by quant_weights: 8 trial scales
+ * (0.1*is + nmax)/max around nmax/max, then up to 5 passes of per-element refinement.
+ * L is uint8_t, as in C: the first pass stores nearest_int unclamped and a negative level wraps
+ * (-1 -> 255); the later passes clamp only from above (MIN(nmax, l)), so a negative level still
+ * wraps, and the wrapped byte is what the refinement reads back (as a float) and the caller packs.
+ */
+export function make_qp_quants(n: i32, nmax: i32, x: usize, L: usize, quant_weights: usize): f32 {
+  let max: f32 = 0;
+  for (let i = 0; i < n; ++i) {
+    max = cmax(max, load<f32>(x + (<usize>i << 2))); // MAX(max, x[i])
+  }
+  if (max < GROUP_MAX_EPS) { // all zero
+    memory.fill(L, 0, <usize>n);
+    return 0;
+  }
+  let iscale: f32 = <f32>nmax / max;
+  for (let i = 0; i < n; ++i) {
+    store<u8>(L + <usize>i, <u8>nearest_int(iscale * load<f32>(x + (<usize>i << 2))));
+  }
+  const scale: f32 = <f32>1 / iscale;
+  let best_mse: f32 = 0;
+  for (let i = 0; i < n; ++i) {
+    const xi: f32 = load<f32>(x + (<usize>i << 2));
+    const diff: f32 = xi - scale * <f32>load<u8>(L + <usize>i);
+    const w: f32 = load<f32>(quant_weights + (<usize>i << 2));
+    best_mse += w * diff * diff;
+  }
+  for (let is = -4; is <= 4; ++is) {
+    if (is == 0) continue;
+    const iscale_is: f32 = (<f32>0.1 * <f32>is + <f32>nmax) / max;
+    const scale_is: f32 = <f32>1 / iscale_is;
+    let mse: f32 = 0;
+    for (let i = 0; i < n; ++i) {
+      const xi: f32 = load<f32>(x + (<usize>i << 2));
+      let l: i32 = nearest_int(iscale_is * xi);
+      l = imin(nmax, l);
+      const diff: f32 = xi - scale_is * <f32>l;
+      const w: f32 = load<f32>(quant_weights + (<usize>i << 2));
+      mse += w * diff * diff;
+    }
+    if (mse < best_mse) {
+      best_mse = mse;
+      iscale = iscale_is;
+    }
+  }
+  let sumlx: f32 = 0;
+  let suml2: f32 = 0;
+  for (let i = 0; i < n; ++i) {
+    const xi: f32 = load<f32>(x + (<usize>i << 2));
+    let l: i32 = nearest_int(nan_first_mul(iscale, xi)); // iscale's NaN first, as the build
+    l = imin(nmax, l);
+    store<u8>(L + <usize>i, <u8>l);
+    const w: f32 = load<f32>(quant_weights + (<usize>i << 2));
+    const fl: f32 = <f32>l;
+    sumlx += w * xi * fl;
+    suml2 += w * fl * fl;
+  }
+  for (let itry = 0; itry < 5; ++itry) {
+    let n_changed = 0;
+    for (let i = 0; i < n; ++i) {
+      const xi: f32 = load<f32>(x + (<usize>i << 2));
+      const w: f32 = load<f32>(quant_weights + (<usize>i << 2));
+      const Li: i32 = <i32>load<u8>(L + <usize>i);
+      const fLi: f32 = <f32>Li;
+      let slx: f32 = sumlx - w * xi * fLi;
+      let sl2: f32 = suml2 - w * fLi * fLi;
+      if (slx > 0 && sl2 > 0) {
+        let new_l: i32 = nearest_int(xi * sl2 / slx);
+        new_l = imin(nmax, new_l);
+        if (new_l != Li) {
+          const fnew: f32 = <f32>new_l;
+          slx += w * xi * fnew;
+          sl2 += w * fnew * fnew;
+          if (slx * slx * suml2 > sumlx * sumlx * sl2) {
+            store<u8>(L + <usize>i, <u8>new_l);
+            sumlx = slx;
+            suml2 = sl2;
+            ++n_changed;
+          }
+        }
+      }
+    }
+    if (!n_changed) break;
+  }
+  return suml2 > 0 ? sumlx / suml2 : <f32>0;
 }

@@ -1,0 +1,234 @@
+// The tests of q4_K and q5_K (quantize_row_q{4,5}_K_ref without an imatrix, quantize_row_q{4,5}_K_impl
+// with one) against llama.cpp, one suite run by test/kernels/q4_K.test.ts and q5_K.test.ts:
+// - goldens: sha256 of llama.cpp's bytes committed in test/fixtures/golden/kernels-<type>.json, so
+//   the tests run anywhere;
+// - live: the reference library itself (test/support/oracle.ts) on edge rows at many widths and on
+//   thousands of random rows from f32, f16 and bf16 sources with several kinds of imatrix, NaN
+//   payloads included. K4_ROUNDS=N scales the random part (N times the seeds).
+//
+// Non-finite input: llama-quantize never hands NaN or inf to a kernel (it loads with check_tensors
+// and rejects such tensors), and it rejects a block whose fp16 d or dmin comes out inf/NaN after
+// quantizing (ggml_validate_row_data). The kernels still match llama.cpp bit for bit on such rows,
+// NaN payloads included (assembly/search.ts, assembly/kquants.ts), and these tests hold them to it.
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { Kernels, quantizeRows } from "../../src/kernels.js";
+import { oracle } from "../support/oracle.js";
+import { Rng } from "../support/random.js";
+import { CASES, SUBBLOCK_CASES, edgeRows, importance, nonFiniteRows, nonFiniteRowsMore, subBlockRows } from "../support/rows.js";
+import { SPECIALS, bytesOf, extremeImportance, f32ToF16, halfSource, nanPayloadSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
+import {
+  QK_K, SRC_BF16, SRC_F16, SRC_F32, firstDiff, goldenSets, negativeImportance, quirkRows, rowDigests, sha256, type K4Type,
+} from "./k4.cases.js";
+
+interface GoldenFile {
+  made_by: string;
+  type: string;
+  sets: { name: string; n: number; srcType: number; imatrix: string; nrows: number; sha256: string; rows: [string, string][] }[];
+}
+
+const ROUNDS = Number(process.env.K4_ROUNDS ?? 1);
+
+function concat(parts: { rows: Float32Array; names: string[] }[]): { rows: Float32Array; names: string[] } {
+  const rows = new Float32Array(parts.reduce((s, p) => s + p.rows.length, 0));
+  let o = 0;
+  for (const p of parts) { rows.set(p.rows, o); o += p.rows.length; }
+  return { rows, names: parts.flatMap((p) => p.names) };
+}
+
+/** Every deterministic row kind at width n: edge, sub-block, non-finite and quirk rows. */
+function allRows(n: number) {
+  return concat([
+    edgeRows(n, n + 5, 4), subBlockRows(n, n + 7), { rows: nonFiniteRows(n), names: ["nf-inf", "nf-nan", "nf-3e38"] },
+    nonFiniteRowsMore(n), quirkRows(n, n + 9),
+  ]);
+}
+
+const ALL_CASES = { ...CASES, ...SUBBLOCK_CASES };
+const ALL_NAMES = Object.keys(ALL_CASES);
+
+/** Random rows: each a random case (edge or sub-block), a third scaled by 10^U(-8, 8). */
+function randomRows(rng: Rng, n: number, nrows: number): { rows: Float32Array; names: string[] } {
+  const rows = new Float32Array(n * nrows);
+  const names: string[] = [];
+  for (let r = 0; r < nrows; r++) {
+    const name = ALL_NAMES[rng.int(ALL_NAMES.length)];
+    const row = rows.subarray(r * n, (r + 1) * n);
+    ALL_CASES[name](row, rng);
+    if (rng.uniform() < 0.33) {
+      const s = Math.pow(10, -8 + 16 * rng.uniform());
+      for (let i = 0; i < n; i++) row[i] *= s;
+      names.push(`${name}*${s.toExponential(1)}`);
+    } else names.push(name);
+  }
+  return { rows, names };
+}
+
+const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array | undefined> = {
+  none: () => undefined,
+  importance: (n, rng) => importance(n, rng.u32()),
+  uniform: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 3 + 1e-3),
+  extreme: (n, rng) => extremeImportance(n, rng.u32()),
+  negative: (n, rng) => negativeImportance(n, rng.u32()),
+  halfzero: (n, rng) => new Float32Array(n).map(() => (rng.uniform() < 0.5 ? 0 : rng.uniform())),
+  allzero: (n) => new Float32Array(n),
+  subnormal: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 1e-39),
+  nonfinite: (n, rng) => nonFiniteImportance(n, rng.u32()),
+};
+
+/** Source bytes of srcType and the f32 rows llama.cpp sees for them. A fifth of the rows get special
+ *  values (NaNs with payloads, infinities, extremes): a few anywhere, or several packed into one
+ *  32-wide sub-block, half the time at its first value (min, max and the scale are then that NaN). */
+function source(rng: Rng, rows: Float32Array, n: number, srcType: number): { src: Uint8Array; rows: Float32Array } {
+  const bits = srcType === SRC_F32 ? new Uint32Array(rows.buffer, rows.byteOffset, rows.length) : toHalf(rows, srcType);
+  const sp = SPECIALS[srcType];
+  for (let r = 0; r < rows.length / n; r++) {
+    if (rng.uniform() >= 0.2) continue;
+    const packed = rng.uniform() < 0.5;
+    const base = r * n + 32 * rng.int(n / 32);
+    if (packed && rng.uniform() < 0.5) bits[base] = sp[rng.int(5)]; // a NaN or inf first
+    for (let c = 1 + rng.int(8); c > 0; c--) {
+      const i = packed ? base + rng.int(32) : r * n + rng.int(n);
+      // f32: also NaNs of random sign and payload, quiet and signalling
+      if (srcType === SRC_F32 && rng.uniform() < 0.3) bits[i] = ((rng.u32() & 0x807fffff) | 0x7f800001) >>> 0;
+      else bits[i] = sp[rng.int(sp.length)];
+    }
+  }
+  if (srcType === SRC_F32) return { src: bytesOf(rows), rows };
+  return halfSource(bits as Uint16Array, srcType);
+}
+
+const WIDTHS = [256, 512, 768, 1024, 1536, 2048, 2560, 3072, 4096, 5120, 6144, 8192, 11008, 14336];
+const EDGE_WIDTHS = [256, 512, 768, 1280, 2560, 4096, 11008];
+
+export function k4Suite(ty: K4Type): void {
+  const golden: GoldenFile = JSON.parse(readFileSync(new URL(`../fixtures/golden/kernels-${ty.name}.json`, import.meta.url), "utf8"));
+  const sets = goldenSets();
+  const k = new Kernels();
+  const BB = ty.blockBytes;
+
+  const ours = (src: Uint8Array, srcType: number, n: number, imatrix?: Float32Array) => quantizeRows(k, ty.id, src, srcType, n, imatrix);
+  const oursF32 = (rows: Float32Array, n: number, imatrix?: Float32Array) => ours(bytesOf(rows), SRC_F32, n, imatrix);
+  /** get_scale_min_k4's 6-bit scale of sub-block j in the block at `at` */
+  const scaleOf = (q: Uint8Array, at: number, j: number) => {
+    const s = q.subarray(at + 4, at + 16);
+    return j < 4 ? s[j] & 63 : (s[j + 4] & 0xf) | ((s[j - 4] >> 6) << 4);
+  };
+
+  describe(`${ty.name} kernel`, () => {
+    it(`writes ${BB} bytes per 256 values and takes only whole super-blocks`, () => {
+      const rows = new Float32Array(3 * 512).map((_, i) => Math.sin(i));
+      expect(oursF32(rows, 512).length).toBe(3 * 2 * BB);
+      expect(oursF32(rows, 512, importance(512)).length).toBe(3 * 2 * BB);
+      expect(() => oursF32(new Float32Array(2 * 384), 384)).toThrow(RangeError);
+    });
+
+    it("quantizes an all-zero super-block to zero bytes on both paths", () => {
+      expect(oursF32(new Float32Array(QK_K), QK_K).every((b) => b === 0)).toBe(true);
+      expect(oursF32(new Float32Array(QK_K), QK_K, importance(QK_K)).every((b) => b === 0)).toBe(true);
+    });
+
+    it("keeps the search's levels in a sub-block whose 6-bit scale rounds to 0", () => {
+      // sub-block 0 is 1e6 times louder: the other scales round to 0, so d == 0 there and C skips
+      // the requantization, leaving make_qkx2_quants' levels (not zeros, not recomputed)
+      const rng = new Rng(5);
+      const x = new Float32Array(QK_K).map((_, i) => rng.normal() * (i < 32 ? 1000 : 1e-3));
+      const q = oursF32(x, QK_K);
+      for (let j = 1; j < 8; j++) expect(scaleOf(q, 0, j), `sub-block ${j}`).toBe(0);
+      const lowNibbles = ty.name === "q4_K" ? q.subarray(16 + 32, 16 + 64) : q.subarray(48 + 32, 48 + 64); // sub-block 2
+      expect(new Set(Array.from(lowNibbles, (b) => b & 0xf)).size).toBeGreaterThan(4);
+    });
+
+    describe("goldens (llama.cpp's bytes, committed)", () => {
+      it("cover every row set, made by the reference build", () => {
+        expect(golden.type).toBe(ty.name);
+        expect(golden.made_by).toContain("@node-llama-cpp/linux-x64@3.22.1");
+        expect(golden.made_by).toContain("libggml-base.so");
+        expect(golden.sets.map((s) => s.name)).toEqual(sets.map((s) => s.name));
+        for (const s of sets) expect(golden.sets.find((g) => g.name === s.name)!.rows.map((r) => r[0])).toEqual(s.names);
+      });
+
+      it.each(sets.map((s) => [s.name, s] as const))("%s", (_, s) => {
+        const g = golden.sets.find((x) => x.name === s.name)!;
+        const bytes = ours(s.src, s.srcType, s.n, s.imatrix);
+        const mine = rowDigests(ty, bytes, s.n);
+        const bad = g.rows.flatMap(([name, d], i) => (mine[i] === d ? [] : [`row ${i} (${name})`]));
+        expect(bad).toEqual([]);
+        expect(sha256(bytes)).toBe(g.sha256);
+      });
+    });
+
+    it("quantizes f16 and bf16 rows exactly as the f32 rows they widen to", () => {
+      const rng = new Rng(99);
+      const n = 1024;
+      const rows = new Float32Array(8 * n).map(() => rng.normal() * 0.05);
+      const bits = new Uint16Array(13 * QK_K);
+      [0x0001, 0x8001, 0x03ff, 0x0400, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7e00, 0x7c01, 0xfe01, 0x8000, 0x3c00].forEach((h, r) => {
+        for (let i = 0; i < QK_K; i++) bits[r * QK_K + i] = i % 3 === 0 ? h : f32ToF16(((i % 11) - 5) * 0.01);
+      });
+      for (const srcType of [SRC_F16, SRC_BF16]) {
+        const { src, rows: wide } = halfSource(toHalf(rows, srcType), srcType);
+        for (const im of [undefined, importance(n)]) {
+          expect(firstDiff(ty, ours(src, srcType, n, im), oursF32(wide, n, im), n)).toBeNull();
+        }
+      }
+      const sp = halfSource(bits, SRC_F16);
+      for (const im of [undefined, importance(QK_K)]) expect(firstDiff(ty, ours(sp.src, SRC_F16, QK_K, im), oursF32(sp.rows, QK_K, im), QK_K)).toBeNull();
+    });
+  });
+
+  describe.runIf(oracle)(`${ty.name} against llama.cpp, live`, () => {
+    const ref = oracle!;
+
+    it("the committed goldens are llama.cpp's current bytes", () => {
+      for (const s of sets) {
+        const g = golden.sets.find((x) => x.name === s.name)!;
+        expect(sha256(ref.quantize(ty.id, s.rows, s.n, s.imatrix)), s.name).toBe(g.sha256);
+      }
+    });
+
+    it(`edge, sub-block, non-finite and quirk rows at widths ${EDGE_WIDTHS.join(" ")}, five kinds of imatrix`, () => {
+      let rowsChecked = 0;
+      for (const n of EDGE_WIDTHS) {
+        const { rows, names } = allRows(n);
+        for (const im of [undefined, importance(n, n), extremeImportance(n, n), negativeImportance(n, n), nonFiniteImportance(n, n)]) {
+          expect(firstDiff(ty, oursF32(rows, n, im), ref.quantize(ty.id, rows, n, im), n, names), `n=${n} imatrix=${im ? "yes" : "no"}`).toBeNull();
+          rowsChecked += names.length;
+        }
+      }
+      expect(rowsChecked).toBeGreaterThan(2000);
+    });
+
+    it("NaN payloads meeting in one sub-block, from f32, f16 and bf16", () => {
+      for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
+        for (const im of [undefined, importance(512), nonFiniteImportance(512)]) {
+          for (const seed of [17, 18, 19]) {
+            const { src, rows, names } = nanPayloadSource(512, srcType, 32, seed);
+            expect(firstDiff(ty, ours(src, srcType, 512, im), ref.quantize(ty.id, rows, 512, im), 512, names), `${label} seed ${seed} imatrix=${im ? "yes" : "no"}`).toBeNull();
+          }
+        }
+      }
+    });
+
+    for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
+      it(`random rows from ${label}, every imatrix kind, ${4 * ROUNDS} seeds each`, () => {
+        let rowsChecked = 0;
+        Object.entries(IMATRIX_KINDS).forEach(([kind, makeImatrix], kindIndex) => {
+          for (let seed = 0; seed < 4 * ROUNDS; seed++) {
+            const rng = new Rng(((ty.id * 64 + srcType * 16 + kindIndex) * 1_000_003 + seed) >>> 0);
+            const n = WIDTHS[rng.int(WIDTHS.length)];
+            const nrows = Math.max(2, Math.floor(65536 / n));
+            const { rows, names } = randomRows(rng, n, nrows);
+            const src = source(rng, rows, n, srcType);
+            const im = makeImatrix(n, rng);
+            const diff = firstDiff(ty, ours(src.src, srcType, n, im), ref.quantize(ty.id, src.rows, n, im), n, names);
+            expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();
+            rowsChecked += nrows;
+          }
+        });
+        expect(rowsChecked).toBeGreaterThan(1000 * ROUNDS);
+      });
+    }
+  });
+}
