@@ -75,21 +75,28 @@ function lookup(header: GgufHeader) {
 }
 
 
-/** The loader's guess of a file type from the most common tensor type (llama_model_loader). */
+/**
+ * The loader's guess of a file type (llama_model_loader): the type that first reaches the highest
+ * tensor count, counting in the loader's (sorted) tensor order, or general.file_type when present.
+ */
 function guessedFtype(header: GgufHeader, kv: (k: string) => unknown): number {
   const ft = kv("general.file_type");
   if (typeof ft === "number") return ft;
   const counts = new Map<number, number>();
-  for (const t of header.tensors) counts.set(t.type, (counts.get(t.type) ?? 0) + 1);
-  let best = T.F32, n = -1;
-  for (const [ty, c] of counts) if (c > n) { best = ty; n = c; }
+  let best = T.F32, n = 0;
+  for (const t of [...header.tensors].sort((a, b) => compareTensorNames(a.name, b.name))) {
+    const c = (counts.get(t.type) ?? 0) + 1;
+    counts.set(t.type, c);
+    if (c > n) { best = t.type; n = c; }
+  }
   const map: Record<number, number> = {
     [T.F32]: F.ALL_F32, [T.F16]: F.F16, [T.BF16]: F.BF16, [T.Q4_0]: F.Q4_0, [T.Q4_1]: F.Q4_1,
     [T.Q5_0]: F.Q5_0, [T.Q5_1]: F.Q5_1, [T.Q8_0]: F.Q8_0, [T.Q2_K]: F.Q2_K, [T.Q3_K]: F.Q3_K_M,
     [T.Q4_K]: F.Q4_K_M, [T.Q5_K]: F.Q5_K_M, [T.Q6_K]: F.Q6_K, [T.TQ1_0]: F.TQ1_0, [T.TQ2_0]: F.TQ2_0,
     [T.IQ2_XXS]: F.IQ2_XXS, [T.IQ2_XS]: F.IQ2_XS, [T.IQ2_S]: F.IQ2_S, [T.IQ3_XXS]: F.IQ3_XXS,
     [T.IQ1_S]: F.IQ1_S, [T.IQ1_M]: F.IQ1_M, [T.IQ4_NL]: F.IQ4_NL, [T.IQ4_XS]: F.IQ4_XS, [T.IQ3_S]: F.IQ3_S,
-    [T.MXFP4]: F.MXFP4_MOE,
+    [T.NVFP4]: F.NVFP4, [T.Q1_0]: F.Q1_0, [T.Q2_0]: F.Q2_0,
+    // MXFP4 is not in the loader's switch: "unknown type mxfp4", guessed as ALL_F32
   };
   return (map[best] ?? F.ALL_F32) | FTYPE_GUESSED;
 }
@@ -112,8 +119,9 @@ export function makePlan(header: GgufHeader, fileName: string, opts: PlanOptions
 
   let policy;
   try {
+    // the preset's ftype, not COPY's guessed one: llama.cpp takes the default type from it first
     policy = decideTypes(ordered, model, {
-      ftype, onlyCopy: opts.onlyCopy, pure: opts.pure, quantizeOutputTensor: !opts.leaveOutputTensor,
+      ftype: opts.ftype, onlyCopy: opts.onlyCopy, pure: opts.pure, quantizeOutputTensor: !opts.leaveOutputTensor,
       outputTensorType: opts.outputTensorType, tokenEmbeddingType: opts.tokenEmbeddingType,
       hasImatrix: imatrix !== undefined, tensorTypes: opts.tensorTypes,
     });
@@ -141,7 +149,8 @@ export function makePlan(header: GgufHeader, fileName: string, opts: PlanOptions
     }
     const dstBytes = copy ? srcBytes : tensorBytes(d.target, t.ne);
     let slice: Float32Array | undefined;
-    if (!copy) {
+    // llama.cpp's dry run reads no data: it neither checks the source type nor looks up the imatrix
+    if (!copy && !opts.dryRun) {
       const src = TYPES[t.type];
       if (src.quantized && !opts.allowRequantize) throw new QuantizeError("REFUSED", `requantizing from type ${src.name} is disabled (tensor ${t.name}; use --allow-requantize)`);
       if (![T.F32, T.F16, T.BF16].includes(t.type) && !src.quantized) throw new QuantizeError("REFUSED", `cannot dequantize/convert tensor type ${src.name} (tensor ${t.name})`);
@@ -157,7 +166,7 @@ export function makePlan(header: GgufHeader, fileName: string, opts: PlanOptions
           if (d.category !== "token_embd") throw new QuantizeError("BAD_IMATRIX", `${opts.imatrix!.path}: imatrix size ${values.length} is different from tensor size ${want} for ${t.name}`);
         }
       }
-      if (!slice && d.requiresImatrix && imatrix && !opts.dryRun) {
+      if (!slice && d.requiresImatrix && imatrix) {
         throw new QuantizeError("BAD_IMATRIX", `Missing importance matrix for tensor ${t.name} in a very low-bit quantization`);
       }
     }
