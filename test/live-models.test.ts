@@ -26,11 +26,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { llama } from "./support/llama.js";
 import { runCli } from "../src/cli.js";
 import { readGgufHeader } from "../src/gguf/read.js";
-import { VALUE_TYPE_NAMES } from "../src/gguf/values.js";
+import { VALUE_TYPE_NAMES, kv as kvOf } from "../src/gguf/values.js";
 import { openSource } from "../src/io/node.js";
 import { Kernels } from "../src/kernels.js";
 import { T, TYPES, tensorBytes } from "../src/types.js";
-import { compareCase, describeCase, prepare, randomCase, shrink, type Edits, type LiveCase, type Outcome } from "./support/live.js";
+import { FTYPES, compareCase, describeCase, prepare, randomCase, shrink, type Edits, type ImatrixKind, type LiveCase, type Outcome } from "./support/live.js";
 import type { ModelSpec } from "./support/generate.js";
 import { Rng } from "./support/random.js";
 
@@ -184,6 +184,12 @@ describe.runIf(llama)("live: fixed cases against llama.cpp", () => {
     }, /imatrix size \d+ is different from tensor size \d+ for blk\.0\.ffn_down_exps\.weight/);
   });
 
+  it("agrees on tensors larger than one read chunk (4 MiB): rows and experts split across chunks", async () => {
+    // output.weight of 4099 rows of 576 f32 (9.4 MB) with an imatrix entry; experts of 4.8 MB each
+    await bothAgree(one({ nLayer: 1, nEmbd: 576, nFf: 32, nHead: 9, nVocab: 4099, dtype: "f32" }, "Q4_1", { imatrix: "gguf", imatrixSpec: { processOutput: true } }), {});
+    await bothAgree(one({ nLayer: 1, nEmbd: 576, nFf: 32, nHead: 9, nVocab: 32, dtype: "f32", nExpert: 2, nExpertUsed: 1, nFfExp: 2080 }, "Q5_0", { imatrix: "gguf" }), {});
+  });
+
   it("refuses an imatrix with a non-finite value, in a dry run too", async () => {
     const nan: Edits = { imatrix: (stats) => stats.map((s, i) => (i !== 2 ? s : { ...s, values: s.values.map((v, j) => (j === 5 ? NaN : v)) })) };
     for (const dryRun of [false, true]) await bothRefuse(one({ ...BASE, dtype: "f16" }, "Q4_0", { imatrix: "gguf", dryRun }), nan, /imatrix contains non-finite value/);
@@ -256,6 +262,30 @@ describe.runIf(llama)("live: models stored in every ggml type, through COPY", ()
       expect(o.mismatch, String(value)).toBeUndefined();
       expect(o.refused === undefined, String(value)).toBe(valid);
     }
+  });
+});
+
+describe.runIf(llama)("live: rules that depend on the architecture, every preset as a dry run", () => {
+  const falcon: Edits = {
+    model: (m) => {
+      m.kvs = m.kvs.map((k) => (k.key === "general.architecture" ? kvOf.str(k.key, "falcon") : k.key.startsWith("llama.") ? { ...k, key: "falcon" + k.key.slice(5) } : k))
+        .filter((k) => k.key !== "falcon.attention.layer_norm_rms_epsilon");
+      m.kvs.push(kvOf.f32("falcon.attention.layer_norm_epsilon", 1e-5));
+    },
+  };
+  // narrow heads keep the 80-layer models small: only attn_v's rows (ne0 = nEmbd) matter to the rule
+  const models: [string, ModelSpec, Edits, ImatrixKind][] = [
+    // LLM_TYPE_70B: llama with 80 layers and GQA, qwen2 with 80 layers (attn_v Q3_K/Q4_K -> Q5_K)
+    ["llama 80 layers GQA", { nLayer: 80, nEmbd: 256, nFf: 32, nHead: 4, headDim: 16, nHeadKv: 1, nVocab: 32, dtype: "f16" }, {}, "none"],
+    ["qwen2 80 layers", { arch: "qwen2", nLayer: 80, nEmbd: 256, nFf: 32, nHead: 4, headDim: 16, nVocab: 32, dtype: "f16" }, {}, "none"],
+    ["falcon", { nLayer: 16, nEmbd: 256, nFf: 256, nHead: 4, nVocab: 32, dtype: "f16" }, falcon, "none"],
+    ["falcon, imatrix", { nLayer: 16, nEmbd: 256, nFf: 256, nHead: 4, nVocab: 32, dtype: "f16" }, falcon, "gguf"],
+  ];
+  it.each(models)("%s", async (_name, model, edits, imatrix) => {
+    // one model, every preset (the cases share the files, so they share the imatrix too)
+    const cases = Object.keys(FTYPES).map((preset) => one(model, preset, { imatrix, dryRun: true }));
+    const outcomes = await check(cases, join(root, `arch${fixed++}`), edits);
+    outcomes.forEach((o, i) => expect(o.mismatch, describeCase(cases[i])).toBeUndefined());
   });
 });
 
