@@ -25,7 +25,8 @@ export interface PlanOptions {
   readonly tensorTypes?: readonly TypeRule[];
   /** the filtered importance matrix, and the path it came from (written into the output) */
   readonly imatrix?: { readonly data: Imatrix; readonly path: string };
-  /** true for --dry-run: missing imatrix becomes a warning instead of an error */
+  /** true for --dry-run: as llama.cpp's, reads no data (no imatrix lookup, no requantization check),
+   *  and a missing imatrix is a warning instead of an error */
   readonly dryRun?: boolean;
 }
 
