@@ -6,7 +6,7 @@
 function dOffset(type: i32): i32 {
   switch (type) {
     case 2: case 3: case 6: case 7: case 8: case 12: case 13: // q4_0 q4_1 q5_0 q5_1 q8_0 q4_K q5_K
-    case 16: case 17: case 18: case 19: case 20: case 21: case 22: case 23: case 41: // iq*, q1_0
+    case 16: case 17: case 18: case 19: case 20: case 21: case 22: case 23: case 41: case 42: // iq*, q1_0, q2_0
       return 0;
     case 10: return 80;  // q2_K: scales[16] qs[64] d dmin
     case 11: return 108; // q3_K: hmask[32] qs[64] scales[12] d
@@ -46,8 +46,10 @@ export function validate_row_data(type: i32, p: usize, nbytes: usize, typeSize: 
     return 1;
   }
   if (type == 24 || type == 25 || type == 26 || type == 27) return 1; // integers: nothing to check
-  if (type == 28) { // f64
-    for (let i: usize = 0; i < nb; i++) if ((load<u64>(p + (i << 3)) & 0x7ff0000000000000) == 0x7ff0000000000000) return 0;
+  if (type == 28) { // f64: ggml checks each value as a float, so |x| that rounds to inf in f32 fails too
+    for (let i: usize = 0; i < nb; i++) {
+      if ((reinterpret<u32>(<f32>load<f64>(p + (i << 3))) & 0x7f800000) == 0x7f800000) return 0;
+    }
     return 1;
   }
   if (type == 39) { // mxfp4: E8M0 exponent byte 0xff is invalid
@@ -55,6 +57,7 @@ export function validate_row_data(type: i32, p: usize, nbytes: usize, typeSize: 
     return 1;
   }
   if (type == 40) return 1; // nvfp4: every UE4M3 scale byte is valid
+  if (type == 9) return 0;  // q8_1: ggml_validate_row_data has no case for it ("invalid type 9")
   if (type == 15) { // q8_K: float d first
     for (let i: usize = 0; i < nb; i++) if ((load<u32>(p + i * typeSize) & 0x7f800000) == 0x7f800000) return 0;
     return 1;

@@ -29,7 +29,9 @@ export function cFixed(x: number, digits: number): string {
   return (neg ? "-" : "") + s;
 }
 const padl = (s: string, w: number) => (s.length >= w ? s : " ".repeat(w - s.length) + s);
-const padr = (s: string, w: number) => (s.length >= w ? s : s + " ".repeat(w - s.length));
+/** printf's %-*s: the width counts bytes (UTF-8), not characters */
+const padr = (s: string, w: number) => { const n = utf8Length(s); return n >= w ? s : s + " ".repeat(w - n); };
+const utf8Length = (s: string) => (/^[\x00-\x7f]*$/.test(s) ? s.length : new TextEncoder().encode(s).length);
 
 /** llama_format_tensor_shape: "%6d" then ", %6d" up to four dimensions (as the build prints) */
 export function formatShape(ne: readonly number[]): string {

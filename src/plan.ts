@@ -35,7 +35,8 @@ export interface PlanOptions {
   readonly keepSplit?: boolean;
   /** the filtered importance matrix, and the path it came from (written into the output) */
   readonly imatrix?: { readonly data: Imatrix; readonly path: string };
-  /** true for --dry-run: missing imatrix becomes a warning instead of an error */
+  /** true for --dry-run: as llama.cpp's, reads no data (no imatrix lookup, no requantization check),
+   *  and a missing imatrix is a warning instead of an error */
   readonly dryRun?: boolean;
 }
 
@@ -119,7 +120,8 @@ function loaderFtype(ordered: readonly { type: number }[], kv: (k: string) => un
     [T.Q4_K]: F.Q4_K_M, [T.Q5_K]: F.Q5_K_M, [T.Q6_K]: F.Q6_K, [T.TQ1_0]: F.TQ1_0, [T.TQ2_0]: F.TQ2_0,
     [T.IQ2_XXS]: F.IQ2_XXS, [T.IQ2_XS]: F.IQ2_XS, [T.IQ2_S]: F.IQ2_S, [T.IQ3_XXS]: F.IQ3_XXS,
     [T.IQ1_S]: F.IQ1_S, [T.IQ1_M]: F.IQ1_M, [T.IQ4_NL]: F.IQ4_NL, [T.IQ4_XS]: F.IQ4_XS, [T.IQ3_S]: F.IQ3_S,
-    [T.MXFP4]: F.MXFP4_MOE, [T.NVFP4]: F.NVFP4, [T.Q1_0]: F.Q1_0, [T.Q2_0]: F.Q2_0,
+    [T.NVFP4]: F.NVFP4, [T.Q1_0]: F.Q1_0, [T.Q2_0]: F.Q2_0,
+    // MXFP4 is not in the loader's switch: "unknown type mxfp4", guessed as ALL_F32
   };
   return (map[best] ?? F.ALL_F32) | FTYPE_GUESSED;
 }
@@ -192,8 +194,9 @@ export function makePlan(shards: readonly GgufHeader[], fileName: string, opts: 
 
   let policy;
   try {
+    // the preset's ftype, not COPY's guessed one: llama.cpp takes the default type from it first
     policy = decideTypes(kept.map(({ t, name }) => ({ name, ne: t.ne, type: t.type })), model, {
-      ftype, onlyCopy: opts.onlyCopy, pure: opts.pure, quantizeOutputTensor: !opts.leaveOutputTensor,
+      ftype: opts.ftype, onlyCopy: opts.onlyCopy, pure: opts.pure, quantizeOutputTensor: !opts.leaveOutputTensor,
       outputTensorType: opts.outputTensorType, tokenEmbeddingType: opts.tokenEmbeddingType,
       hasImatrix: imatrix !== undefined, rules: opts.rules,
     });
@@ -220,7 +223,8 @@ export function makePlan(shards: readonly GgufHeader[], fileName: string, opts: 
     }
     const dstBytes = copy ? t.nbytes : tensorBytes(d.target, t.ne);
     let slice: Float32Array | undefined;
-    if (!copy) {
+    // llama.cpp's dry run reads no data: it neither checks the source type nor looks up the imatrix
+    if (!copy && !opts.dryRun) {
       const src = TYPES[t.type];
       if (src.quantized && !opts.allowRequantize) throw new QuantizeError("REFUSED", `requantizing from type ${src.name} is disabled (tensor ${name}; use --allow-requantize)`);
       if (![T.F32, T.F16, T.BF16].includes(t.type) && !src.quantized) throw new QuantizeError("REFUSED", `cannot dequantize/convert tensor type ${src.name} (tensor ${name})`);
@@ -236,7 +240,7 @@ export function makePlan(shards: readonly GgufHeader[], fileName: string, opts: 
           if (d.category !== "token_embd") throw new QuantizeError("BAD_IMATRIX", `${opts.imatrix!.path}: imatrix size ${values.length} is different from tensor size ${want} for ${name}`);
         }
       }
-      if (!slice && d.requiresImatrix && imatrix && !opts.dryRun) {
+      if (!slice && d.requiresImatrix && imatrix) {
         throw new QuantizeError("BAD_IMATRIX", `Missing importance matrix for tensor ${name} in a very low-bit quantization`);
       }
     }

@@ -153,7 +153,8 @@ export function requiresImatrix(name: string, type: number, ftype: number): bool
   }
 }
 
-const pad = (s: string, w: number) => (s.length >= w ? s : s + " ".repeat(w - s.length));
+/** printf's %-*s: the width counts bytes, so a name with non-ASCII characters gets fewer spaces */
+const pad = (s: string, w: number) => { const n = byteString(s).length; return n >= w ? s : s + " ".repeat(w - n); };
 const padl = (s: string, w: number) => (s.length >= w ? s : " ".repeat(w - s.length) + s);
 
 /** Per-run state of llama.cpp's quantize_state_impl. */
@@ -355,7 +356,12 @@ export function decideTypes(tensors: readonly TensorDesc[], model: ModelFacts, o
     let reason: Reason = { kind: "kept" };
     let fallback: Decision["fallback"];
     if (allows) {
-      if (opts.tokenEmbeddingType !== undefined && category === "token_embd") {
+      // the reference build takes --token-embedding-type at once for token_embd.weight, but for
+      // per_layer_token_embd.weight only when no --tensor-type pattern matches it (a matching pattern
+      // wins, or, under an unquantized preset, leaves the preset's type)
+      const direct = category === "token_embd"
+        && (t.name === "token_embd.weight" || !ttRules.some((r) => r.regex.test(t.name)));
+      if (opts.tokenEmbeddingType !== undefined && direct) {
         target = opts.tokenEmbeddingType; reason = { kind: "token-embedding-type" };
       } else if (opts.outputTensorType !== undefined && category === "output") {
         target = opts.outputTensorType; reason = { kind: "output-type" };

@@ -3,6 +3,14 @@
 // that package installs; tests using it are skipped elsewhere (committed goldens cover the rest).
 // Importance data is passed as llama-quantize would pass it (name -> values), so a test can give
 // both quantizers the same values and compare whole output files.
+//
+// Checked against refquant (../shared/ref, the same library driven from C++): identical output
+// files with imatrix data, kv overrides (the union: int, float, bool, 127-byte strings),
+// tensor-type overrides and pruned layers (an int32 list ended by -1 in this build, not the
+// std::vector<int> * of older ones); test/live-models.test.ts has a test of each. Keep nthread at
+// 1 unless needed: the log callback is a JS function and must only be called on this thread.
+// Beware: llama.cpp aborts or corrupts its heap on some inputs (q8_1/q8_K targets, an
+// --output-tensor-type whose block does not divide the row), which takes this process with it.
 
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
