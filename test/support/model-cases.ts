@@ -15,9 +15,16 @@ export const MODELS: Record<string, ModelSpec> = {
   f32: { nLayer: 2, nEmbd: 256, nFf: 512, nHead: 4, nHeadKv: 2, nVocab: 1024, dtype: "f32", seed: 4 },
   // tied embeddings (no output.weight), GQA
   tied: { nLayer: 2, nEmbd: 256, nFf: 512, nHead: 8, nHeadKv: 2, nVocab: 1024, tied: true, dtype: "f16", seed: 5 },
+  // qwen2 MoE with 4 experts and a shared expert
+  moe4sh: { arch: "qwen2moe", nLayer: 2, nEmbd: 256, nFf: 256, nExpert: 4, nFfShexp: 512, nHead: 4, nVocab: 512, dtype: "bf16", seed: 6 },
+  // llama MoE with 16 experts, GQA
+  moe16: { nLayer: 2, nEmbd: 256, nFf: 256, nExpert: 16, nHead: 8, nHeadKv: 2, nVocab: 512, dtype: "f16", seed: 7 },
+  // 70B-shaped: 80 layers with GQA (llama.cpp's LLM_TYPE_70B rules), kept narrow
+  llama70b: { nLayer: 80, nEmbd: 256, nFf: 256, nHead: 8, nHeadKv: 1, nVocab: 256, dtype: "f16", seed: 8 },
 };
 
 export const PRESETS = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0"];
+export const K_PRESETS = ["Q2_K", "Q2_K_S", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"];
 export const IMATRIX_KINDS = ["none", "dat", "gguf"] as const;
 
 export interface ModelCase {
@@ -50,6 +57,18 @@ export function modelCases(): ModelCase[] {
     { model: "dense", preset: "Q8_0", imatrix: "none", flags: ["--output-tensor-type", "f16", "--token-embedding-type", "q4_0"] },
     { model: "dense", preset: "F16", imatrix: "gguf", flags: ["--tensor-type", "attn=q8_0"] },
   ];
+  // the K presets: every one × dense/bf16-576/MoE-8 × every imatrix kind, f32 without, and the other
+  // model kinds with a GGUF imatrix (Q2_K_S without an imatrix is refused, by llama.cpp too)
+  for (const model of ["dense", "bf16", "moe"] as const)
+    for (const preset of K_PRESETS)
+      for (const imatrix of IMATRIX_KINDS) extra.push({ model, preset, imatrix, flags: [] });
+  for (const preset of K_PRESETS) extra.push({ model: "f32", preset, imatrix: "none", flags: [] });
+  for (const model of ["tied", "moe4sh", "moe16"] as const)
+    for (const preset of K_PRESETS) extra.push({ model, preset, imatrix: "gguf", flags: [] });
+  for (const preset of ["Q3_K_M", "Q4_K_M", "Q2_K"]) extra.push({ model: "llama70b", preset, imatrix: "none", flags: [] });
+  for (const preset of ["Q3_K", "Q4_K", "Q5_K"]) extra.push({ model: "dense", preset, imatrix: "gguf", flags: [] });
+  extra.push({ model: "dense", preset: "Q4_K_M", imatrix: "gguf", flags: ["--pure"] });
+  extra.push({ model: "bf16", preset: "Q3_K_M", imatrix: "none", flags: ["--tensor-type", "ffn_down=q6_k", "--tensor-type", "attn=q4_k"] });
   for (const c of extra) out.push({ ...c, id: `${c.model}-${c.preset}-${c.imatrix}${c.flags.map((f) => f.replace(/^--/, "+")).join("")}` });
   return out;
 }
