@@ -1,12 +1,19 @@
-// port of quantize_row_q{4,5,6}_K_ref and quantize_row_q{4,5,6}_K_impl, ggml-quants.c @ 36491e40
+// port of quantize_row_q{2,3,4,5,6}_K_ref and quantize_row_q{2,3,4,5,6}_K_impl, ggml-quants.c @ 36491e40
 // (the revision the reference build @node-llama-cpp/linux-x64@3.22.1 matches; see KERNELS.md).
 //
 // Exactness: every float is f32 and every float expression keeps C's operand order; nearest_int is
 // the 12582912 trick (its garbage for NaN/inf/huge values is then clamped exactly as in C); MAX/MIN
 // on ints are plain integer clamps; int8_t/uint8_t stores keep the low byte as C's conversion does.
+//
+// NaN operand order (see search.ts): where two different NaNs can meet in a commutative op and the
+// survivor can reach the output, the op takes the operand order of the reference build's machine
+// code (objdump of libggml-base.so), through nan_first / nan_first_mul, so that V8's tiers cannot
+// swap them. That is C's order except where noted (q3_K's Σx², its weights and weight sums). With it
+// q2_K and q3_K are byte-identical to the reference on NaN input too, though llama-quantize never
+// quantizes such rows.
 
 import { nearest_int, fabsf, fp16_to_fp32, store_f16 } from "./common";
-import { make_qx_quants, make_qkx2_quants, make_qkx3_quants, make_qp_quants, clamp_i32, imin, nan_first_add, GROUP_MAX_EPS } from "./search";
+import { make_qx_quants, make_q3_quants, make_qkx2_quants, make_qkx3_quants, make_qp_quants, clamp_i32, imin, GROUP_MAX_EPS, nan_first, nan_first_add, nan_first_mul } from "./search";
 
 const QK_K: i32 = 256;
 
@@ -406,4 +413,390 @@ export function quantize_row_q5_K(x: usize, y: usize, n: i32, qw: usize): usize 
   if (qw == 0) quantize_row_q5_K_ref(x, y, n);
   else quantize_row_q5_K_impl(x, y, n, qw);
   return <usize>(n / QK_K) * Q5K_BLOCK_BYTES;
+}
+
+// ================================================================ q2_K
+
+// ---- block_q2_K (ggml-common.h): uint8 scales[QK_K/16] (low nibble scale, high nibble min),
+// uint8 qs[QK_K/4], ggml_half d, ggml_half dmin ----
+const Q2K_SCALES: usize = 0;
+const Q2K_QS: usize = Q2K_SCALES + QK_K / 16;
+const Q2K_D: usize = Q2K_QS + QK_K / 4;
+const Q2K_DMIN: usize = Q2K_D + 2;
+/** sizeof(block_q2_K) = 84 */
+export const Q2K_BLOCK_BYTES: usize = Q2K_DMIN + 2;
+
+// Per-call scratch, as the C stack arrays: uint8_t L[QK_K], Laux[16], Ls[16], Lm[16];
+// float weight(s)[16], mins[16], scales[16], sw[16].
+const L_Q2K: usize = memory.data(QK_K, 16);
+const LAUX_Q2K: usize = memory.data(16, 16);
+const LS_Q2K: usize = memory.data(QK_K / 16, 16);
+const LM_Q2K: usize = memory.data(QK_K / 16, 16);
+const WEIGHT_Q2K: usize = memory.data(16 << 2, 16);
+const MINS_Q2K: usize = memory.data((QK_K / 16) << 2, 16);
+const SCALES_Q2K: usize = memory.data((QK_K / 16) << 2, 16);
+const SW_Q2K: usize = memory.data((QK_K / 16) << 2, 16);
+
+/** q2_K's requantization and packing, shared by _ref and _impl: for each sub-block whose
+ *  d = fp16(y.d)·(scale & 0xF) is not 0, L = clamp(nearest_int((x + dmin·(scale >> 4))/d), 0, 3)
+ *  (a sub-block with d == 0 keeps the search's levels); then four 2-bit levels per qs byte. */
+// @ts-ignore: decorator
+@inline function q2_K_requantize_pack(x: usize, y: usize, L: usize, dh: f32, mh: f32): void {
+  for (let j = 0; j < QK_K / 16; ++j) {
+    const sc: i32 = <i32>load<u8>(y + Q2K_SCALES + <usize>j);
+    const d: f32 = dh * <f32>(sc & 0xF);
+    if (d == 0) continue; // `if (!d)`: a NaN d goes on
+    const dm: f32 = mh * <f32>(sc >> 4);
+    for (let ii = 0; ii < 16; ++ii) {
+      // (x + dm)/d: when x and dm (inf·0) are both NaN, x's payload decides, as in the build
+      const l = nearest_int(nan_first(load<f32>(x + (<usize>(16 * j + ii) << 2)), dm) / d);
+      store<u8>(L + <usize>(16 * j + ii), clamp_i32(l, 0, 3));
+    }
+  }
+  for (let j = 0; j < QK_K; j += 128) {
+    for (let l = 0; l < 32; ++l) {
+      const q: i32 = <i32>load<u8>(L + <usize>(j + l))
+        | (<i32>load<u8>(L + <usize>(j + l + 32)) << 2)
+        | (<i32>load<u8>(L + <usize>(j + l + 64)) << 4)
+        | (<i32>load<u8>(L + <usize>(j + l + 96)) << 6);
+      store<u8>(y + Q2K_QS + <usize>(j / 4 + l), q);
+    }
+  }
+}
+
+/** quantize_row_q2_K_ref: k values (a multiple of QK_K), no importance. Each 16-wide sub-block gets
+ *  make_qkx2_quants(nmax 3, weights |x|, rmin -0.5, rdelta 0.1, 15 steps, mean absolute error);
+ *  its scale and min are then quantized to 4 bits against the largest of each (q4scale = 15). */
+export function quantize_row_q2_K_ref(x: usize, y: usize, k: i32): void {
+  const nb = k / QK_K;
+  const L = L_Q2K;
+  const Laux = LAUX_Q2K;
+  const weights = WEIGHT_Q2K;
+  const mins = MINS_Q2K;
+  const scales = SCALES_Q2K;
+  const q4scale: f32 = 15;
+
+  for (let i = 0; i < nb; i++) {
+    let max_scale: f32 = 0; // as we are deducting the min, scales are always positive
+    let max_min: f32 = 0;
+    // one 16-wide sub-block search at a time (the unit a SIMD version puts in one lane)
+    for (let j = 0; j < QK_K / 16; ++j) {
+      const xb = x + (<usize>(16 * j) << 2);
+      for (let l = 0; l < 16; ++l) store<f32>(weights + (<usize>l << 2), fabsf(load<f32>(xb + (<usize>l << 2))));
+      const scale: f32 = make_qkx2_quants(16, 3, xb, weights, L + <usize>(16 * j), mins + (<usize>j << 2), Laux,
+        <f32>-0.5, <f32>0.1, 15, true);
+      store<f32>(scales + (<usize>j << 2), scale);
+      if (scale > max_scale) max_scale = scale;
+      const min: f32 = load<f32>(mins + (<usize>j << 2));
+      if (min > max_min) max_min = min;
+    }
+
+    if (max_scale > 0) {
+      const iscale: f32 = q4scale / max_scale;
+      for (let j = 0; j < QK_K / 16; ++j) {
+        const l = nearest_int(iscale * load<f32>(scales + (<usize>j << 2)));
+        store<u8>(y + Q2K_SCALES + <usize>j, l); // int -> uint8_t keeps the low byte
+      }
+      store_f16(y + Q2K_D, max_scale / q4scale);
+    } else {
+      memory.fill(y + Q2K_SCALES, 0, QK_K / 16);
+      store_f16(y + Q2K_D, <f32>0);
+    }
+    if (max_min > 0) {
+      const iscale: f32 = q4scale / max_min;
+      for (let j = 0; j < QK_K / 16; ++j) {
+        const l = nearest_int(iscale * load<f32>(mins + (<usize>j << 2)));
+        const p = y + Q2K_SCALES + <usize>j;
+        store<u8>(p, <i32>load<u8>(p) | (l << 4)); // low byte of the int
+      }
+      store_f16(y + Q2K_DMIN, max_min / q4scale);
+    } else {
+      store_f16(y + Q2K_DMIN, <f32>0);
+    }
+
+    q2_K_requantize_pack(x, y, L, fp16_to_fp32(load<u16>(y + Q2K_D)), fp16_to_fp32(load<u16>(y + Q2K_DMIN)));
+
+    x += <usize>QK_K << 2;
+    y += Q2K_BLOCK_BYTES;
+  }
+}
+
+/**
+ * quantize_row_q2_K_impl: n_per_row values at x into block_q2_K at y with quant_weights (n_per_row
+ * floats, required). Weights qw·sqrt(sigma2 + x²) with sigma2 = Σx²/QK_K of the super-block;
+ * make_qkx3_quants per sub-block (nmax 3, rmin -0.9, rdelta 0.05, 36 steps, squared error); the 16
+ * scales and the 16 mins then each get make_qp_quants(nmax 15) weighted by the sub-block weight sums.
+ */
+export function quantize_row_q2_K_impl(x: usize, y: usize, k: i32, quant_weights: usize): void {
+  const nb = k / QK_K;
+  const L = L_Q2K;
+  const Laux = LAUX_Q2K;
+  const weight = WEIGHT_Q2K;
+  const mins = MINS_Q2K;
+  const scales = SCALES_Q2K;
+  const sw = SW_Q2K;
+  const Ls = LS_Q2K;
+  const Lm = LM_Q2K;
+
+  for (let i = 0; i < nb; i++) {
+    let sumx2: f32 = 0;
+    for (let j = 0; j < QK_K; ++j) {
+      const v: f32 = load<f32>(x + (<usize>j << 2));
+      sumx2 += v * v;
+    }
+    const sigma2: f32 = sumx2 / <f32>QK_K; // q2_K: Σx²/QK_K (q3_K, q4_K: 2·Σx²/QK_K)
+    // No NaN order is needed for sigma2, the weights or their sums here (unlike q3_K): a NaN weight
+    // only reaches the searches' error sums (compared, never stored) and make_qp_quants' sw, where it
+    // makes suml2 NaN and the result 0.
+    for (let j = 0; j < QK_K / 16; ++j) {
+      const xb = x + (<usize>(16 * j) << 2);
+      const qw = quant_weights + (<usize>(QK_K * i + 16 * j) << 2);
+      for (let l = 0; l < 16; ++l) {
+        const v: f32 = load<f32>(xb + (<usize>l << 2));
+        store<f32>(weight + (<usize>l << 2), load<f32>(qw + (<usize>l << 2)) * Mathf.sqrt(sigma2 + v * v));
+      }
+      // sw[j] after memset(sw, 0) and `for (l < QK_K/16) sw[j] += weight[l]` (QK_K/16 == 16)
+      let sumw: f32 = 0;
+      for (let l = 0; l < 16; ++l) sumw += load<f32>(weight + (<usize>l << 2));
+      store<f32>(sw + (<usize>j << 2), sumw);
+      const scale: f32 = make_qkx3_quants(16, 3, xb, weight, L + <usize>(16 * j), mins + (<usize>j << 2), Laux,
+        <f32>-0.9, <f32>0.05, 36, false);
+      store<f32>(scales + (<usize>j << 2), scale);
+    }
+
+    const dm: f32 = make_qp_quants(QK_K / 16, 15, scales, Ls, sw);
+    const mm: f32 = make_qp_quants(QK_K / 16, 15, mins, Lm, sw);
+    store_f16(y + Q2K_D, dm);
+    store_f16(y + Q2K_DMIN, mm);
+    for (let j = 0; j < QK_K / 16; ++j) {
+      store<u8>(y + Q2K_SCALES + <usize>j, <i32>load<u8>(Ls + <usize>j) | (<i32>load<u8>(Lm + <usize>j) << 4));
+    }
+
+    q2_K_requantize_pack(x, y, L, fp16_to_fp32(load<u16>(y + Q2K_D)), fp16_to_fp32(load<u16>(y + Q2K_DMIN)));
+
+    x += <usize>QK_K << 2;
+    y += Q2K_BLOCK_BYTES;
+  }
+}
+
+/**
+ * The row function of quantize_q2_K: one row of n values (n % 256 == 0) through quantize_row_q2_K_ref
+ * when qw == 0, else through quantize_row_q2_K_impl. Returns the bytes written (84 per 256 values).
+ */
+export function quantize_row_q2_K(x: usize, y: usize, n: i32, qw: usize): usize {
+  if (qw == 0) quantize_row_q2_K_ref(x, y, n);
+  else quantize_row_q2_K_impl(x, y, n, qw);
+  return <usize>(n / QK_K) * Q2K_BLOCK_BYTES;
+}
+
+// ================================================================ q3_K
+
+// ---- block_q3_K (ggml-common.h): uint8 hmask[QK_K/8], uint8 qs[QK_K/4], uint8 scales[12] (sixteen
+// 6-bit scales: low nibbles in 0..7, high 2 bits in 8..11), ggml_half d ----
+const Q3K_HMASK: usize = 0;
+const Q3K_QS: usize = Q3K_HMASK + QK_K / 8;
+const Q3K_SCALES: usize = Q3K_QS + QK_K / 4;
+const Q3K_D: usize = Q3K_SCALES + 12;
+/** sizeof(block_q3_K) = 110 */
+export const Q3K_BLOCK_BYTES: usize = Q3K_D + 2;
+
+// Per-call scratch: int8_t L[QK_K], Ls[16]; float scales[16], weight[16], sw[16].
+const L_Q3K: usize = memory.data(QK_K, 16);
+const LS_Q3K: usize = memory.data(QK_K / 16, 16);
+const SCALES_Q3K: usize = memory.data((QK_K / 16) << 2, 16);
+const WEIGHT_Q3K: usize = memory.data(16 << 2, 16);
+const SW_Q3K: usize = memory.data((QK_K / 16) << 2, 16);
+
+/** Stores 6-bit scale l (0..63) of sub-block j: its low nibble into scales[j % 8] (low or high half),
+ *  its top 2 bits into scales[8 + j % 4] at bit 2·(j / 4). The bytes must start zeroed. */
+// @ts-ignore: decorator
+@inline function q3_K_put_scale(sc: usize, j: i32, l: i32): void {
+  if (j < 8) {
+    store<u8>(sc + <usize>j, l & 0xF);
+  } else {
+    store<u8>(sc + <usize>(j - 8), <i32>load<u8>(sc + <usize>(j - 8)) | ((l & 0xF) << 4));
+  }
+  l >>= 4;
+  const p = sc + <usize>(8 + j % 4);
+  store<u8>(p, <i32>load<u8>(p) | (l << (2 * (j / 4))));
+}
+
+/** q3_K's requantization and packing, shared by _ref and _impl: decodes each 6-bit scale back to
+ *  int8 sc - 32, and where d = fp16(y.d)·sc is not 0, L = clamp(nearest_int(x/d), -4, 3) + 4 (a
+ *  sub-block with d == 0 keeps the search's levels); then the high bit of each level goes to hmask
+ *  (bit j/32 of hmask[j % 32]) and the low two bits, four to a byte, to qs. */
+// @ts-ignore: decorator
+@inline function q3_K_requantize_pack(x: usize, y: usize, L: usize): void {
+  const sc_bytes = y + Q3K_SCALES;
+  const dh: f32 = fp16_to_fp32(load<u16>(y + Q3K_D));
+  for (let j = 0; j < QK_K / 16; ++j) {
+    // int8_t sc: the nibble, then its top bits, then - 32 (all in int8, as C's stores truncate)
+    let sc: i32 = j < 8 ? <i32>load<u8>(sc_bytes + <usize>j) & 0xF : <i32>load<u8>(sc_bytes + <usize>(j - 8)) >> 4;
+    sc = <i32><i8>((sc | (((<i32>load<u8>(sc_bytes + <usize>(8 + j % 4)) >> (2 * (j / 4))) & 3) << 4)) - 32);
+    const d: f32 = dh * <f32>sc;
+    if (d == 0) continue; // `if (!d)`: a NaN d goes on
+    for (let ii = 0; ii < 16; ++ii) {
+      const l = clamp_i32(nearest_int(load<f32>(x + (<usize>(16 * j + ii) << 2)) / d), -4, 3);
+      store<i8>(L + <usize>(16 * j + ii), l + 4);
+    }
+  }
+
+  memory.fill(y + Q3K_HMASK, 0, QK_K / 8);
+  // the high bit of the first 32 levels goes to bit 0 of hmask[0..31], of the next 32 to bit 1, ...
+  let m = 0;
+  let hm: i32 = 1;
+  for (let j = 0; j < QK_K; ++j) {
+    const Lj: i32 = <i32>load<i8>(L + <usize>j);
+    if (Lj > 3) {
+      const p = y + Q3K_HMASK + <usize>m;
+      store<u8>(p, <i32>load<u8>(p) | hm);
+      store<i8>(L + <usize>j, Lj - 4);
+    }
+    if (++m == QK_K / 8) {
+      m = 0;
+      hm = (hm << 1) & 0xFF; // uint8_t hm
+    }
+  }
+  for (let j = 0; j < QK_K; j += 128) {
+    for (let l = 0; l < 32; ++l) {
+      const q: i32 = <i32>load<i8>(L + <usize>(j + l))
+        | (<i32>load<i8>(L + <usize>(j + l + 32)) << 2)
+        | (<i32>load<i8>(L + <usize>(j + l + 64)) << 4)
+        | (<i32>load<i8>(L + <usize>(j + l + 96)) << 6);
+      store<u8>(y + Q3K_QS + <usize>(j / 4 + l), q);
+    }
+  }
+}
+
+/** quantize_row_q3_K_ref: k values (a multiple of QK_K), no importance. Each 16-wide sub-block gets
+ *  make_q3_quants(nmax 4, do_rmse); the scales are quantized to 6 bits against the one of largest
+ *  magnitude (iscale = -32/max_scale, through int8_t before the clamp). */
+export function quantize_row_q3_K_ref(x: usize, y: usize, k: i32): void {
+  const nb = k / QK_K;
+  const L = L_Q3K;
+  const scales = SCALES_Q3K;
+
+  for (let i = 0; i < nb; i++) {
+    let max_scale: f32 = 0;
+    let amax: f32 = 0;
+    for (let j = 0; j < QK_K / 16; ++j) {
+      const s: f32 = make_q3_quants(16, 4, x + (<usize>(16 * j) << 2), L + <usize>(16 * j), true);
+      store<f32>(scales + (<usize>j << 2), s);
+      const scale: f32 = fabsf(s);
+      if (scale > amax) {
+        amax = scale;
+        max_scale = s;
+      }
+    }
+
+    memory.fill(y + Q3K_SCALES, 0, 12);
+    if (max_scale != 0) { // `if (max_scale)`
+      const iscale: f32 = <f32>-32 / max_scale;
+      for (let j = 0; j < QK_K / 16; ++j) {
+        // int8_t l = nearest_int(...): the low byte, sign-extended, before the clamp
+        let l: i32 = <i32><i8>nearest_int(iscale * load<f32>(scales + (<usize>j << 2)));
+        l = clamp_i32(l, -32, 31) + 32;
+        q3_K_put_scale(y + Q3K_SCALES, j, l);
+      }
+      store_f16(y + Q3K_D, <f32>1 / iscale);
+    } else {
+      store_f16(y + Q3K_D, <f32>0);
+    }
+
+    q3_K_requantize_pack(x, y, L);
+
+    x += <usize>QK_K << 2;
+    y += Q3K_BLOCK_BYTES;
+  }
+}
+
+/** Σx² over one super-block as the reference build's quantize_row_q3_K_impl adds it: four squares at a
+ *  time, as sum + x0², x1² + sum, x2² + sum, sum + x3². The same value as C's sequential sum (each step
+ *  adds one square to the running sum; only the operand order differs), and the same NaN when two meet.
+ *  (Kept for fidelity: as far as we can tell a NaN sigma2 never shows, since it makes every scale of
+ *  the super-block NaN, so d is 0 and the levels come from the searches, which do not read weights.) */
+function q3_K_sum_x2(x: usize): f32 {
+  let sum: f32 = 0;
+  for (let j = 0; j < QK_K; j += 4) {
+    const v0: f32 = load<f32>(x + (<usize>j << 2));
+    const v1: f32 = load<f32>(x + (<usize>(j + 1) << 2));
+    const v2: f32 = load<f32>(x + (<usize>(j + 2) << 2));
+    const v3: f32 = load<f32>(x + (<usize>(j + 3) << 2));
+    sum = nan_first(sum, v0 * v0);
+    sum = nan_first(v1 * v1, sum);
+    sum = nan_first(v2 * v2, sum);
+    sum = nan_first(sum, v3 * v3);
+  }
+  return sum;
+}
+
+/**
+ * quantize_row_q3_K_impl: n_per_row values at x into block_q3_K at y, with quant_weights as importance
+ * (weights qw·sqrt(sigma2 + x²), sigma2 = 2·Σx²/QK_K of the super-block) or, when it is 0, x².
+ * make_qx_quants(nmax 4) per sub-block, then make_qx_quants(nmax 32) over the 16 scales weighted by
+ * the sub-block weight sums gives the 6-bit scales and d.
+ */
+export function quantize_row_q3_K_impl(x: usize, y: usize, n_per_row: i32, quant_weights: usize): void {
+  const nb = n_per_row / QK_K;
+  const L = L_Q3K;
+  const scales = SCALES_Q3K;
+  const weight = WEIGHT_Q3K;
+  const sw = SW_Q3K;
+  const Ls = LS_Q3K;
+
+  for (let i = 0; i < nb; i++) {
+    const sigma2: f32 = <f32>2 * q3_K_sum_x2(x) / <f32>QK_K;
+
+    for (let j = 0; j < QK_K / 16; ++j) {
+      const xb = x + (<usize>(16 * j) << 2);
+      if (quant_weights != 0) {
+        const qw = quant_weights + (<usize>(QK_K * i + 16 * j) << 2);
+        for (let l = 0; l < 16; ++l) {
+          // qw[l] * sqrtf(sigma2 + x*x) with the build's operands: x*x + sigma2, then sqrt * qw,
+          // except for the last of the sixteen, qw * sqrt
+          const v: f32 = load<f32>(xb + (<usize>l << 2));
+          const s: f32 = Mathf.sqrt(nan_first(v * v, sigma2));
+          const q: f32 = load<f32>(qw + (<usize>l << 2));
+          store<f32>(weight + (<usize>l << 2), l < 15 ? nan_first_mul(s, q) : nan_first_mul(q, s));
+        }
+      } else {
+        for (let l = 0; l < 16; ++l) {
+          const v: f32 = load<f32>(xb + (<usize>l << 2));
+          store<f32>(weight + (<usize>l << 2), v * v);
+        }
+      }
+      // sumw += weight[l]: the build adds the first two as sumw + w, the other fourteen as w + sumw.
+      // This one shows: with two NaN weights in a sub-block (NaN importance) it decides the sign of d.
+      let sumw: f32 = 0;
+      for (let l = 0; l < 16; ++l) {
+        const w: f32 = load<f32>(weight + (<usize>l << 2));
+        sumw = l < 2 ? nan_first(sumw, w) : nan_first(w, sumw);
+      }
+      store<f32>(sw + (<usize>j << 2), sumw);
+
+      store<f32>(scales + (<usize>j << 2), make_qx_quants(16, 4, xb, L + <usize>(16 * j), 1, weight));
+    }
+
+    memory.fill(y + Q3K_SCALES, 0, 12);
+    const d_block: f32 = make_qx_quants(QK_K / 16, 32, scales, Ls, 1, sw);
+    for (let j = 0; j < QK_K / 16; ++j) {
+      q3_K_put_scale(y + Q3K_SCALES, j, <i32>load<i8>(Ls + <usize>j));
+    }
+    store_f16(y + Q3K_D, d_block);
+
+    q3_K_requantize_pack(x, y, L);
+
+    x += <usize>QK_K << 2;
+    y += Q3K_BLOCK_BYTES;
+  }
+}
+
+/**
+ * The row function of quantize_q3_K: one row of n values (n % 256 == 0) through quantize_row_q3_K_ref
+ * when qw == 0, else through quantize_row_q3_K_impl. Returns the bytes written (110 per 256 values).
+ */
+export function quantize_row_q3_K(x: usize, y: usize, n: i32, qw: usize): usize {
+  if (qw == 0) quantize_row_q3_K_ref(x, y, n);
+  else quantize_row_q3_K_impl(x, y, n, qw);
+  return <usize>(n / QK_K) * Q3K_BLOCK_BYTES;
 }

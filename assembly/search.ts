@@ -1,21 +1,22 @@
-// port of make_qx_quants, make_qkx2_quants, make_qkx3_quants and make_qp_quants, ggml-quants.c @ 36491e40
-// (the reference build's make_qkx3_quants inner loop is `l = nearest_int(iscale*(x-min));
-// l = MAX(0, MIN(nmax, l))`, not the newer `v > 0 ? nearest_int(MIN(v, nmax)) : 0`; see KERNELS.md §1).
+// port of make_qx_quants, make_q3_quants, make_qkx2_quants, make_qkx3_quants and make_qp_quants,
+// ggml-quants.c @ 36491e40 (the reference build's make_qkx3_quants inner loop is
+// `l = nearest_int(iscale*(x-min)); l = MAX(0, MIN(nmax, l))`, not the newer
+// `v > 0 ? nearest_int(MIN(v, nmax)) : 0`; see KERNELS.md §1).
 //
 // These are the per-group scale searches shared by the legacy imatrix kernels (q4_0, q5_0 use
-// make_qx_quants; q4_1, q5_1 use make_qkx3_quants) and by the K-quants (q6_K: make_qx_quants;
-// q4_K, q5_K: make_qkx2_quants without an imatrix, make_qkx3_quants + make_qp_quants with one).
+// make_qx_quants; q4_1, q5_1 use make_qkx3_quants) and by the K-quants (q2_K: make_qkx2_quants,
+// make_qkx3_quants, make_qp_quants; q3_K: make_q3_quants, make_qx_quants; q6_K: make_qx_quants).
 // Each reads n floats at x, writes n level bytes at L and returns the scale, with every float
 // operation in C's order and every float local f32. x, L, weights and Laux are byte addresses in
 // linear memory.
 //
-// NaN payloads: see the note above nan_first below. make_qx_quants, make_qkx2_quants,
-// make_qkx3_quants and make_qp_quants pick their NaNs the way the reference build's code does
-// (objdump) wherever two different NaNs can meet and the result reaches the output; q4_K and q5_K
-// match it on NaN input bit for bit (test/kernels/q4_K.test.ts). NaN never reaches a kernel in a
-// real run, since llama.cpp rejects non-finite weights on load.
+// NaN payloads: see the note above nan_first below. make_qx_quants picks its NaNs the way the
+// reference build's clones do (objdump); so do make_qkx2_quants, make_qkx3_quants and
+// make_qp_quants for the one product each whose NaN can reach the output. NaN never reaches a
+// kernel in a real run, since llama.cpp rejects non-finite weights on load, but the kernels match
+// the reference build on it anyway (test/kernels/q2_K.test.ts, q3_K.test.ts, q6_K.test.ts).
 
-import { nearest_int, fabsf, cmax } from "./common";
+import { nearest_int, fabsf } from "./common";
 
 /** C MIN / MAX on ints (the float locals below are named min and max, as in C). */
 // @ts-ignore: decorator
@@ -37,40 +38,28 @@ export const GROUP_MAX_EPS: f32 = <f32>1e-15;
 // (quieted); WASM leaves the choice open, and V8's tiers and Binaryen may swap the operands of
 // commutative ops. The payload matters here because nearest_int(NaN) reads the mantissa: a NaN scale
 // from an f16/bf16 NaN with a payload (0x7c01, 0x7f81, ...) becomes scale byte 127 instead of 0.
-// The reference build's make_qx_quants.constprop.1 (q6_K's clone; objdump) accumulates the first
+// The reference build's make_qx_quants.constprop.1 (the clone q6_K and q3_K call; objdump) accumulates the first
 // pass as `sumlx = sumlx + t` and `suml2 = suml2 + t` and computes w*x[i] as `x[i] * w` (so does
 // constprop.0, q4_0/q5_0's imatrix clone), so those three pick their NaN explicitly. Every other op in q6_K sees at most one NaN operand, or two with one
 // payload, or is a division (whose operand order WASM fixes) or a comparison; and the sums of the
 // search loop only feed comparisons, which are false for any NaN.
-//
-// make_qkx2_quants / make_qkx3_quants / make_qp_quants (q4_K, q5_K; objdump of the reference build's
-// make_qkx3_quants.constprop.0, make_qp_quants.constprop.1 and of make_qkx2_quants as inlined into
-// quantize_row_q4_K_ref / quantize_row_q5_K_ref): the one product that can meet two different NaNs
-// and still reach the output is the level `nearest_int(iscale*(x[i] - min))` of the first pass when
-// x[0] is NaN (then min, max, iscale are x[0]'s NaN and a NaN x[i] brings its own); the build
-// computes it as `(x[i] - min) * iscale`, so (x[i] - min)'s NaN wins. In make_qp_quants the last
-// pass's `iscale * x[i]` keeps iscale's NaN (iscale is NaN when the last x is NaN). Every other
-// two-NaN op there feeds only sums whose NaN makes D, the errors or suml2 fail their comparisons.
-// V8 may swap the operands of a commutative float op (its register allocator does; the .wat keeps
-// the source order), so these picks are explicit (nan_first_mul), not just written in that order.
+// make_qkx2_quants and make_qkx3_quants (q2_K inlines both; q4_1/q5_1/q4_K/q5_K call clone
+// constprop.0) compute the first pass's iscale*(x[i] - min) as (x[i] - min) * iscale, and the
+// make_qp_quants clones compute the last pass's iscale*x[i] in C's order but for x[7..14] of q2_K's
+// clone (register allocation of the unrolled loop; see make_qp_quants); these are the only products
+// of those searches whose NaN can reach a level or a scale (the error sums feed comparisons only, and
+// the trial levels of the other passes are kept only when an error sum compares below another).
 
-/** `a + b` with x86's choice when both are NaN: a. */
+/** `a + b` with x86's choice when both are NaN: a (quieted, as a + a does). */
 // @ts-ignore: decorator
-@inline function nan_first(a: f32, b: f32): f32 {
-  return a != a ? a : a + b;
+@inline export function nan_first(a: f32, b: f32): f32 {
+  return a + (a != a ? a : b);
 }
 
 /** `a * b` with x86's choice when both are NaN: a (quieted, as a * a does). */
 // @ts-ignore: decorator
 @inline export function nan_first_mul(a: f32, b: f32): f32 {
   return a * (a != a ? a : b);
-}
-
-/** `a + b` with x86's choice when both are NaN: a, quieted as x86 does (a + a), so a signalling NaN
- *  loaded from the input comes out as the same quiet NaN. */
-// @ts-ignore: decorator
-@inline export function nan_first_add(a: f32, b: f32): f32 {
-  return a + (a != a ? a : b);
 }
 
 /** The per-element weight of make_qx_quants: `qw ? qw[i] : rmse_type == 1 ? x*x : rmse_type == 2 ? 1
@@ -191,7 +180,9 @@ export function make_qkx3_quants(n: i32, nmax: i32, x: usize, weights: usize, L:
   let best_mad: f32 = 0;
   for (let i = 0; i < n; ++i) {
     const xi: f32 = load<f32>(x + (<usize>i << 2));
-    const l: i32 = nearest_int(nan_first_mul(xi - min, iscale)); // (x[i] - min)'s NaN first, as the build
+    // iscale*(x[i] - min), which the reference build computes as (x[i] - min) * iscale: when x[0]
+    // is NaN (so min and iscale are) and x[i] is another NaN, the level comes from x[i]'s payload
+    const l: i32 = nearest_int(nan_first_mul(xi - min, iscale));
     const li: u8 = <u8>imax(0, imin(nmax, l));
     store<u8>(L + <usize>i, li);
     let diff: f32 = scale * <f32>li + min - xi;
@@ -210,7 +201,7 @@ export function make_qkx3_quants(n: i32, nmax: i32, x: usize, weights: usize, L:
     let sum_xl: f32 = 0;
     for (let i = 0; i < n; ++i) {
       const xi: f32 = load<f32>(x + (<usize>i << 2));
-      let l: i32 = nearest_int((xi - min) * iscale); // kept only if the error drops: never with a NaN x
+      let l: i32 = nearest_int(iscale * (xi - min));
       l = imax(0, imin(nmax, l));
       store<u8>(Laux + <usize>i, <u8>l);
       const w: f32 = weights != 0 ? load<f32>(weights + (<usize>i << 2)) : xi * xi;
@@ -248,9 +239,77 @@ export function make_qkx3_quants(n: i32, nmax: i32, x: usize, weights: usize, L:
 }
 
 /**
- * make_qkx2_quants: as make_qkx3_quants, with weights always given, an early exit on `max == min`
- * (make_qkx3_quants tests `max <= min`) and the error named best_error/cur_error. Levels L[i] in
- * [0, nmax] (uint8), -min stored at the_min; Laux is n bytes of scratch.
+ * make_q3_quants: symmetric levels L[i] in [0, 2*nmax) (int8) for n values at x, weights x², with
+ * do_rmse an element-sequential refinement: up to 5 passes in which each L[i] in turn moves to
+ * nearest_int(x[i]·sl2/slx) (the best level for it given all the others) when that raises
+ * sumlx²/suml2; each accepted move updates the sums before the next element is looked at.
+ * Returns sumlx/suml2 (0 when suml2 is not > 0, e.g. NaN), or 1/iscale without do_rmse.
+ */
+export function make_q3_quants(n: i32, nmax: i32, x: usize, L: usize, do_rmse: bool): f32 {
+  let max: f32 = 0;
+  let amax: f32 = 0;
+  for (let i = 0; i < n; ++i) {
+    const xi: f32 = load<f32>(x + (<usize>i << 2));
+    const ax: f32 = fabsf(xi);
+    if (ax > amax) { amax = ax; max = xi; }
+  }
+  if (amax < GROUP_MAX_EPS) { // all zero
+    for (let i = 0; i < n; ++i) store<i8>(L + <usize>i, 0);
+    return <f32>0;
+  }
+  const iscale: f32 = <f32>(-nmax) / max;
+  if (do_rmse) {
+    let sumlx: f32 = 0;
+    let suml2: f32 = 0;
+    for (let i = 0; i < n; ++i) {
+      const xi: f32 = load<f32>(x + (<usize>i << 2));
+      const l = clamp_i32(nearest_int(iscale * xi), -nmax, nmax - 1);
+      store<i8>(L + <usize>i, l);
+      const w: f32 = xi * xi;
+      const fl: f32 = <f32>l;
+      sumlx += w * xi * fl;
+      suml2 += w * fl * fl;
+    }
+    for (let itry = 0; itry < 5; ++itry) {
+      let n_changed = 0;
+      for (let i = 0; i < n; ++i) {
+        const xi: f32 = load<f32>(x + (<usize>i << 2));
+        const w: f32 = xi * xi;
+        const Li: i32 = <i32>load<i8>(L + <usize>i);
+        const fLi: f32 = <f32>Li;
+        let slx: f32 = sumlx - w * xi * fLi;
+        if (slx > 0) {
+          let sl2: f32 = suml2 - w * fLi * fLi;
+          const new_l = clamp_i32(nearest_int(xi * sl2 / slx), -nmax, nmax - 1);
+          if (new_l != Li) {
+            const fnew: f32 = <f32>new_l;
+            slx += w * xi * fnew;
+            sl2 += w * fnew * fnew;
+            if (sl2 > 0 && slx * slx * suml2 > sumlx * sumlx * sl2) {
+              store<i8>(L + <usize>i, new_l);
+              sumlx = slx;
+              suml2 = sl2;
+              ++n_changed;
+            }
+          }
+        }
+      }
+      if (n_changed == 0) break;
+    }
+    for (let i = 0; i < n; ++i) store<i8>(L + <usize>i, <i32>load<i8>(L + <usize>i) + nmax);
+    return suml2 > 0 ? sumlx / suml2 : <f32>0;
+  }
+  for (let i = 0; i < n; ++i) {
+    const l = clamp_i32(nearest_int(iscale * load<f32>(x + (<usize>i << 2))), -nmax, nmax - 1);
+    store<i8>(L + <usize>i, l + nmax);
+  }
+  return <f32>1 / iscale;
+}
+
+/**
+ * make_qkx2_quants: as make_qkx3_quants (asymmetric levels in [0, nmax], uint8, with a minimum
+ * stored negated at the_min), but weights are required and the degenerate test is `max == min`.
+ * The error is |diff| (use_mad) or diff², weighted.
  */
 export function make_qkx2_quants(n: i32, nmax: i32, x: usize, weights: usize, L: usize, the_min: usize, Laux: usize,
     rmin: f32, rdelta: f32, nstep: i32, use_mad: bool): f32 {
@@ -278,7 +337,7 @@ export function make_qkx2_quants(n: i32, nmax: i32, x: usize, weights: usize, L:
   let best_error: f32 = 0;
   for (let i = 0; i < n; ++i) {
     const xi: f32 = load<f32>(x + (<usize>i << 2));
-    const l: i32 = nearest_int(nan_first_mul(xi - min, iscale)); // (x[i] - min)'s NaN first, as the build
+    const l: i32 = nearest_int(nan_first_mul(xi - min, iscale)); // the build's order, as in make_qkx3_quants
     const li: u8 = <u8>imax(0, imin(nmax, l));
     store<u8>(L + <usize>i, li);
     let diff: f32 = scale * <f32>li + min - xi;
@@ -297,7 +356,7 @@ export function make_qkx2_quants(n: i32, nmax: i32, x: usize, weights: usize, L:
     let sum_xl: f32 = 0;
     for (let i = 0; i < n; ++i) {
       const xi: f32 = load<f32>(x + (<usize>i << 2));
-      let l: i32 = nearest_int((xi - min) * iscale); // kept only if the error drops: never with a NaN x
+      let l: i32 = nearest_int(iscale * (xi - min));
       l = imax(0, imin(nmax, l));
       store<u8>(Laux + <usize>i, <u8>l);
       const w: f32 = load<f32>(weights + (<usize>i << 2));
@@ -335,21 +394,22 @@ export function make_qkx2_quants(n: i32, nmax: i32, x: usize, weights: usize, L:
 }
 
 /**
- * make_qp_quants: non-negative levels L[i] = round(x[i]/scale) in [0, nmax] for n values x (the
- * sub-block scales or mins of a K-quant super-block), weighted by quant_weights: 8 trial scales
- * (0.1*is + nmax)/max around nmax/max, then up to 5 passes of per-element refinement.
- * L is uint8_t, as in C: the first pass stores nearest_int unclamped and a negative level wraps
- * (-1 -> 255); the later passes clamp only from above (MIN(nmax, l)), so a negative level still
- * wraps, and the wrapped byte is what the refinement reads back (as a float) and the caller packs.
+ * make_qp_quants: positive levels L[i] (uint8) in [0, nmax] for n non-negative values at x (the
+ * sub-block scales or mins of a super-block), weighted by quant_weights: a 9-step search over
+ * iscale = (nmax + 0.1·is)/max, then make_q3_quants' element-sequential refinement (5 passes).
+ * C's truncation points are kept: the first `L[i] = nearest_int(...)` and every later store go
+ * through uint8 without a lower clamp (a negative level becomes 256 + l), and the error and
+ * refinement sums read L[i] back as that uint8, while the sums right after a store use the int.
  */
 export function make_qp_quants(n: i32, nmax: i32, x: usize, L: usize, quant_weights: usize): f32 {
   let max: f32 = 0;
   for (let i = 0; i < n; ++i) {
-    max = cmax(max, load<f32>(x + (<usize>i << 2))); // MAX(max, x[i])
+    const xi: f32 = load<f32>(x + (<usize>i << 2));
+    max = max > xi ? max : xi; // MAX(max, x[i])
   }
   if (max < GROUP_MAX_EPS) { // all zero
-    memory.fill(L, 0, <usize>n);
-    return 0;
+    for (let i = 0; i < n; ++i) store<u8>(L + <usize>i, 0);
+    return <f32>0;
   }
   let iscale: f32 = <f32>nmax / max;
   for (let i = 0; i < n; ++i) {
@@ -370,8 +430,7 @@ export function make_qp_quants(n: i32, nmax: i32, x: usize, L: usize, quant_weig
     let mse: f32 = 0;
     for (let i = 0; i < n; ++i) {
       const xi: f32 = load<f32>(x + (<usize>i << 2));
-      let l: i32 = nearest_int(iscale_is * xi);
-      l = imin(nmax, l);
+      const l = imin(nmax, nearest_int(iscale_is * xi));
       const diff: f32 = xi - scale_is * <f32>l;
       const w: f32 = load<f32>(quant_weights + (<usize>i << 2));
       mse += w * diff * diff;
@@ -385,8 +444,11 @@ export function make_qp_quants(n: i32, nmax: i32, x: usize, L: usize, quant_weig
   let suml2: f32 = 0;
   for (let i = 0; i < n; ++i) {
     const xi: f32 = load<f32>(x + (<usize>i << 2));
-    let l: i32 = nearest_int(nan_first_mul(iscale, xi)); // iscale's NaN first, as the build
-    l = imin(nmax, l);
+    // iscale*x[i] with the reference build's operand order, which matters when max is a NaN (the
+    // last x is) and so is x[i]: the unrolled clones put iscale first, except q2_K's (constprop.2,
+    // n = 16), which multiplies x[7..14] as x[i]*iscale; so a NaN x[i] there keeps its own payload
+    const x_first = n == 16 && i >= 7 && i <= 14;
+    const l = imin(nmax, nearest_int(x_first ? nan_first_mul(xi, iscale) : nan_first_mul(iscale, xi)));
     store<u8>(L + <usize>i, <u8>l);
     const w: f32 = load<f32>(quant_weights + (<usize>i << 2));
     const fl: f32 = <f32>l;
@@ -403,8 +465,7 @@ export function make_qp_quants(n: i32, nmax: i32, x: usize, L: usize, quant_weig
       let slx: f32 = sumlx - w * xi * fLi;
       let sl2: f32 = suml2 - w * fLi * fLi;
       if (slx > 0 && sl2 > 0) {
-        let new_l: i32 = nearest_int(xi * sl2 / slx);
-        new_l = imin(nmax, new_l);
+        const new_l = imin(nmax, nearest_int(xi * sl2 / slx));
         if (new_l != Li) {
           const fnew: f32 = <f32>new_l;
           slx += w * xi * fnew;
@@ -418,7 +479,13 @@ export function make_qp_quants(n: i32, nmax: i32, x: usize, L: usize, quant_weig
         }
       }
     }
-    if (!n_changed) break;
+    if (n_changed == 0) break;
   }
   return suml2 > 0 ? sumlx / suml2 : <f32>0;
+}
+
+/** The same as nan_first (kept under the name the q4_K/q5_K port uses). */
+// @ts-ignore: decorator
+@inline export function nan_first_add(a: f32, b: f32): f32 {
+  return nan_first(a, b);
 }

@@ -1,0 +1,238 @@
+// The tests of q2_K and q3_K (test/kernels/q2_K.test.ts, q3_K.test.ts), one suite for both: the
+// _ref kernel without an imatrix, the _impl kernel with one, against llama.cpp:
+// - goldens: sha256 of llama.cpp's bytes committed in test/fixtures/golden/kernels-<type>.json
+//   (scripts/make-q23k-goldens.ts), so the tests run anywhere;
+// - live: the reference library itself (test/support/oracle.ts) on edge rows at many widths and on
+//   random rows from f32, f16 and bf16 sources with every kind of imatrix, NaN payloads included.
+//   Q23K_ROUNDS=N multiplies the random part (the default run compares ~10,000 rows per type, ~5,000 of
+//   them random); Q23K_SEED=S moves the random part to other seeds.
+//
+// Every comparison is exact, non-finite input included: the kernels reproduce even the NaN that the
+// reference build keeps when two meet (assembly/kquants.ts), though llama-quantize rejects such
+// rows before quantizing (check_tensors) or after (ggml_validate_row_data on a NaN/inf d or dmin).
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { Kernels, quantizeRows } from "../../src/kernels.js";
+import { oracle } from "../support/oracle.js";
+import { Rng } from "../support/random.js";
+import { CASES, SUBBLOCK_CASES, importance } from "../support/rows.js";
+import { SRC_BF16, SRC_F16, SRC_F32, allRows, bytesOf, extremeImportance, f32ToF16, halfSource, nanPayloadSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
+import { IMATRIX_KINDS, QK_K, firstDiff, goldenSets, nanStartSource, rowDigests, sha256, withSpecials, type KType } from "./q23_K.cases.js";
+
+interface GoldenFile {
+  made_by: string;
+  sets: { name: string; n: number; srcType: number; imatrix: string; nrows: number; sha256: string; rows: [string, string][] }[];
+}
+
+// ---- dequantization (dequantize_row_q2_K / _q3_K), to check the layout independently of the goldens ----
+
+const f16 = (b: Uint8Array, o: number) => {
+  const h = b[o] | (b[o + 1] << 8);
+  const e = (h >> 10) & 0x1f, m = h & 0x3ff, s = h & 0x8000 ? -1 : 1;
+  return e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
+};
+
+/** Value i (0..255) of a block: the sub-block is i >> 4, its 2 bits sit in qs[32·(i >> 7) + (i & 31)]
+ *  at bit 2·((i >> 5) & 3). */
+function dequantize(t: KType, b: Uint8Array, i: number): number {
+  const j = i >> 4;
+  if (t.name === "q2_K") {
+    const q = (b[16 + 32 * (i >> 7) + (i & 31)] >> (2 * ((i >> 5) & 3))) & 3;
+    return f16(b, 80) * (b[j] & 0xf) * q - f16(b, 82) * (b[j] >> 4);
+  }
+  const q = (b[32 + 32 * (i >> 7) + (i & 31)] >> (2 * ((i >> 5) & 3))) & 3;
+  const high = (b[i & 31] >> (i >> 5)) & 1;
+  const low = j < 8 ? b[96 + j] & 0xf : b[96 + j - 8] >> 4;
+  const sc = (low | (((b[104 + (j % 4)] >> (2 * (j >> 2))) & 3) << 4)) - 32;
+  return f16(b, 108) * sc * (q - (high ? 0 : 4));
+}
+
+// ---- random rows for the live tests ----
+
+const ALL_CASES = { ...CASES, ...SUBBLOCK_CASES };
+const ALL_NAMES = Object.keys(ALL_CASES);
+
+/** Random rows: each one a random case (edge or sub-block); a third scaled by 10^U(-8, 8), one in
+ *  twenty by 10^U(-40, 35) (subnormal d, overflowing x² and fp16 d). */
+function randomRows(rng: Rng, n: number, nrows: number): { rows: Float32Array; names: string[] } {
+  const rows = new Float32Array(n * nrows);
+  const names: string[] = [];
+  for (let r = 0; r < nrows; r++) {
+    const name = ALL_NAMES[rng.int(ALL_NAMES.length)];
+    const row = rows.subarray(r * n, (r + 1) * n);
+    ALL_CASES[name](row, rng);
+    const p = rng.uniform();
+    const e = p < 0.33 ? -8 + 16 * rng.uniform() : p < 0.38 ? -40 + 75 * rng.uniform() : 0;
+    if (e !== 0) {
+      const s = Math.pow(10, e);
+      for (let i = 0; i < n; i++) row[i] *= s;
+      names.push(`${name}*1e${e.toFixed(1)}`);
+    } else names.push(name);
+  }
+  return { rows, names };
+}
+
+const WIDTHS = [256, 512, 768, 1024, 1536, 2048, 2560, 3072, 4096, 5120, 8192, 11008, 14336];
+const ROUNDS = Number(process.env.Q23K_ROUNDS ?? 1);
+const SEED = Number(process.env.Q23K_SEED ?? 0);
+
+export function defineSuite(t: KType): void {
+  const golden: GoldenFile = JSON.parse(readFileSync(new URL(`../fixtures/golden/kernels-${t.name}.json`, import.meta.url), "utf8"));
+  const sets = goldenSets();
+  const k = new Kernels();
+  const ours = (src: Uint8Array, srcType: number, n: number, imatrix?: Float32Array) => quantizeRows(k, t.id, src, srcType, n, imatrix);
+  const oursF32 = (rows: Float32Array, n: number, imatrix?: Float32Array) => ours(bytesOf(rows), SRC_F32, n, imatrix);
+
+  describe(`${t.name} kernel`, () => {
+    it(`writes ${t.blockBytes} bytes per 256 values and takes only whole super-blocks`, () => {
+      const rows = new Float32Array(3 * 512).map((_, i) => Math.sin(i));
+      expect(oursF32(rows, 512).length).toBe(3 * 2 * t.blockBytes);
+      expect(oursF32(rows, 512, importance(512)).length).toBe(3 * 2 * t.blockBytes);
+      expect(() => oursF32(new Float32Array(2 * 384), 384)).toThrow(RangeError);
+    });
+
+    it(`writes an all-zero block for ±0${t.name === "q3_K" ? " and for values below GROUP_MAX_EPS" : ""}, on both paths`, () => {
+      const n = QK_K;
+      // q3_K's searches (make_q3_quants, make_qx_quants) give up below GROUP_MAX_EPS = 1e-15; q2_K's
+      // (make_qkx2_quants, make_qkx3_quants) have no epsilon and quantize 3e-16 like any other value
+      for (const fill of t.name === "q3_K" ? [0, -0, 3e-16] : [0, -0]) {
+        const x = new Float32Array(n).map((_, i) => (i % 2 ? fill : -fill));
+        for (const im of [undefined, importance(n)]) {
+          expect(oursF32(x, n, im).every((b) => b === 0), `fill ${fill} imatrix ${im ? "yes" : "no"}`).toBe(true);
+        }
+      }
+      if (t.name === "q2_K") expect(oursF32(new Float32Array(n).map((_, i) => (i % 2 ? 3e-16 : -3e-16)), n).some((b) => b !== 0)).toBe(true);
+    });
+
+    it("dequantizes back close to the input (layout and packing, independently of llama.cpp)", () => {
+      const rng = new Rng(5);
+      const n = 1024;
+      const x = new Float32Array(8 * n).map(() => rng.studentT(5) * 0.02);
+      for (const im of [undefined, importance(n)]) {
+        const q = oursF32(x, n, im);
+        let err = 0, pow = 0;
+        for (let r = 0; r < 8 * n; r++) {
+          const block = q.subarray((r >> 8) * t.blockBytes, ((r >> 8) + 1) * t.blockBytes);
+          err += (dequantize(t, block, r & 255) - x[r]) ** 2;
+          pow += x[r] ** 2;
+        }
+        // measured: q2_K ~0.36 (plain) / ~0.37 (imatrix), q3_K ~0.18 / ~0.19 relative RMS error
+        expect(Math.sqrt(err / pow)).toBeLessThan(t.name === "q2_K" ? 0.45 : 0.25);
+      }
+    });
+
+    describe("goldens (llama.cpp's bytes, committed)", () => {
+      it("cover every row set, made by the reference build", () => {
+        expect(golden.made_by).toContain("@node-llama-cpp/linux-x64@3.22.1");
+        expect(golden.made_by).toContain("libggml-base.so");
+        expect(golden.sets.map((s) => s.name)).toEqual(sets.map((s) => s.name));
+        for (const s of sets) expect(golden.sets.find((g) => g.name === s.name)!.rows.map((r) => r[0])).toEqual(s.names);
+      });
+
+      it.each(sets.map((s) => [s.name, s] as const))("%s", (_, s) => {
+        const g = golden.sets.find((x) => x.name === s.name)!;
+        const bytes = ours(s.src, s.srcType, s.n, s.imatrix);
+        const mine = rowDigests(t, bytes, s.n);
+        const bad = g.rows.flatMap(([name, d], i) => (mine[i] === d ? [] : [`row ${i} (${name})`]));
+        expect(bad).toEqual([]);
+        expect(sha256(bytes)).toBe(g.sha256);
+      });
+    });
+
+    describe("sources", () => {
+      it("quantizes f16 and bf16 rows exactly as the f32 rows they widen to", () => {
+        const rng = new Rng(99);
+        const n = 1024;
+        const rows = new Float32Array(8 * n).map(() => rng.normal() * 0.05);
+        for (const srcType of [SRC_F16, SRC_BF16]) {
+          const { src, rows: wide } = halfSource(toHalf(rows, srcType), srcType);
+          for (const im of [undefined, importance(n)]) {
+            expect(firstDiff(t, ours(src, srcType, n, im), oursF32(wide, n, im), n)).toBeNull();
+          }
+        }
+      });
+
+      it("widens f16 specials (subnormals, ±65504, ±inf, NaN payloads) bit for bit", () => {
+        const specials = [0x0001, 0x8001, 0x03ff, 0x0400, 0x7bff, 0xfbff, 0x7c00, 0xfc00, 0x7e00, 0x7c01, 0xfe01, 0x8000, 0x3c00];
+        const n = QK_K;
+        const bits = new Uint16Array(specials.length * n);
+        specials.forEach((h, r) => { for (let i = 0; i < n; i++) bits[r * n + i] = i % 3 === 0 ? h : f32ToF16(((i % 11) - 5) * 0.01); });
+        const { src, rows } = halfSource(bits, SRC_F16);
+        for (const im of [undefined, importance(n)]) expect(firstDiff(t, ours(src, SRC_F16, n, im), oursF32(rows, n, im), n)).toBeNull();
+      });
+    });
+  });
+
+  // ---- live differential against the reference library ----
+
+  describe.runIf(oracle)(`${t.name} against llama.cpp, live`, () => {
+    const ref = oracle!;
+    const theirs = (rows: Float32Array, n: number, im?: Float32Array) => ref.quantize(t.id, rows, n, im);
+    let compared = 0;
+
+    it("the committed goldens are llama.cpp's current bytes", () => {
+      for (const s of sets) {
+        const g = golden.sets.find((x) => x.name === s.name)!;
+        expect(sha256(theirs(s.rows, s.n, s.imatrix)), s.name).toBe(g.sha256);
+      }
+    });
+
+    it("edge, sub-block and non-finite rows at every width, no/ordinary/extreme/zero/non-finite imatrix", () => {
+      let rowsChecked = 0;
+      for (const n of WIDTHS) {
+        const { rows, names } = allRows(n);
+        for (const im of [undefined, importance(n), extremeImportance(n), new Float32Array(n), nonFiniteImportance(n)]) {
+          expect(firstDiff(t, oursF32(rows, n, im), theirs(rows, n, im), n, names), `n=${n} imatrix=${im ? "yes" : "no"}`).toBeNull();
+          rowsChecked += names.length;
+        }
+      }
+      expect(rowsChecked).toBeGreaterThan(3000);
+      compared += rowsChecked;
+    });
+
+    it(`NaN-payload and NaN-start rows from every source, every imatrix kind, ${2 * ROUNDS} seeds each`, () => {
+      const rng = new Rng(23 + SEED);
+      for (let seed = 0; seed < 2 * ROUNDS; seed++) {
+        for (const srcType of [SRC_F32, SRC_F16, SRC_BF16]) {
+          for (const [kind, makeImatrix] of Object.entries(IMATRIX_KINDS)) {
+            for (const make of [nanPayloadSource, nanStartSource]) {
+              const n = WIDTHS[rng.int(6)];
+              const { src, rows, names } = make(n, srcType, 8, rng.u32());
+              const im = makeImatrix(n, rng);
+              expect(firstDiff(t, ours(src, srcType, n, im), theirs(rows, n, im), n, names), `${make.name} src ${srcType} n=${n} imatrix=${kind}`).toBeNull();
+              compared += names.length;
+            }
+          }
+        }
+      }
+    });
+
+    for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
+      it(`random rows from ${label}, every imatrix kind, ${8 * ROUNDS} seeds each`, () => {
+        let rowsChecked = 0;
+        Object.entries(IMATRIX_KINDS).forEach(([kind, makeImatrix], kindIndex) => {
+          for (let seed = 0; seed < 8 * ROUNDS; seed++) {
+            const rng = new Rng(((t.id * 64 + srcType * 16 + kindIndex) * 1_000_003 + SEED * 7919 + seed) >>> 0);
+            const n = WIDTHS[rng.int(WIDTHS.length)];
+            const nrows = Math.max(2, Math.floor(32768 / n));
+            const { rows, names } = randomRows(rng, n, nrows);
+            const src = withSpecials(rng, rows, n, srcType);
+            const im = makeImatrix(n, rng);
+            const diff = firstDiff(t, ours(src.src, srcType, n, im), theirs(src.rows, n, im), n, names);
+            expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();
+            rowsChecked += nrows;
+          }
+        });
+        expect(rowsChecked).toBeGreaterThan(1000 * ROUNDS);
+        compared += rowsChecked;
+      });
+    }
+
+    it("compared thousands of rows", () => {
+      // a guard against the loops above silently shrinking
+      expect(compared).toBeGreaterThan(4000 + 3500 * ROUNDS);
+      console.log(`${t.name} live differential: ${compared} rows compared with llama.cpp`);
+    });
+  });
+}
