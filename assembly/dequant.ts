@@ -101,6 +101,123 @@ export function dequantize_row_q6_K(x: usize, y: usize, k: i32): void {
   }
 }
 
+/** get_scale_min_k4: the 6-bit scale and min j of a q4_K/q5_K block's 12 scale bytes at q. */
+// @ts-ignore: decorator
+@inline function scale_k4(j: i32, q: usize): i32 {
+  return j < 4 ? <i32>load<u8>(q + j) & 63 : (<i32>load<u8>(q + j + 4) & 0xF) | ((<i32>load<u8>(q + j - 4) >> 6) << 4);
+}
+// @ts-ignore: decorator
+@inline function min_k4(j: i32, q: usize): i32 {
+  return j < 4 ? <i32>load<u8>(q + j + 4) & 63 : (<i32>load<u8>(q + j + 4) >> 4) | ((<i32>load<u8>(q + j) >> 6) << 4);
+}
+
+export function dequantize_row_q2_K(x: usize, y: usize, k: i32): void {
+  const nb = k / 256;
+  let out = 0;
+  for (let i = 0; i < nb; i++) {
+    const blk = x + <usize>i * 84;
+    const d = half(blk + 80), min = half(blk + 82);
+    let q = blk + 16;
+    let is = 0;
+    for (let n = 0; n < 256; n += 128) {
+      let shift = 0;
+      for (let j = 0; j < 4; ++j) {
+        let sc = <i32>load<u8>(blk + is++);
+        let dl: f32 = d * <f32>(sc & 0xF), ml: f32 = min * <f32>(sc >> 4);
+        for (let l = 0; l < 16; ++l) put(y, out++, dl * <f32>((<i32>load<u8>(q + l) >> shift) & 3) - ml);
+        sc = <i32>load<u8>(blk + is++);
+        dl = d * <f32>(sc & 0xF); ml = min * <f32>(sc >> 4);
+        for (let l = 0; l < 16; ++l) put(y, out++, dl * <f32>((<i32>load<u8>(q + l + 16) >> shift) & 3) - ml);
+        shift += 2;
+      }
+      q += 32;
+    }
+  }
+}
+
+export function dequantize_row_q3_K(x: usize, y: usize, k: i32): void {
+  const nb = k / 256;
+  const kmask1: u32 = 0x03030303, kmask2: u32 = 0x0f0f0f0f;
+  let out = 0;
+  for (let i = 0; i < nb; i++) {
+    const blk = x + <usize>i * 110;
+    const d_all = half(blk + 108);
+    let q = blk + 32;
+    const hm = blk;
+    const sc = blk + 96;
+    const a0 = load<u32>(sc), a1 = load<u32>(sc + 4), tmp = load<u32>(sc + 8);
+    // the 16 6-bit scales unpacked as int8, as C does through its aux[4] words
+    const s0 = (a0 & kmask2) | (((tmp >> 0) & kmask1) << 4);
+    const s1 = (a1 & kmask2) | (((tmp >> 2) & kmask1) << 4);
+    const s2 = ((a0 >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+    const s3 = ((a1 >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+    let m: i32 = 1;
+    let is = 0;
+    for (let n = 0; n < 256; n += 128) {
+      let shift = 0;
+      for (let j = 0; j < 4; ++j) {
+        for (let half16 = 0; half16 < 2; ++half16) {
+          const word = is < 4 ? s0 : is < 8 ? s1 : is < 12 ? s2 : s3;
+          const scale = <i32>(<i8>(word >> (<u32>(is & 3) << 3)));
+          is++;
+          const dl: f32 = d_all * <f32>(scale - 32);
+          const off = half16 * 16;
+          for (let l = 0; l < 16; ++l) {
+            const v = ((<i32>load<u8>(q + l + off) >> shift) & 3) - ((<i32>load<u8>(hm + l + off) & m) != 0 ? 0 : 4);
+            put(y, out++, dl * <f32>v);
+          }
+        }
+        shift += 2;
+        m <<= 1;
+      }
+      q += 32;
+    }
+  }
+}
+
+export function dequantize_row_q4_K(x: usize, y: usize, k: i32): void {
+  const nb = k / 256;
+  let out = 0;
+  for (let i = 0; i < nb; i++) {
+    const blk = x + <usize>i * 144;
+    const d = half(blk), min = half(blk + 2);
+    const scales = blk + 4;
+    let q = blk + 16;
+    let is = 0;
+    for (let j = 0; j < 256; j += 64) {
+      const d1: f32 = d * <f32>scale_k4(is, scales), m1: f32 = min * <f32>min_k4(is, scales);
+      const d2: f32 = d * <f32>scale_k4(is + 1, scales), m2: f32 = min * <f32>min_k4(is + 1, scales);
+      for (let l = 0; l < 32; ++l) put(y, out++, d1 * <f32>(<i32>load<u8>(q + l) & 0xF) - m1);
+      for (let l = 0; l < 32; ++l) put(y, out++, d2 * <f32>(<i32>load<u8>(q + l) >> 4) - m2);
+      q += 32;
+      is += 2;
+    }
+  }
+}
+
+export function dequantize_row_q5_K(x: usize, y: usize, k: i32): void {
+  const nb = k / 256;
+  let out = 0;
+  for (let i = 0; i < nb; i++) {
+    const blk = x + <usize>i * 176;
+    const d = half(blk), min = half(blk + 2);
+    const scales = blk + 4, qh = blk + 16;
+    let ql = blk + 48;
+    let is = 0;
+    let u1: i32 = 1, u2: i32 = 2;
+    for (let j = 0; j < 256; j += 64) {
+      const d1: f32 = d * <f32>scale_k4(is, scales), m1: f32 = min * <f32>min_k4(is, scales);
+      const d2: f32 = d * <f32>scale_k4(is + 1, scales), m2: f32 = min * <f32>min_k4(is + 1, scales);
+      for (let l = 0; l < 32; ++l) put(y, out++, d1 * <f32>((<i32>load<u8>(ql + l) & 0xF) + ((<i32>load<u8>(qh + l) & u1) != 0 ? 16 : 0)) - m1);
+      for (let l = 0; l < 32; ++l) put(y, out++, d2 * <f32>((<i32>load<u8>(ql + l) >> 4) + ((<i32>load<u8>(qh + l) & u2) != 0 ? 16 : 0)) - m2);
+      ql += 32;
+      is += 2;
+      u1 <<= 2;
+      u2 <<= 2;
+    }
+  }
+}
+
 /** to_float of `type` over k values; false when this module cannot dequantize the type. */
 export function dequantize_row(type: i32, x: usize, y: usize, k: i32): bool {
   switch (type) {
@@ -109,6 +226,10 @@ export function dequantize_row(type: i32, x: usize, y: usize, k: i32): bool {
     case 6: dequantize_row_q5_0(x, y, k); return true;
     case 7: dequantize_row_q5_1(x, y, k); return true;
     case 8: dequantize_row_q8_0(x, y, k); return true;
+    case 10: dequantize_row_q2_K(x, y, k); return true;
+    case 11: dequantize_row_q3_K(x, y, k); return true;
+    case 12: dequantize_row_q4_K(x, y, k); return true;
+    case 13: dequantize_row_q5_K(x, y, k); return true;
     case 14: dequantize_row_q6_K(x, y, k); return true;
     default: return false;
   }
