@@ -34,6 +34,21 @@ export interface NodeSink extends ByteSink {
   readonly tempPath: string;
 }
 
+const errCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+
+/** Writes all of data at position (positional writes may be short). */
+async function writeAll(fh: FileHandle, name: string, data: Uint8Array, position: number): Promise<void> {
+  try {
+    let done = 0;
+    while (done < data.byteLength) {
+      const { bytesWritten } = await fh.write(data, done, data.byteLength - done, position + done);
+      done += bytesWritten;
+    }
+  } catch (e) {
+    throw new QuantizeError("IO", `${name}: write failed: ${errCode(e)}`, { cause: e });
+  }
+}
+
 export async function createSink(path: string): Promise<NodeSink> {
   const tmp = `${path}.tmp-${process.pid}`;
   let fh: FileHandle;
@@ -43,23 +58,10 @@ export async function createSink(path: string): Promise<NodeSink> {
     throw new QuantizeError("IO", `${path}: cannot create output: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
   let closed = false;
-  const ioFail = (e: unknown): never => {
-    throw new QuantizeError("IO", `${path}: write failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-  };
   return {
     name: path,
     tempPath: tmp,
-    async write(data, position) {
-      try {
-        let done = 0;
-        while (done < data.byteLength) {
-          const { bytesWritten } = await fh.write(data, done, data.byteLength - done, position + done);
-          done += bytesWritten;
-        }
-      } catch (e) {
-        ioFail(e);
-      }
-    },
+    write: (data, position) => writeAll(fh, path, data, position),
     async commit() {
       try {
         await fh.sync();
@@ -67,7 +69,7 @@ export async function createSink(path: string): Promise<NodeSink> {
         closed = true;
         await rename(tmp, path);
       } catch (e) {
-        ioFail(e);
+        throw new QuantizeError("IO", `${path}: write failed: ${errCode(e)}`, { cause: e });
       }
     },
     async abort() {
@@ -88,17 +90,7 @@ export async function openSink(path: string): Promise<ByteSink> {
   }
   return {
     name: path,
-    async write(data, position) {
-      try {
-        let done = 0;
-        while (done < data.byteLength) {
-          const { bytesWritten } = await fh.write(data, done, data.byteLength - done, position + done);
-          done += bytesWritten;
-        }
-      } catch (e) {
-        throw new QuantizeError("IO", `${path}: write failed: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
-      }
-    },
+    write: (data, position) => writeAll(fh, path, data, position),
     async commit() {
       await fh.sync();
       await fh.close();
