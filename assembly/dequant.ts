@@ -3,6 +3,7 @@
 // blocks at x and writes k floats at y; float operations in C's order (no FMA in the reference).
 
 import { fp16_to_fp32 } from "./common";
+import { kvalue_mxfp4, e8m0_to_fp32_half, ue4m3_to_fp32 } from "./small";
 
 // @ts-ignore: decorator
 @inline function half(p: usize): f32 { return fp16_to_fp32(load<u16>(p)); }
@@ -218,6 +219,88 @@ export function dequantize_row_q5_K(x: usize, y: usize, k: i32): void {
   }
 }
 
+const POW3: usize = memory.data<u8>([1, 3, 9, 27, 81, 243]);
+
+// @ts-ignore: decorator
+@inline function trit(q: u32, pow3: u32): i32 { return <i32>((((q * pow3) & 0xFF) * 3) >> 8); }
+
+export function dequantize_row_tq1_0(x: usize, y: usize, k: i32): void {
+  const nb = k / 256;
+  let o = 0;
+  for (let i = 0; i < nb; ++i) {
+    const b = x + <usize>i * 54;
+    const d = half(b + 52);
+    for (let n = 0; n < 5; ++n) for (let m = 0; m < 32; ++m) put(y, o++, <f32>(trit(load<u8>(b + m), load<u8>(POW3 + <usize>n)) - 1) * d);
+    for (let n = 0; n < 5; ++n) for (let m = 0; m < 16; ++m) put(y, o++, <f32>(trit(load<u8>(b + 32 + m), load<u8>(POW3 + <usize>n)) - 1) * d);
+    for (let n = 0; n < 4; ++n) for (let j = 0; j < 4; ++j) put(y, o++, <f32>(trit(load<u8>(b + 48 + j), load<u8>(POW3 + <usize>n)) - 1) * d);
+  }
+}
+
+export function dequantize_row_tq2_0(x: usize, y: usize, k: i32): void {
+  const nb = k / 256;
+  let o = 0;
+  for (let i = 0; i < nb; ++i) {
+    const b = x + <usize>i * 66;
+    const d = half(b + 64);
+    for (let j = 0; j < 64; j += 32) {
+      for (let l = 0; l < 4; ++l) {
+        for (let m = 0; m < 32; ++m) put(y, o++, <f32>(<i32>((load<u8>(b + j + m) >> <u8>(l * 2)) & 3) - 1) * d);
+      }
+    }
+  }
+}
+
+export function dequantize_row_mxfp4(x: usize, y: usize, k: i32): void {
+  const nb = k / 32;
+  for (let i = 0; i < nb; i++) {
+    const b = x + <usize>i * 17;
+    const d = e8m0_to_fp32_half(load<u8>(b));
+    for (let j = 0; j < 16; ++j) {
+      const q = <i32>load<u8>(b + 1 + j);
+      put(y, i * 32 + j, kvalue_mxfp4(q & 0x0F) * d);
+      put(y, i * 32 + j + 16, kvalue_mxfp4(q >> 4) * d);
+    }
+  }
+}
+
+export function dequantize_row_nvfp4(x: usize, y: usize, k: i32): void {
+  const nb = k / 64;
+  for (let i = 0; i < nb; i++) {
+    const b = x + <usize>i * 36;
+    for (let s = 0; s < 4; s++) {
+      const d = ue4m3_to_fp32(load<u8>(b + s));
+      const o = i * 64 + s * 16;
+      for (let j = 0; j < 8; ++j) {
+        const q = <i32>load<u8>(b + 4 + s * 8 + j);
+        put(y, o + j, kvalue_mxfp4(q & 0x0F) * d);
+        put(y, o + j + 8, kvalue_mxfp4(q >> 4) * d);
+      }
+    }
+  }
+}
+
+export function dequantize_row_q1_0(x: usize, y: usize, k: i32): void {
+  const nb = k / 128;
+  for (let i = 0; i < nb; i++) {
+    const b = x + <usize>i * 18;
+    const d = half(b);
+    const neg_d: f32 = -d;
+    for (let j = 0; j < 128; ++j) put(y, i * 128 + j, ((load<u8>(b + 2 + (j >> 3)) >> <u8>(j & 7)) & 1) ? d : neg_d);
+  }
+}
+
+export function dequantize_row_q2_0(x: usize, y: usize, k: i32): void {
+  const nb = k / 64;
+  for (let i = 0; i < nb; i++) {
+    const b = x + <usize>i * 18;
+    const d = half(b);
+    for (let j = 0; j < 64; ++j) {
+      const q = <i32>((load<u8>(b + 2 + (j >> 2)) >> <u8>((j & 3) * 2)) & 3);
+      put(y, i * 64 + j, <f32>(q - 1) * d);
+    }
+  }
+}
+
 /** to_float of `type` over k values; false when this module cannot dequantize the type. */
 export function dequantize_row(type: i32, x: usize, y: usize, k: i32): bool {
   switch (type) {
@@ -231,6 +314,12 @@ export function dequantize_row(type: i32, x: usize, y: usize, k: i32): bool {
     case 12: dequantize_row_q4_K(x, y, k); return true;
     case 13: dequantize_row_q5_K(x, y, k); return true;
     case 14: dequantize_row_q6_K(x, y, k); return true;
+    case 34: dequantize_row_tq1_0(x, y, k); return true;
+    case 35: dequantize_row_tq2_0(x, y, k); return true;
+    case 39: dequantize_row_mxfp4(x, y, k); return true;
+    case 40: dequantize_row_nvfp4(x, y, k); return true;
+    case 41: dequantize_row_q1_0(x, y, k); return true;
+    case 42: dequantize_row_q2_0(x, y, k); return true;
     default: return false;
   }
 }

@@ -65,15 +65,15 @@ export const TYPES: readonly GgmlType[] = [
   removed(31, "q4_0_4_4"),
   removed(32, "q4_0_4_8"),
   removed(33, "q4_0_8_8"),
-  t(34, "tq1_0", QK, (QK - (4 * QK) / 64) / 5 + QK / 64 + 2, true),
-  t(35, "tq2_0", QK, 2 + QK / 4, true),
+  t(34, "tq1_0", QK, (QK - (4 * QK) / 64) / 5 + QK / 64 + 2, true, { kernel: "quantize_tq1_0" }),
+  t(35, "tq2_0", QK, 2 + QK / 4, true, { kernel: "quantize_tq2_0" }),
   removed(36, "iq4_nl_4_4"),
   removed(37, "iq4_nl_4_8"),
   removed(38, "iq4_nl_8_8"),
-  t(39, "mxfp4", 32, 1 + 32 / 2, true),
-  t(40, "nvfp4", 64, 64 / 16 + 64 / 2, true),
-  t(41, "q1_0", 128, 2 + 128 / 8, true),
-  t(42, "q2_0", 64, 2 + 64 / 4, true),
+  t(39, "mxfp4", 32, 1 + 32 / 2, true, { kernel: "quantize_mxfp4" }),
+  t(40, "nvfp4", 64, 64 / 16 + 64 / 2, true, { kernel: "quantize_nvfp4" }),
+  t(41, "q1_0", 128, 2 + 128 / 8, true, { kernel: "quantize_q1_0" }),
+  t(42, "q2_0", 64, 2 + 64 / 4, true, { kernel: "quantize_q2_0" }),
 ];
 
 export const GGML_TYPE_COUNT = TYPES.length;

@@ -25,8 +25,8 @@ const sameBits = (a: Float32Array, b: Float32Array) => {
 };
 
 describe("dequantization", () => {
-  it("covers the legacy types and q6_K", () => {
-    expect(readable.map((t) => t.name)).toEqual(expect.arrayContaining(["q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q6_K"]));
+  it("covers the legacy types, q6_K and the small types", () => {
+    expect(readable.map((t) => t.name)).toEqual(expect.arrayContaining(["q4_0", "q4_1", "q5_0", "q5_1", "q8_0", "q6_K", "tq1_0", "tq2_0", "mxfp4", "nvfp4", "q1_0", "q2_0"]));
   });
 
   it.each(readable.map((t) => [t.name, t.id] as const))("%s matches the digest of llama.cpp's to_float on random block bytes", (name, id) => {

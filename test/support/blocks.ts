@@ -12,7 +12,12 @@ function randomBlocks(id: number): { bytes: Uint8Array; values: number } {
   for (let i = 0; i < bytes.length; i++) bytes[i] = rng.u32() & 0xff;
   // a block fails validation (and llama.cpp refuses the file) when an fp16 scale is inf/NaN:
   // clear the top exponent bit of any such scale
-  const fields = id === 3 || id === 7 || id === 12 || id === 13 ? [0, 2] : id === 14 ? [208] : id === 10 ? [80, 82] : id === 11 ? [108] : [0];
+  const fields = id === 3 || id === 7 || id === 12 || id === 13 ? [0, 2] : id === 14 ? [208] : id === 10 ? [80, 82] : id === 11 ? [108] : id === 34 ? [52] : id === 35 ? [64] : [0];
+  if (id === 39) { // mxfp4: the E8M0 byte 0xff is invalid (ggml_validate_row_data); nvfp4 (40) has no invalid scale
+    for (let b = 0; b < blocks; b++) if (bytes[b * ty.typeSize] === 0xff) bytes[b * ty.typeSize] = 0xfe;
+    return { bytes, values: blocks * ty.blockSize };
+  }
+  if (id === 40) return { bytes, values: blocks * ty.blockSize };
   for (let b = 0; b < blocks; b++) for (const f of fields) {
     const at = b * ty.typeSize + f + 1;
     if ((bytes[at] & 0x7c) === 0x7c) bytes[at] &= ~0x40;

@@ -36,7 +36,7 @@ export type SetName = (typeof SETS)[number];
 
 /** Types whose quantize function ignores the importance vector (ggml_quantize_chunk passes it on,
  *  but quantize_q8_0 & co. drop it), so an imatrix case would only repeat the plain one. */
-const IGNORES_IMATRIX = new Set(["f32", "f16", "bf16", "q8_0", "q8_1", "tq1_0", "tq2_0", "mxfp4", "nvfp4"]);
+const IGNORES_IMATRIX = new Set(["f32", "f16", "bf16", "q8_0", "q8_1", "tq1_0", "tq2_0", "mxfp4", "nvfp4", "q1_0", "q2_0"]);
 
 export function usesImatrix(ty: GgmlType): boolean { return !IGNORES_IMATRIX.has(ty.name); }
 

@@ -14,6 +14,8 @@ export interface Oracle {
   quantize(type: number, rows: Float32Array, n: number, imatrix?: Float32Array): Uint8Array;
   /** type_traits[type].to_float over k values */
   dequantize(type: number, bytes: Uint8Array, k: number): Float32Array;
+  /** ggml_validate_row_data(type, data, nbytes) (it logs the first bad block to stderr) */
+  validate(type: number, bytes: Uint8Array): boolean;
   rowSize(type: number, n: number): number;
   typeSize(type: number): number;
   blockSize(type: number): number;
@@ -38,6 +40,7 @@ function load(): Oracle | undefined {
   const chunk = lib.func("size_t ggml_quantize_chunk(int, const float *, _Out_ uint8_t *, int64_t, int64_t, int64_t, const float *)");
   const init = lib.func("void ggml_quantize_init(int)");
   const rowSize = lib.func("size_t ggml_row_size(int, int64_t)");
+  const validateRow = lib.func("bool ggml_validate_row_data(int, const uint8_t *, size_t)");
   const typeSize = lib.func("size_t ggml_type_size(int)");
   const blockSize = lib.func("int64_t ggml_blck_size(int)");
   const typeName = lib.func("const char * ggml_type_name(int)");
@@ -63,6 +66,7 @@ function load(): Oracle | undefined {
       koffi.call(traits.to_float as never, ToFloat, bytes, out, k);
       return out;
     },
+    validate: (type, bytes) => validateRow(type, bytes, bytes.length) as boolean,
     rowSize: (type, n) => Number(rowSize(type, n)),
     typeSize: (type) => Number(typeSize(type)),
     blockSize: (type) => Number(blockSize(type)),
