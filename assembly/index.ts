@@ -7,6 +7,7 @@ import { quantize_rows, set_scratch as _set_scratch } from "./rows";
 import { quantize_row_f32, quantize_row_f16, quantize_row_bf16 } from "./float";
 import { quantize_row_q4_0, quantize_row_q4_1, quantize_row_q5_0, quantize_row_q5_1, quantize_row_q8_0 } from "./legacy";
 import { quantize_row_q2_K, quantize_row_q3_K, quantize_row_q4_K, quantize_row_q5_K, quantize_row_q6_K } from "./kquants";
+import { quantize_row_iq4_nl, quantize_row_iq4_xs } from "./iquants";
 import { dequantize_row } from "./dequant";
 
 /** First byte the host may use: everything below is the module's static data. */
@@ -28,6 +29,8 @@ export function quantize_q3_K(src: usize, srcType: i32, dst: usize, nrows: i32, 
 export function quantize_q4_K(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q4_K, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_q5_K(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q5_K, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_q6_K(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q6_K, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_iq4_nl(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq4_nl, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_iq4_xs(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq4_xs, src, srcType, dst, nrows, n, imatrix); }
 
 export { validate_row_data } from "./validate";
 
