@@ -4,6 +4,8 @@
 
 import { fp16_to_fp32 } from "./common";
 import { kvalue_mxfp4, e8m0_to_fp32_half, ue4m3_to_fp32 } from "./small";
+import { kvalue_iq4nl } from "./tables";
+import { IQ4NL_BLOCK_BYTES, IQ4XS_BLOCK_BYTES, IQ4XS_SCALES_H, IQ4XS_SCALES_L, IQ4XS_QS } from "./iquants";
 
 // @ts-ignore: decorator
 @inline function half(p: usize): f32 { return fp16_to_fp32(load<u16>(p)); }
@@ -301,6 +303,44 @@ export function dequantize_row_q2_0(x: usize, y: usize, k: i32): void {
   }
 }
 
+/** dequantize_row_iq4_nl: y[j] = d * kvalues[qs[j] & 0xf], y[j+16] = d * kvalues[qs[j] >> 4]. */
+export function dequantize_row_iq4_nl(x: usize, y: usize, k: i32): void {
+  const nb = k / 32;
+  for (let i = 0; i < nb; i++) {
+    const blk = x + <usize>i * IQ4NL_BLOCK_BYTES;
+    const d: f32 = half(blk);
+    const out = y + (<usize>(i * 32) << 2);
+    for (let j = 0; j < 16; ++j) {
+      const q = <i32>load<u8>(blk + 2 + <usize>j);
+      store<f32>(out + (<usize>j << 2), d * kvalue_iq4nl(q & 0xf));
+      store<f32>(out + (<usize>(j + 16) << 2), d * kvalue_iq4nl(q >> 4));
+    }
+  }
+}
+
+/** dequantize_row_iq4_xs: per 32 values dl = d * (ls - 32) with the 6-bit ls from scales_l/scales_h. */
+export function dequantize_row_iq4_xs(x: usize, y: usize, k: i32): void {
+  const nb = k / 256;
+  for (let i = 0; i < nb; i++) {
+    const blk = x + <usize>i * IQ4XS_BLOCK_BYTES;
+    const d: f32 = half(blk);
+    const scales_h = <i32>load<u16>(blk + IQ4XS_SCALES_H);
+    let qs = blk + IQ4XS_QS;
+    let out = y + (<usize>(i * 256) << 2);
+    for (let ib = 0; ib < 8; ++ib) {
+      const ls = ((<i32>load<u8>(blk + IQ4XS_SCALES_L + <usize>(ib / 2)) >> (4 * (ib % 2))) & 0xf) | (((scales_h >> (2 * ib)) & 3) << 4);
+      const dl: f32 = d * <f32>(ls - 32);
+      for (let j = 0; j < 16; ++j) {
+        const q = <i32>load<u8>(qs + <usize>j);
+        store<f32>(out + (<usize>j << 2), dl * kvalue_iq4nl(q & 0xf));
+        store<f32>(out + (<usize>(j + 16) << 2), dl * kvalue_iq4nl(q >> 4));
+      }
+      out += 32 << 2;
+      qs += 16;
+    }
+  }
+}
+
 /** to_float of `type` over k values; false when this module cannot dequantize the type. */
 export function dequantize_row(type: i32, x: usize, y: usize, k: i32): bool {
   switch (type) {
@@ -314,6 +354,8 @@ export function dequantize_row(type: i32, x: usize, y: usize, k: i32): bool {
     case 12: dequantize_row_q4_K(x, y, k); return true;
     case 13: dequantize_row_q5_K(x, y, k); return true;
     case 14: dequantize_row_q6_K(x, y, k); return true;
+    case 20: dequantize_row_iq4_nl(x, y, k); return true;
+    case 23: dequantize_row_iq4_xs(x, y, k); return true;
     case 34: dequantize_row_tq1_0(x, y, k); return true;
     case 35: dequantize_row_tq2_0(x, y, k); return true;
     case 39: dequantize_row_mxfp4(x, y, k); return true;

@@ -1,0 +1,211 @@
+// port of quantize_row_iq4_nl_impl, quantize_iq4_nl and quantize_iq4_xs, ggml-quants.c @ 36491e40,
+// as compiled into the reference build (@node-llama-cpp/linux-x64@3.22.1 libggml-base.so; objdump of
+// quantize_row_iq4_nl_impl.constprop.1 and of quantize_iq4_xs, which inlines it).
+//
+// ggml_quantize_chunk calls quantize_iq4_nl / quantize_iq4_xs with or without an imatrix: one code
+// path, ntry = 7 always (ntry = -1 belongs to quantize_row_iq4_nl_ref, which llama-quantize never
+// uses); quant_weights == NULL only swaps the weights for x².
+//
+// Where the build differs from the 36491e40 text: after the first pass over a sub-block it keeps
+// `d = sumq2 > 0 ? sumqx/sumq2 : 0` (the text has `d = sumqx/sumq2`, a NaN when sumq2 is 0, e.g. an
+// imatrix that is zero over the sub-block). best_index_int8 is the 36491e40 binary search (not the
+// later branchless midpoint search of @01243c58: they differ on NaN, 15 vs 0).
+//
+// Exactness: every float is f32 in C's operand order; nearest_int is the 12582912 trick, clamped as
+// in C. NaN payloads cannot reach the output here: the only payload-reading op is nearest_int of
+// scales[ib]*id, and a scale is either 0, finite, ±inf or a NaN made by the hardware (inf/inf,
+// 0*inf), whose payload is the default one (and a NaN in x makes sumq2 NaN, so d = 0).
+
+import { nearest_int, fabsf, store_f16 } from "./common";
+import { GROUP_MAX_EPS } from "./search";
+import { kvalue_iq4nl } from "./tables";
+
+const QK_K: i32 = 256;
+const QK4_NL: i32 = 32;
+
+// @ts-ignore: decorator
+@inline function kval(i: i32): f32 { return kvalue_iq4nl(i); }
+
+/** best_index_int8(16, kvalues_iq4nl, x) as at 36491e40: clamp to the ends, binary search, then the
+ *  nearer neighbour (ties and NaN go up: a NaN x gives 15). */
+// @ts-ignore: decorator
+@inline export function best_index_iq4nl(x: f32): i32 {
+  if (x <= kval(0)) return 0;
+  if (x >= kval(15)) return 15;
+  let ml = 0, mu = 15;
+  while (mu - ml > 1) {
+    const mav = (ml + mu) >> 1;
+    if (x < kval(mav)) mu = mav; else ml = mav;
+  }
+  return x - kval(mu - 1) < kval(mu) - x ? mu - 1 : mu;
+}
+
+// Per-call scratch, as C's stack arrays: uint8_t L[QK_K]; float weight[32]; float scales[QK_K/32].
+const L_IQ4: usize = memory.data(QK_K, 16);
+const WEIGHT_IQ4: usize = memory.data(32 << 2, 16);
+const SCALES_IQ4: usize = memory.data((QK_K / 32) << 2, 16);
+
+/**
+ * One 32-wide sub-block's search (the loop body of quantize_row_iq4_nl_impl over ib, ntry = 7):
+ * fills weight[], returns the scale d (0 for an all-but-zero sub-block). sigma2 is only read when qw != 0.
+ */
+function iq4_subblock(xb: usize, qw: usize, sigma2: f32): f32 {
+  const weight = WEIGHT_IQ4;
+  if (qw != 0) {
+    for (let j = 0; j < 32; ++j) {
+      const xj = load<f32>(xb + (<usize>j << 2));
+      store<f32>(weight + (<usize>j << 2), load<f32>(qw + (<usize>j << 2)) * Mathf.sqrt(sigma2 + xj * xj));
+    }
+  } else {
+    for (let j = 0; j < 32; ++j) {
+      const xj = load<f32>(xb + (<usize>j << 2));
+      store<f32>(weight + (<usize>j << 2), xj * xj);
+    }
+  }
+  let amax: f32 = 0, max: f32 = 0;
+  for (let j = 0; j < 32; ++j) {
+    const xj = load<f32>(xb + (<usize>j << 2));
+    const ax: f32 = fabsf(xj);
+    if (ax > amax) { amax = ax; max = xj; }
+  }
+  if (amax < GROUP_MAX_EPS) return 0;
+
+  // ntry > 0: d = -max/values[0]
+  let d: f32 = -max / kval(0);
+  let id: f32 = <f32>1 / d;
+  let sumqx: f32 = 0, sumq2: f32 = 0;
+  for (let j = 0; j < 32; ++j) {
+    const xj = load<f32>(xb + (<usize>j << 2));
+    const q: f32 = kval(best_index_iq4nl(id * xj));
+    const wq: f32 = load<f32>(weight + (<usize>j << 2)) * q;
+    sumqx += xj * wq; // the build: x[j] * (w*q)
+    sumq2 += wq * q;
+  }
+  // the build (not the 36491e40 text): no division when sumq2 is not positive
+  d = sumq2 > 0 ? sumqx / sumq2 : <f32>0;
+  let best: f32 = sumqx * d;
+  for (let itry = -7; itry <= 7; ++itry) {
+    id = <f32>(itry - 127) / max; // (itry + values[0])/max, an int converted
+    sumqx = 0;
+    sumq2 = 0;
+    for (let j = 0; j < 32; ++j) {
+      const xj = load<f32>(xb + (<usize>j << 2));
+      const q: f32 = kval(best_index_iq4nl(id * xj));
+      const wq: f32 = load<f32>(weight + (<usize>j << 2)) * q;
+      sumqx += xj * wq;
+      sumq2 += wq * q;
+    }
+    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+      d = sumqx / sumq2;
+      best = sumqx * d;
+    }
+  }
+  return d;
+}
+
+/** sigma2 of quantize_row_iq4_nl_impl: Σx² in order, times 2/super_block_size (a power of two). */
+// @ts-ignore: decorator
+@inline function sigma2_of(x: usize, n: i32, factor: f32): f32 {
+  let s: f32 = 0;
+  for (let j = 0; j < n; ++j) {
+    const xj = load<f32>(x + (<usize>j << 2));
+    s += xj * xj;
+  }
+  return s * factor;
+}
+
+/** q4[16*i + j] = L[32*i + j] | L[32*i + 16 + j] << 4 over n values. */
+// @ts-ignore: decorator
+@inline function pack_nibbles(q4: usize, L: usize, n: i32): void {
+  for (let i = 0; i < n / 32; ++i) {
+    for (let j = 0; j < 16; ++j) {
+      store<u8>(q4 + <usize>(16 * i + j), load<u8>(L + <usize>(32 * i + j)) | (load<u8>(L + <usize>(32 * i + 16 + j)) << 4));
+    }
+  }
+}
+
+// ---- block_iq4_nl (ggml-common.h): ggml_half d; uint8_t qs[QK4_NL/2] ----
+/** sizeof(block_iq4_nl) = 18 */
+export const IQ4NL_BLOCK_BYTES: usize = 2 + QK4_NL / 2;
+
+/** quantize_iq4_nl over one row: n values at x into n/32 block_iq4_nl at y, importance qw (n floats) or 0. */
+export function quantize_row_iq4_nl_impl_row(x: usize, y: usize, n: i32, quant_weights: usize): void {
+  const nblock = n / QK4_NL;
+  const L = L_IQ4;
+  for (let ibl = 0; ibl < nblock; ++ibl) {
+    const xb = x + (<usize>(QK4_NL * ibl) << 2);
+    const qw: usize = quant_weights != 0 ? quant_weights + (<usize>(QK4_NL * ibl) << 2) : 0;
+    const blk = y + <usize>ibl * IQ4NL_BLOCK_BYTES;
+    const sigma2: f32 = qw != 0 ? sigma2_of(xb, QK4_NL, <f32>2 / <f32>QK4_NL) : <f32>0;
+    const d: f32 = iq4_subblock(xb, qw, sigma2);
+    store_f16(blk, d);
+    // super_block_size == block_size, ntry > 0: the levels again from the final scale
+    const id: f32 = d != 0 ? <f32>1 / d : <f32>0; // NaN is truthy
+    for (let j = 0; j < QK4_NL; ++j) store<u8>(L + <usize>j, <u8>best_index_iq4nl(id * load<f32>(xb + (<usize>j << 2))));
+    pack_nibbles(blk + 2, L, QK4_NL);
+  }
+}
+
+// ---- block_iq4_xs (ggml-common.h): ggml_half d; uint16_t scales_h; uint8_t scales_l[QK_K/64]; uint8_t qs[QK_K/2] ----
+export const IQ4XS_SCALES_H: usize = 2;
+export const IQ4XS_SCALES_L: usize = 4;
+export const IQ4XS_QS: usize = IQ4XS_SCALES_L + QK_K / 64;
+/** sizeof(block_iq4_xs) = 136 */
+export const IQ4XS_BLOCK_BYTES: usize = IQ4XS_QS + QK_K / 2;
+
+/** quantize_iq4_xs over one row: n values at x into n/256 block_iq4_xs at y, importance qw (n floats) or 0. */
+export function quantize_row_iq4_xs_impl_row(x: usize, y: usize, n: i32, quant_weights: usize): void {
+  const nblock = n / QK_K;
+  const L = L_IQ4;
+  const scales = SCALES_IQ4;
+  for (let ibl = 0; ibl < nblock; ++ibl) {
+    const xs = x + (<usize>(QK_K * ibl) << 2);
+    const qwb: usize = quant_weights != 0 ? quant_weights + (<usize>(QK_K * ibl) << 2) : 0;
+    const blk = y + <usize>ibl * IQ4XS_BLOCK_BYTES;
+    const sigma2: f32 = sigma2_of(xs, QK_K, <f32>2 / <f32>QK_K);
+
+    let max_scale: f32 = 0, amax_scale: f32 = 0;
+    for (let ib = 0; ib < QK_K / 32; ++ib) {
+      const d: f32 = iq4_subblock(xs + (<usize>(32 * ib) << 2), qwb != 0 ? qwb + (<usize>(32 * ib) << 2) : 0, sigma2);
+      store<f32>(scales + (<usize>ib << 2), d);
+      const abs_d: f32 = fabsf(d);
+      if (abs_d > amax_scale) { amax_scale = abs_d; max_scale = d; }
+    }
+
+    let scales_h: u32 = 0;
+    const d: f32 = -max_scale / <f32>32;
+    store_f16(blk, d);
+    const id: f32 = d != 0 ? <f32>1 / d : <f32>0;
+    for (let ib = 0; ib < QK_K / 32; ++ib) {
+      let l: i32 = nearest_int(load<f32>(scales + (<usize>ib << 2)) * id); // the build: scales[ib]*id
+      l = l > 31 ? 31 : l;
+      l = l < -32 ? -32 : l;
+      const dl: f32 = <f32>l * d;
+      const idl: f32 = dl != 0 ? <f32>1 / dl : <f32>0;
+      const xb = xs + (<usize>(32 * ib) << 2);
+      const Lb = L + <usize>(32 * ib);
+      for (let j = 0; j < 32; ++j) store<u8>(Lb + <usize>j, <u8>best_index_iq4nl(load<f32>(xb + (<usize>j << 2)) * idl));
+      l += 32;
+      const l_l: u32 = <u32>l & 0xf;
+      const l_h: u32 = <u32>l >> 4;
+      const sl = blk + IQ4XS_SCALES_L + <usize>(ib >> 1);
+      if (ib % 2 == 0) store<u8>(sl, <u8>l_l);
+      else store<u8>(sl, load<u8>(sl) | <u8>(l_l << 4));
+      scales_h |= l_h << (2 * (<u32>ib % 8));
+    }
+    store<u16>(blk + IQ4XS_SCALES_H, <u16>scales_h);
+    pack_nibbles(blk + IQ4XS_QS, L, QK_K);
+  }
+}
+
+/** The row function of quantize_iq4_nl (imatrix or not: one path). Returns 18 bytes per 32 values. */
+export function quantize_row_iq4_nl(x: usize, y: usize, n: i32, qw: usize): usize {
+  quantize_row_iq4_nl_impl_row(x, y, n, qw);
+  return <usize>(n / QK4_NL) * IQ4NL_BLOCK_BYTES;
+}
+
+/** The row function of quantize_iq4_xs (imatrix or not: one path). Returns 136 bytes per 256 values. */
+export function quantize_row_iq4_xs(x: usize, y: usize, n: i32, qw: usize): usize {
+  quantize_row_iq4_xs_impl_row(x, y, n, qw);
+  return <usize>(n / QK_K) * IQ4XS_BLOCK_BYTES;
+}

@@ -1,0 +1,186 @@
+// iq4_nl and iq4_xs (quantize_iq4_nl / quantize_iq4_xs: quantize_row_iq4_nl_impl with ntry = 7, with
+// or without an imatrix) against llama.cpp:
+// - goldens: sha256 of llama.cpp's bytes committed in test/fixtures/golden/kernels-iq4_{nl,xs}.json
+//   (scripts/make-iq4-goldens.ts), so the tests run anywhere;
+// - live: the reference library itself (test/support/oracle.ts) on edge rows and on thousands of
+//   random rows from f32, f16 and bf16 sources with several kinds of imatrix, NaN payloads included.
+//   IQ4_ROUNDS=N scales the random part (N times the seeds).
+// Dequantization of both types is covered by test/kernels/dequant.test.ts.
+
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { Kernels, quantizeRows } from "../../src/kernels.js";
+import { oracle } from "../support/oracle.js";
+import { Rng } from "../support/random.js";
+import { CASES, SUBBLOCK_CASES, importance } from "../support/rows.js";
+import { SPECIALS, bytesOf, extremeImportance, halfSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
+import { negativeImportance } from "./k4.cases.js";
+import { IQ4_TYPES, SRC_BF16, SRC_F16, SRC_F32, allRows, firstDiff, goldenSets, iq4QuirkRows, rowDigests, sha256, type Iq4Type } from "./iq4.cases.js";
+
+interface GoldenFile {
+  made_by: string;
+  type: string;
+  sets: { name: string; n: number; srcType: number; imatrix: string; nrows: number; sha256: string; rows: [string, string][] }[];
+}
+
+const ROUNDS = Number(process.env.IQ4_ROUNDS ?? 1);
+const ALL_CASES = { ...CASES, ...SUBBLOCK_CASES };
+const ALL_NAMES = Object.keys(ALL_CASES);
+
+/** Random rows: each a random case (edge or sub-block), a third scaled by 10^U(-8, 8). */
+function randomRows(rng: Rng, n: number, nrows: number): { rows: Float32Array; names: string[] } {
+  const rows = new Float32Array(n * nrows);
+  const names: string[] = [];
+  for (let r = 0; r < nrows; r++) {
+    const name = ALL_NAMES[rng.int(ALL_NAMES.length)];
+    const row = rows.subarray(r * n, (r + 1) * n);
+    ALL_CASES[name](row, rng);
+    if (rng.uniform() < 0.33) {
+      const s = Math.pow(10, -8 + 16 * rng.uniform());
+      for (let i = 0; i < n; i++) row[i] *= s;
+      names.push(`${name}*${s.toExponential(1)}`);
+    } else names.push(name);
+  }
+  return { rows, names };
+}
+
+const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array | undefined> = {
+  none: () => undefined,
+  importance: (n, rng) => importance(n, rng.u32()),
+  uniform: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 3 + 1e-3),
+  extreme: (n, rng) => extremeImportance(n, rng.u32()),
+  negative: (n, rng) => negativeImportance(n, rng.u32()),
+  halfzero: (n, rng) => new Float32Array(n).map(() => (rng.uniform() < 0.5 ? 0 : rng.uniform())),
+  blockzero: (n, rng) => { const w = importance(n, rng.u32()); for (let b = 0; b < n; b += 32) if (rng.uniform() < 0.3) w.fill(0, b, b + 32); return w; },
+  allzero: (n) => new Float32Array(n),
+  subnormal: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 1e-39),
+  nonfinite: (n, rng) => nonFiniteImportance(n, rng.u32()),
+};
+
+/** Source bytes of srcType and the f32 rows llama.cpp sees for them; a fifth of the rows get a few
+ *  special values (NaNs with payloads, infinities, extremes), anywhere or packed in one sub-block. */
+function source(rng: Rng, rows: Float32Array, n: number, srcType: number): { src: Uint8Array; rows: Float32Array } {
+  const bits = srcType === SRC_F32 ? new Uint32Array(rows.buffer, rows.byteOffset, rows.length) : toHalf(rows, srcType);
+  const sp = SPECIALS[srcType];
+  for (let r = 0; r < rows.length / n; r++) {
+    if (rng.uniform() >= 0.2) continue;
+    const packed = rng.uniform() < 0.5;
+    const base = r * n + 32 * rng.int(n / 32);
+    for (let c = 1 + rng.int(8); c > 0; c--) {
+      const i = packed ? base + rng.int(32) : r * n + rng.int(n);
+      if (srcType === SRC_F32 && rng.uniform() < 0.3) bits[i] = ((rng.u32() & 0x807fffff) | 0x7f800001) >>> 0;
+      else bits[i] = sp[rng.int(sp.length)];
+    }
+  }
+  if (srcType === SRC_F32) return { src: bytesOf(rows), rows };
+  return halfSource(bits as Uint16Array, srcType);
+}
+
+/** Widths of the live edge-row test (each row kind at each, five imatrices). */
+const EDGE_WIDTHS: Record<string, number[]> = { iq4_nl: [32, 96, 512, 4096], iq4_xs: [256, 768, 4096] };
+
+const WIDTHS: Record<string, number[]> = {
+  iq4_nl: [32, 64, 96, 160, 256, 512, 768, 1024, 2048, 2880, 4096, 5120],
+  iq4_xs: [256, 512, 768, 1024, 1536, 2048, 3072, 4096, 5120, 11008],
+};
+
+function iq4Suite(ty: Iq4Type): void {
+  const golden: GoldenFile = JSON.parse(readFileSync(new URL(`../fixtures/golden/kernels-${ty.name}.json`, import.meta.url), "utf8"));
+  const sets = goldenSets(ty);
+  const k = new Kernels();
+  const ours = (src: Uint8Array, srcType: number, n: number, imatrix?: Float32Array) => quantizeRows(k, ty.id, src, srcType, n, imatrix);
+  const oursF32 = (rows: Float32Array, n: number, imatrix?: Float32Array) => ours(bytesOf(rows), SRC_F32, n, imatrix);
+
+  describe(`${ty.name} kernel`, () => {
+    it(`writes ${ty.blockBytes} bytes per ${ty.blockSize} values and takes only whole blocks`, () => {
+      const rows = new Float32Array(3 * 512).map((_, i) => Math.sin(i));
+      expect(oursF32(rows, 512).length).toBe(3 * (512 / ty.blockSize) * ty.blockBytes);
+      expect(oursF32(rows, 512, importance(512)).length).toBe(3 * (512 / ty.blockSize) * ty.blockBytes);
+      expect(() => oursF32(new Float32Array(2 * (ty.blockSize + 16)), ty.blockSize + 16)).toThrow(RangeError);
+    });
+
+    it("quantizes an all-zero block to every level 8 (kvalues_iq4nl[8] = 1), d = +0 (iq4_nl) or -0 (iq4_xs: -max_scale/32)", () => {
+      const q = oursF32(new Float32Array(ty.blockSize), ty.blockSize);
+      expect(q[0] | (q[1] << 8)).toBe(ty.blockSize === 32 ? 0 : 0x8000);
+      if (ty.blockSize === 256) expect(Array.from(q.subarray(2, 8))).toEqual([0xaa, 0xaa, 0, 0, 0, 0]); // every 6-bit scale 0 + 32: high bits 2, low nibble 0
+      expect(Array.from(q.subarray(ty.blockBytes - ty.blockSize / 2))).toEqual(new Array(ty.blockSize / 2).fill(0x88));
+    });
+
+    it("the tinynan quirk row: NaNs in a sub-block below GROUP_MAX_EPS take level 15", () => {
+      const { rows } = iq4QuirkRows(32);
+      const n = ty.blockSize;
+      const x = new Float32Array(n).fill(1e-17);
+      x[5] = NaN;
+      const q = oursF32(x, n);
+      const qs = q.subarray(ty.blockBytes - n / 2);
+      expect(qs[5] & 0xf).toBe(15);
+      expect(qs[6] & 0xf).toBe(8);
+      expect(rows.length).toBe(6 * 32);
+    });
+
+    describe("goldens (llama.cpp's bytes, committed)", () => {
+      it("cover every row set, made by the reference build", () => {
+        expect(golden.type).toBe(ty.name);
+        expect(golden.made_by).toContain("@node-llama-cpp/linux-x64@3.22.1");
+        expect(golden.made_by).toContain("libggml-base.so");
+        expect(golden.sets.map((s) => s.name)).toEqual(sets.map((s) => s.name));
+        for (const s of sets) expect(golden.sets.find((g) => g.name === s.name)!.rows.map((r) => r[0])).toEqual(s.names);
+      });
+
+      it.each(sets.map((s) => [s.name, s] as const))("%s", (_, s) => {
+        const g = golden.sets.find((x) => x.name === s.name)!;
+        const bytes = ours(s.src, s.srcType, s.n, s.imatrix);
+        const mine = rowDigests(ty, bytes, s.n);
+        const bad = g.rows.flatMap(([name, d], i) => (mine[i] === d ? [] : [`row ${i} (${name})`]));
+        expect(bad).toEqual([]);
+        expect(sha256(bytes)).toBe(g.sha256);
+      });
+    });
+  });
+
+  describe.runIf(oracle)(`${ty.name} against llama.cpp, live`, () => {
+    const ref = oracle!;
+
+    it("the committed goldens are llama.cpp's current bytes", () => {
+      for (const s of sets) {
+        const g = golden.sets.find((x) => x.name === s.name)!;
+        expect(sha256(ref.quantize(ty.id, s.rows, s.n, s.imatrix)), s.name).toBe(g.sha256);
+      }
+    });
+
+    it(`every deterministic row kind at widths ${EDGE_WIDTHS[ty.name].join(" ")}, five kinds of imatrix`, () => {
+      let rowsChecked = 0;
+      for (const n of EDGE_WIDTHS[ty.name]) {
+        const { rows, names } = allRows(n);
+        for (const im of [undefined, importance(n, n), extremeImportance(n, n), negativeImportance(n, n), nonFiniteImportance(n, n)]) {
+          expect(firstDiff(ty, oursF32(rows, n, im), ref.quantize(ty.id, rows, n, im), n, names), `n=${n} imatrix=${im ? "yes" : "no"}`).toBeNull();
+          rowsChecked += names.length;
+        }
+      }
+      expect(rowsChecked).toBeGreaterThan(1000);
+    });
+
+    for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
+      it(`random rows from ${label}, every imatrix kind, ${2 * ROUNDS} seeds each`, () => {
+        let rowsChecked = 0;
+        Object.entries(IMATRIX_KINDS).forEach(([kind, makeImatrix], kindIndex) => {
+          for (let seed = 0; seed < 2 * ROUNDS; seed++) {
+            const rng = new Rng(((ty.id * 64 + srcType * 16 + kindIndex) * 1_000_003 + seed) >>> 0);
+            const widths = WIDTHS[ty.name];
+            const n = widths[rng.int(widths.length)];
+            const nrows = Math.max(8, Math.floor(32768 / n));
+            const { rows, names } = randomRows(rng, n, nrows);
+            const src = source(rng, rows, n, srcType);
+            const im = makeImatrix(n, rng);
+            const diff = firstDiff(ty, ours(src.src, srcType, n, im), ref.quantize(ty.id, src.rows, n, im), n, names);
+            expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();
+            rowsChecked += nrows;
+          }
+        });
+        expect(rowsChecked).toBeGreaterThan(150 * ROUNDS);
+      });
+    }
+  });
+}
+
+for (const ty of IQ4_TYPES) iq4Suite(ty);
