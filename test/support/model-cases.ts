@@ -68,6 +68,10 @@ export function modelCases(): ModelCase[] {
   for (const preset of ["Q3_K_M", "Q4_K_M", "Q2_K"]) extra.push({ model: "llama70b", preset, imatrix: "none", flags: [] });
   for (const preset of ["Q3_K", "Q4_K", "Q5_K"]) extra.push({ model: "dense", preset, imatrix: "gguf", flags: [] });
   extra.push({ model: "dense", preset: "Q4_K_M", imatrix: "gguf", flags: ["--pure"] });
+  // the presets of the remaining kernels that need no grids (IQ4, ternary, FP4, Q1_0/Q2_0)
+  for (const model of ["dense", "bf16", "moe"] as const)
+    for (const preset of ["IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0", "MXFP4_MOE", "Q1_0", "Q2_0"])
+      for (const imatrix of ["none", "gguf"] as const) extra.push({ model, preset, imatrix, flags: [] });
   extra.push({ model: "bf16", preset: "Q3_K_M", imatrix: "none", flags: ["--tensor-type", "ffn_down=q6_k", "--tensor-type", "attn=q4_k"] });
   for (const c of extra) out.push({ ...c, id: `${c.model}-${c.preset}-${c.imatrix}${c.flags.map((f) => f.replace(/^--/, "+")).join("")}` });
   return out;
