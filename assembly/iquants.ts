@@ -7,14 +7,16 @@
 // uses); quant_weights == NULL only swaps the weights for x².
 //
 // Where the build differs from the 36491e40 text: after the first pass over a sub-block it keeps
-// `d = sumq2 > 0 ? sumqx/sumq2 : 0` (the text has `d = sumqx/sumq2`, a NaN when sumq2 is 0, e.g. an
-// imatrix that is zero over the sub-block). best_index_int8 is the 36491e40 binary search (not the
+// `d = sumq2 > 0 ? sumqx/sumq2 : 0` (the text has `d = sumqx/sumq2`, a NaN when sumq2 is 0: an
+// imatrix that is zero over the sub-block, or, with no imatrix, values whose squares underflow to 0;
+// the goldens fail at every width with the text's line). best_index_int8 is the 36491e40 binary search (not the
 // later branchless midpoint search of @01243c58: they differ on NaN, 15 vs 0).
 //
 // Exactness: every float is f32 in C's operand order; nearest_int is the 12582912 trick, clamped as
 // in C. NaN payloads cannot reach the output here: the only payload-reading op is nearest_int of
 // scales[ib]*id, and a scale is either 0, finite, ±inf or a NaN made by the hardware (inf/inf,
 // 0*inf), whose payload is the default one (and a NaN in x makes sumq2 NaN, so d = 0).
+// An all-zero iq4_xs block gets d = -max_scale/32 = -0 (fp16 0x8000) and every 6-bit scale 32.
 
 import { nearest_int, fabsf, store_f16 } from "./common";
 import { GROUP_MAX_EPS } from "./search";
