@@ -41,6 +41,9 @@ export function quantize_iq4_xs(src: usize, srcType: i32, dst: usize, nrows: i32
 
 export { validate_row_data } from "./validate";
 
+/** 1: kernels with a SIMD version run their scalar reference instead (tests compare the two). */
+export { set_scalar_kernels } from "./simd";
+
 /** to_float: k values of `type` at x into f32 at y; returns 0 when the type cannot be dequantized. */
 export function dequantize(type: i32, x: usize, y: usize, k: i32): i32 { return dequantize_row(type, x, y, k) ? 1 : 0; }
 

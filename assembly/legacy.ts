@@ -14,19 +14,24 @@
 
 import { fp32_to_fp16, cvtt_i32, roundf, cmax, fabsf } from "./common";
 import { make_qx_quants, make_qkx3_quants, imin } from "./search";
+import { use_scalar } from "./simd";
+import {
+  quantize_row_q4_0_impl_simd, quantize_row_q4_1_impl_simd, quantize_row_q5_0_impl_simd, quantize_row_q5_1_impl_simd,
+  quantize_row_q8_0_ref_simd,
+} from "./legacy_simd";
 
 // Block layouts (ggml-common.h). Offsets in bytes.
-const QK: i32 = 32;                 // QK4_0 = QK4_1 = QK5_0 = QK5_1 = QK8_0
+export const QK: i32 = 32;                 // QK4_0 = QK4_1 = QK5_0 = QK5_1 = QK8_0
 // block_q4_0 { ggml_half d; uint8_t qs[16]; }
-const Q4_0_BYTES: usize = 18; const Q4_0_QS: usize = 2;
+export const Q4_0_BYTES: usize = 18; export const Q4_0_QS: usize = 2;
 // block_q4_1 { ggml_half d; ggml_half m; uint8_t qs[16]; }
-const Q4_1_BYTES: usize = 20; const Q4_1_M: usize = 2; const Q4_1_QS: usize = 4;
+export const Q4_1_BYTES: usize = 20; export const Q4_1_M: usize = 2; export const Q4_1_QS: usize = 4;
 // block_q5_0 { ggml_half d; uint8_t qh[4]; uint8_t qs[16]; }
-const Q5_0_BYTES: usize = 22; const Q5_0_QH: usize = 2; const Q5_0_QS: usize = 6;
+export const Q5_0_BYTES: usize = 22; export const Q5_0_QH: usize = 2; export const Q5_0_QS: usize = 6;
 // block_q5_1 { ggml_half d; ggml_half m; uint8_t qh[4]; uint8_t qs[16]; }
-const Q5_1_BYTES: usize = 24; const Q5_1_M: usize = 2; const Q5_1_QH: usize = 4; const Q5_1_QS: usize = 8;
+export const Q5_1_BYTES: usize = 24; export const Q5_1_M: usize = 2; export const Q5_1_QH: usize = 4; export const Q5_1_QS: usize = 8;
 // block_q8_0 { ggml_half d; int8_t qs[32]; }
-const Q8_0_BYTES: usize = 34; const Q8_0_QS: usize = 2;
+export const Q8_0_BYTES: usize = 34; export const Q8_0_QS: usize = 2;
 
 const BLOCK_F32_BYTES: usize = <usize>QK << 2;
 
@@ -45,7 +50,7 @@ const the_min: usize = memory.data(4, 4);
 
 // ---------------------------------------------------------------- _ref kernels, one block each
 
-function block_q4_0_ref(x: usize, y: usize): void {
+export function block_q4_0_ref(x: usize, y: usize): void {
   let amax: f32 = 0; // absolute max
   let max: f32 = 0;
   for (let j = 0; j < QK; j++) {
@@ -67,7 +72,7 @@ function block_q4_0_ref(x: usize, y: usize): void {
   }
 }
 
-function block_q4_1_ref(x: usize, y: usize): void {
+export function block_q4_1_ref(x: usize, y: usize): void {
   let min: f32 = reinterpret<f32>(0x7F7FFFFF);  // FLT_MAX
   let max: f32 = reinterpret<f32>(0xFF7FFFFF);  // -FLT_MAX
   for (let j = 0; j < QK; j++) {
@@ -88,7 +93,7 @@ function block_q4_1_ref(x: usize, y: usize): void {
   }
 }
 
-function block_q5_0_ref(x: usize, y: usize): void {
+export function block_q5_0_ref(x: usize, y: usize): void {
   let amax: f32 = 0; // absolute max
   let max: f32 = 0;
   for (let j = 0; j < QK; j++) {
@@ -115,7 +120,7 @@ function block_q5_0_ref(x: usize, y: usize): void {
   store<u32>(y + Q5_0_QH, qh);
 }
 
-function block_q5_1_ref(x: usize, y: usize): void {
+export function block_q5_1_ref(x: usize, y: usize): void {
   let min: f32 = reinterpret<f32>(0x7F7FFFFF);  // FLT_MAX
   let max: f32 = reinterpret<f32>(0xFF7FFFFF);  // -FLT_MAX
   for (let j = 0; j < QK; j++) {
@@ -141,7 +146,7 @@ function block_q5_1_ref(x: usize, y: usize): void {
   store<u32>(y + Q5_1_QH, qh);
 }
 
-function block_q8_0_ref(x: usize, y: usize): void {
+export function block_q8_0_ref(x: usize, y: usize): void {
   let amax: f32 = 0; // absolute max
   for (let j = 0; j < QK; j++) {
     amax = cmax(amax, fabsf(ld(x, j)));
@@ -179,7 +184,7 @@ export function quantize_row_q8_0_ref(x: usize, y: usize, k: i32): void {
 // ---------------------------------------------------------------- _impl kernels (importance)
 
 /** sigma2 = sum(x^2)/n over the whole row, summed in order. */
-function row_sigma2(x: usize, n_per_row: i32): f32 {
+export function row_sigma2(x: usize, n_per_row: i32): f32 {
   let sum_x2: f32 = 0;
   for (let j = 0; j < n_per_row; ++j) {
     const v: f32 = ld(x, j);
@@ -197,6 +202,62 @@ function row_sigma2(x: usize, n_per_row: i32): f32 {
   }
 }
 
+// One block of each _impl kernel: xb (32 floats), its importance qwb (32 floats) and the row's
+// sigma2 into the block at yb. The row loops below call them in order, as the C loop does; the SIMD
+// kernels (legacy_simd.ts) call them for the blocks they hand back to the scalar code.
+
+export function block_q4_0_impl(xb: usize, yb: usize, qwb: usize, sigma2: f32): void {
+  block_weights(xb, qwb, sigma2);
+  const d: f32 = make_qx_quants(QK, 8, xb, L, 1, weight);
+  store<u16>(yb, fp32_to_fp16(d));
+  for (let j = 0; j < 16; ++j) {
+    store<u8>(yb + Q4_0_QS + <usize>j, <i32>load<i8>(L + <usize>j) | (<i32>load<i8>(L + <usize>(j + 16)) << 4));
+  }
+}
+
+export function block_q4_1_impl(xb: usize, yb: usize, qwb: usize, sigma2: f32): void {
+  block_weights(xb, qwb, sigma2);
+  const d: f32 = make_qkx3_quants(QK, 15, xb, weight, L, the_min, Laux, <f32>-0.9, <f32>0.05, 36, false);
+  const min: f32 = load<f32>(the_min);
+  store<u16>(yb, fp32_to_fp16(d));
+  store<u16>(yb + Q4_1_M, fp32_to_fp16(-min));
+  for (let j = 0; j < 16; ++j) {
+    store<u8>(yb + Q4_1_QS + <usize>j, <u32>load<u8>(L + <usize>j) | (<u32>load<u8>(L + <usize>(j + 16)) << 4));
+  }
+}
+
+export function block_q5_0_impl(xb: usize, yb: usize, qwb: usize, sigma2: f32): void {
+  block_weights(xb, qwb, sigma2);
+  const d: f32 = make_qx_quants(QK, 16, xb, L, 1, weight);
+  store<u16>(yb, fp32_to_fp16(d));
+  let qh: u32 = 0;
+  for (let j = 0; j < 16; ++j) {
+    const xi0: u32 = load<u8>(L + <usize>j);        // (uint8_t) of an int8 level in [0, 31]
+    const xi1: u32 = load<u8>(L + <usize>(j + 16));
+    store<u8>(yb + Q5_0_QS + <usize>j, (xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
+    qh |= ((xi0 & 0x10) >> 4) << <u32>(j + 0);
+    qh |= ((xi1 & 0x10) >> 4) << <u32>(j + QK / 2);
+  }
+  store<u32>(yb + Q5_0_QH, qh);
+}
+
+export function block_q5_1_impl(xb: usize, yb: usize, qwb: usize, sigma2: f32): void {
+  block_weights(xb, qwb, sigma2);
+  const d: f32 = make_qkx3_quants(QK, 31, xb, weight, L, the_min, Laux, <f32>-0.9, <f32>0.05, 36, false);
+  const min: f32 = load<f32>(the_min);
+  store<u16>(yb, fp32_to_fp16(d));
+  store<u16>(yb + Q5_1_M, fp32_to_fp16(-min));
+  let qh: u32 = 0;
+  for (let j = 0; j < 16; ++j) {
+    const xi0: u32 = load<u8>(L + <usize>j);
+    const xi1: u32 = load<u8>(L + <usize>(j + 16));
+    store<u8>(yb + Q5_1_QS + <usize>j, (xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
+    qh |= ((xi0 & 0x10) >> 4) << <u32>(j + 0);
+    qh |= ((xi1 & 0x10) >> 4) << <u32>(j + QK / 2);
+  }
+  store<u32>(yb + Q5_1_QH, qh);
+}
+
 export function quantize_row_q4_0_impl(x: usize, y: usize, n_per_row: i32, quant_weights: usize): void {
   if (quant_weights == 0) {
     quantize_row_q4_0_ref(x, y, n_per_row);
@@ -205,14 +266,7 @@ export function quantize_row_q4_0_impl(x: usize, y: usize, n_per_row: i32, quant
   const sigma2: f32 = row_sigma2(x, n_per_row);
   const nb = n_per_row / QK;
   for (let ib = 0; ib < nb; ++ib) {
-    const xb = x + <usize>ib * BLOCK_F32_BYTES;
-    const yb = y + <usize>ib * Q4_0_BYTES;
-    block_weights(xb, quant_weights + <usize>ib * BLOCK_F32_BYTES, sigma2);
-    const d: f32 = make_qx_quants(QK, 8, xb, L, 1, weight);
-    store<u16>(yb, fp32_to_fp16(d));
-    for (let j = 0; j < 16; ++j) {
-      store<u8>(yb + Q4_0_QS + <usize>j, <i32>load<i8>(L + <usize>j) | (<i32>load<i8>(L + <usize>(j + 16)) << 4));
-    }
+    block_q4_0_impl(x + <usize>ib * BLOCK_F32_BYTES, y + <usize>ib * Q4_0_BYTES, quant_weights + <usize>ib * BLOCK_F32_BYTES, sigma2);
   }
 }
 
@@ -224,16 +278,7 @@ export function quantize_row_q4_1_impl(x: usize, y: usize, n_per_row: i32, quant
   const sigma2: f32 = row_sigma2(x, n_per_row);
   const nb = n_per_row / QK;
   for (let ib = 0; ib < nb; ++ib) {
-    const xb = x + <usize>ib * BLOCK_F32_BYTES;
-    const yb = y + <usize>ib * Q4_1_BYTES;
-    block_weights(xb, quant_weights + <usize>ib * BLOCK_F32_BYTES, sigma2);
-    const d: f32 = make_qkx3_quants(QK, 15, xb, weight, L, the_min, Laux, <f32>-0.9, <f32>0.05, 36, false);
-    const min: f32 = load<f32>(the_min);
-    store<u16>(yb, fp32_to_fp16(d));
-    store<u16>(yb + Q4_1_M, fp32_to_fp16(-min));
-    for (let j = 0; j < 16; ++j) {
-      store<u8>(yb + Q4_1_QS + <usize>j, <u32>load<u8>(L + <usize>j) | (<u32>load<u8>(L + <usize>(j + 16)) << 4));
-    }
+    block_q4_1_impl(x + <usize>ib * BLOCK_F32_BYTES, y + <usize>ib * Q4_1_BYTES, quant_weights + <usize>ib * BLOCK_F32_BYTES, sigma2);
   }
 }
 
@@ -245,20 +290,7 @@ export function quantize_row_q5_0_impl(x: usize, y: usize, n_per_row: i32, quant
   const sigma2: f32 = row_sigma2(x, n_per_row);
   const nb = n_per_row / QK;
   for (let ib = 0; ib < nb; ++ib) {
-    const xb = x + <usize>ib * BLOCK_F32_BYTES;
-    const yb = y + <usize>ib * Q5_0_BYTES;
-    block_weights(xb, quant_weights + <usize>ib * BLOCK_F32_BYTES, sigma2);
-    const d: f32 = make_qx_quants(QK, 16, xb, L, 1, weight);
-    store<u16>(yb, fp32_to_fp16(d));
-    let qh: u32 = 0;
-    for (let j = 0; j < 16; ++j) {
-      const xi0: u32 = load<u8>(L + <usize>j);        // (uint8_t) of an int8 level in [0, 31]
-      const xi1: u32 = load<u8>(L + <usize>(j + 16));
-      store<u8>(yb + Q5_0_QS + <usize>j, (xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
-      qh |= ((xi0 & 0x10) >> 4) << <u32>(j + 0);
-      qh |= ((xi1 & 0x10) >> 4) << <u32>(j + QK / 2);
-    }
-    store<u32>(yb + Q5_0_QH, qh);
+    block_q5_0_impl(x + <usize>ib * BLOCK_F32_BYTES, y + <usize>ib * Q5_0_BYTES, quant_weights + <usize>ib * BLOCK_F32_BYTES, sigma2);
   }
 }
 
@@ -270,45 +302,37 @@ export function quantize_row_q5_1_impl(x: usize, y: usize, n_per_row: i32, quant
   const sigma2: f32 = row_sigma2(x, n_per_row);
   const nb = n_per_row / QK;
   for (let ib = 0; ib < nb; ++ib) {
-    const xb = x + <usize>ib * BLOCK_F32_BYTES;
-    const yb = y + <usize>ib * Q5_1_BYTES;
-    block_weights(xb, quant_weights + <usize>ib * BLOCK_F32_BYTES, sigma2);
-    const d: f32 = make_qkx3_quants(QK, 31, xb, weight, L, the_min, Laux, <f32>-0.9, <f32>0.05, 36, false);
-    const min: f32 = load<f32>(the_min);
-    store<u16>(yb, fp32_to_fp16(d));
-    store<u16>(yb + Q5_1_M, fp32_to_fp16(-min));
-    let qh: u32 = 0;
-    for (let j = 0; j < 16; ++j) {
-      const xi0: u32 = load<u8>(L + <usize>j);
-      const xi1: u32 = load<u8>(L + <usize>(j + 16));
-      store<u8>(yb + Q5_1_QS + <usize>j, (xi0 & 0x0F) | ((xi1 & 0x0F) << 4));
-      qh |= ((xi0 & 0x10) >> 4) << <u32>(j + 0);
-      qh |= ((xi1 & 0x10) >> 4) << <u32>(j + QK / 2);
-    }
-    store<u32>(yb + Q5_1_QH, qh);
+    block_q5_1_impl(x + <usize>ib * BLOCK_F32_BYTES, y + <usize>ib * Q5_1_BYTES, quant_weights + <usize>ib * BLOCK_F32_BYTES, sigma2);
   }
 }
 
 // ---------------------------------------------------------------- row functions (RowFn)
 // quantize_q4_0 & co. in ggml-quants.c: _ref without importance, _impl with it; q8_0 always _ref.
+// They run the SIMD kernels of legacy_simd.ts (byte-identical, test/kernels/simd-legacy.test.ts),
+// or the scalar ones above after set_scalar_kernels(1).
 
 export function quantize_row_q4_0(x: usize, y: usize, n: i32, qw: usize): usize {
-  quantize_row_q4_0_impl(x, y, n, qw);
+  if (use_scalar()) quantize_row_q4_0_impl(x, y, n, qw);
+  else quantize_row_q4_0_impl_simd(x, y, n, qw);
   return <usize>(n / QK) * Q4_0_BYTES;
 }
 export function quantize_row_q4_1(x: usize, y: usize, n: i32, qw: usize): usize {
-  quantize_row_q4_1_impl(x, y, n, qw);
+  if (use_scalar()) quantize_row_q4_1_impl(x, y, n, qw);
+  else quantize_row_q4_1_impl_simd(x, y, n, qw);
   return <usize>(n / QK) * Q4_1_BYTES;
 }
 export function quantize_row_q5_0(x: usize, y: usize, n: i32, qw: usize): usize {
-  quantize_row_q5_0_impl(x, y, n, qw);
+  if (use_scalar()) quantize_row_q5_0_impl(x, y, n, qw);
+  else quantize_row_q5_0_impl_simd(x, y, n, qw);
   return <usize>(n / QK) * Q5_0_BYTES;
 }
 export function quantize_row_q5_1(x: usize, y: usize, n: i32, qw: usize): usize {
-  quantize_row_q5_1_impl(x, y, n, qw);
+  if (use_scalar()) quantize_row_q5_1_impl(x, y, n, qw);
+  else quantize_row_q5_1_impl_simd(x, y, n, qw);
   return <usize>(n / QK) * Q5_1_BYTES;
 }
 export function quantize_row_q8_0(x: usize, y: usize, n: i32, qw: usize): usize {
-  quantize_row_q8_0_ref(x, y, n);
+  if (use_scalar()) quantize_row_q8_0_ref(x, y, n);
+  else quantize_row_q8_0_ref_simd(x, y, n);
   return <usize>(n / QK) * Q8_0_BYTES;
 }

@@ -5,6 +5,33 @@
 import { fp16_to_fp32, bf16_to_fp32 } from "./common";
 import { dequantize_row } from "./dequant";
 import { rowBytes } from "./layout";
+import { use_scalar, __fp32_from_fp16_hi_i32x4 } from "./simd";
+
+/** Widens n halves at s into f32 at d: fp16 (bf16 false) or bf16, 8 per step (each half moved into
+ *  the top of an i32 lane by an interleave with zeros), the rest one by one. */
+function widen_row(s: usize, d: usize, n: i32, bf16: bool): void {
+  let i = 0;
+  if (!use_scalar()) {
+    const z = i32x4.splat(0);
+    for (; i + 8 <= n; i += 8) {
+      const h = v128.load(s + (<usize>i << 1));
+      const lo = i16x8.shuffle(z, h, 0, 8, 1, 9, 2, 10, 3, 11);
+      const hi = i16x8.shuffle(z, h, 4, 12, 5, 13, 6, 14, 7, 15);
+      const p = d + (<usize>i << 2);
+      if (bf16) {
+        v128.store(p, lo);
+        v128.store(p, hi, 16);
+      } else {
+        v128.store(p, __fp32_from_fp16_hi_i32x4(lo));
+        v128.store(p, __fp32_from_fp16_hi_i32x4(hi), 16);
+      }
+    }
+  }
+  for (; i < n; i++) {
+    const h = load<u16>(s + (<usize>i << 1));
+    store<f32>(d + (<usize>i << 2), bf16 ? bf16_to_fp32(h) : fp16_to_fp32(h));
+  }
+}
 
 /** ggml_type ids of the source layouts the driver understands. */
 export const SRC_F32: i32 = 0;
@@ -23,14 +50,8 @@ export function set_scratch(p: usize): void { scratch = p; }
  *  dequantized) into scratch. Returns 0 for a source type the driver cannot read. */
 export function row_f32(src: usize, srcType: i32, r: i32, n: i32): usize {
   if (srcType == SRC_F32) return src + (<usize>r * <usize>n << 2);
-  if (srcType == SRC_F16) {
-    const s = src + (<usize>r * <usize>n << 1);
-    for (let i = 0; i < n; i++) store<f32>(scratch + (<usize>i << 2), fp16_to_fp32(load<u16>(s + (<usize>i << 1))));
-    return scratch;
-  }
-  if (srcType == SRC_BF16) {
-    const s = src + (<usize>r * <usize>n << 1);
-    for (let i = 0; i < n; i++) store<f32>(scratch + (<usize>i << 2), bf16_to_fp32(load<u16>(s + (<usize>i << 1))));
+  if (srcType == SRC_F16 || srcType == SRC_BF16) {
+    widen_row(src + (<usize>r * <usize>n << 1), scratch, n, srcType == SRC_BF16);
     return scratch;
   }
   const rb = rowBytes(srcType, n);
