@@ -13,7 +13,8 @@ import { rowBytes, typeByName, type GgmlType } from "../../src/types.js";
 import { oracle } from "../support/oracle.js";
 import { edgeRows, randomRows } from "../support/rows.js";
 import { Rng } from "../support/random.js";
-import { bitsF32, bytesOf, toBf16, toF16, widenBf16, widenF16 } from "../support/floats.js";
+import { bytesOf, toBf16, toF16, widenBf16, widenF16 } from "../support/floats.js";
+import { EXTRA_CASES, nearPowersOfTwo, probeRows, tieRows } from "../support/small-rows.js";
 import { SRC, infRows, inputDigest, makeCase, nanRows, parseKey, sha256, type GoldenFile, type SrcName } from "../support/golden.js";
 import { firstDiff } from "../support/compare.js";
 
@@ -21,6 +22,7 @@ const NAMES = ["tq1_0", "tq2_0", "mxfp4", "nvfp4", "q1_0", "q2_0"];
 const SMALL = NAMES.map((name) => typeByName(name)!);
 export const SMALL_WIDTHS = [256, 512, 1024, 4096];
 const golden = JSON.parse(readFileSync(new URL("../fixtures/golden/kernels-small.json", import.meta.url), "utf8")) as GoldenFile;
+const extra = JSON.parse(readFileSync(new URL("../fixtures/golden/kernels-small-extra.json", import.meta.url), "utf8")) as { made_by: string; cases: Record<string, string> };
 const k = new Kernels();
 
 function both(ty: GgmlType, rows: Float32Array, n: number, src: SrcName): { ours: Uint8Array; ref: Uint8Array } {
@@ -35,47 +37,6 @@ function both(ty: GgmlType, rows: Float32Array, n: number, src: SrcName): { ours
 function exact(ty: GgmlType, rows: Float32Array, n: number, src: SrcName = "f32", names?: readonly string[]): string | undefined {
   const r = both(ty, rows, n, src);
   return firstDiff(r.ours, r.ref, rowBytes(ty.id, n), names, ty.typeSize);
-}
-
-/** Single-value probes: one row per value v, v at a random place of an otherwise small block. */
-function probeRows(values: readonly number[], n: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const rows = new Float32Array(values.length * n);
-  for (let r = 0; r < values.length; r++) {
-    for (let i = 0; i < n; i++) rows[r * n + i] = (rng.uniform() - 0.5) * 1e-3 * Math.abs(values[r]);
-    rows[r * n + rng.int(n)] = values[r];
-  }
-  return rows;
-}
-
-/** amax values next to powers of two: ±64 ulps around 2^k for every k of binary32 (subnormals too). */
-function nearPowersOfTwo(ulps: number): number[] {
-  const out: number[] = [];
-  for (let e = 1; e <= 254; e++) {
-    const p = e << 23;
-    for (let d = -ulps; d <= ulps; d++) out.push(bitsF32(p + d));
-  }
-  for (let sub = 1; sub < 0x800000; sub = sub * 2) for (let d = -3; d <= 3; d++) if (sub + d > 0) out.push(bitsF32(sub + d));
-  return out;
-}
-
-/** Rows whose values sit on and next to the rounding ties of x·(1/amax) (±0.5 for tq1_0, tq2_0 and q2_0). */
-function tieRows(n: number, count: number, seed: number): Float32Array {
-  const rng = new Rng(seed);
-  const rows = new Float32Array(n * count);
-  for (let r = 0; r < count; r++) {
-    const amax = Math.fround(Math.pow(2, -20 + rng.uniform() * 40) * (rng.uniform() < 0.5 ? 1 : 1 + rng.uniform()));
-    const x = rows.subarray(r * n, (r + 1) * n);
-    for (let i = 0; i < n; i++) {
-      const kind = rng.int(6);
-      const half = Math.fround(amax * 0.5);
-      const v = kind === 0 ? half : kind === 1 ? bitsF32(new Uint32Array(new Float32Array([half]).buffer)[0] + rng.int(5) - 2)
-        : kind === 2 ? Math.fround(amax * (rng.int(13) - 6) / 4) : kind === 3 ? Math.fround(amax * 1.5) : (rng.uniform() * 2 - 1) * amax;
-      x[i] = rng.uniform() < 0.5 ? -v : v;
-    }
-    for (let b = 0; b < n; b += 16) x[b + rng.int(16)] = rng.uniform() < 0.5 ? -amax : amax; // amax in every sub-block
-  }
-  return rows;
 }
 
 describe("small kernels: goldens (no native library needed)", () => {
@@ -98,6 +59,13 @@ describe("small kernels: goldens (no native library needed)", () => {
     const digest = sha256(ours);
     const where = digest !== entry.output && oracle ? firstDiff(ours, oracle.quantize(type.id, c.oracleRows, n), rowBytes(type.id, n), undefined, type.typeSize) : undefined;
     expect(digest, where).toBe(entry.output);
+  });
+
+  it.each(SMALL.flatMap((ty) => Object.keys(EXTRA_CASES).map((c) => [ty.name, c] as const)))("%s: %s (ties, probes next to powers of two)", (name, c) => {
+    const ty = typeByName(name)!;
+    const { rows, n } = EXTRA_CASES[c](ty.name);
+    expect(extra.made_by).toContain("libggml-base.so");
+    expect(sha256(quantizeRows(k, ty.id, bytesOf(rows), 0, n))).toBe(extra.cases[`${name}/${c}`]);
   });
 
   it("the importance vector changes nothing", () => {
