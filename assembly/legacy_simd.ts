@@ -4,18 +4,24 @@
 // Blocks go four at a time (a "group": 128 floats in, four blocks out); a row's last 1-3 blocks are
 // copied into a zero-padded group. Nothing reorders a float sum that C sums in order.
 //
-// _ref kernels: the per-block reductions (max |x|, min, max) are order-free over finite values, so
-// they run vertically and then across lanes; the per-element maps (x*id, roundf, truncation, nibble
-// and bit packing) are lane-wise. The four blocks' d, 1/d and fp16 scales go one block per lane.
-// Each group checks, per block, the conditions under which that is exact:
-//   - every value finite (a vertical sum is finite: NaN/inf anywhere make it not);
+// _ref kernels: the per-block reductions (max |x|, min, max) are order-free over values without
+// NaN, so they run vertically (pmax/pmin trees) and then across lanes; the per-element maps (x*id,
+// roundf, truncation, nibble and bit packing) are lane-wise. The four blocks' d, 1/d and fp16 scales
+// go one block per lane. Each group checks, per block, the conditions under which that is exact:
+//   - the scaled values in range, so that C's casts (cvttss2si, int8 wrap, MIN(15, ...)) reduce to
+//     trunc plus a float clamp: amax·|id| (or (max-min)·id) below a bound with a margin. ±inf
+//     anywhere in a block makes that product inf or NaN, so the test fails. (For finite values with
+//     a finite id it cannot fail: the bound is a guard, not a case that occurs.)
+//   - no NaN: q8_0 sees NaN in its max of |x| as int bits; the others may see a NaN in max or min
+//     (the range test then fails) or not, and then the NaN reaches its element's level, whose bits
+//     fall outside [0, 255] before the byte narrowing (out_of_byte): the whole group is redone;
 //   - q4_0/q5_0: no tie between +amax and -amax (C keeps the first; the vector max does not know
 //     which came first);
-//   - q4_1/q5_1: min and max not ±0 (C keeps the first of +0/-0, and its sign reaches the fp16 bits);
-//   - the scaled values in range, so that C's casts (cvttss2si, int8 wrap, MIN(15, ...)) reduce to
-//     trunc plus a float clamp: amax·|id| (or (max-min)·id) below a bound that leaves a margin.
-// A block that fails any check is redone by its scalar function. Real weights never fail them
-// except for the occasional ±amax tie.
+//   - q4_1/q5_1: min and max not ±0 (C keeps the first of +0/-0, and its sign reaches the fp16 bits).
+// A block that fails a check is redone by its scalar function. Real weights fail them only with an
+// occasional ±amax tie or a block whose min or max is exactly 0.
+// V8 keeps loads and stores in order but hoists pure arithmetic freely; storing each block's
+// results before the next block's loads keeps the live vectors within the 16 registers.
 //
 // _impl kernels: the scale searches (make_qx_quants for q4_0/q5_0, make_qkx3_quants for q4_1/q5_1)
 // run one block per lane: x and the weights are transposed into scratch (lane b = block b), so each
@@ -74,15 +80,6 @@ function pad_group(x: usize, qw: usize, rem: i32): void {
   store<u16>(p + 3 * stride, <u16>i32x4.extract_lane(h, 3));
 }
 
-/** The block's 8 vectors at x combined by pmax, as a tree. Over values without NaN the result is
- *  each lane's max whatever the order (a NaN may or may not survive: see the callers' checks). */
-// @ts-ignore: decorator
-@inline function block_pmax(x: usize): v128 {
-  return f32x4.pmax(
-    f32x4.pmax(f32x4.pmax(v128.load(x), v128.load(x, 16)), f32x4.pmax(v128.load(x, 32), v128.load(x, 48))),
-    f32x4.pmax(f32x4.pmax(v128.load(x, 64), v128.load(x, 80)), f32x4.pmax(v128.load(x, 96), v128.load(x, 112))));
-}
-
 /** Each block's pmax and pmin into RED (block b at RED + 32b), stored before the next block is
  *  loaded: V8 keeps loads and stores in order, so this bounds the live vectors (with all 32 loads
  *  of a group up front, they spill). */
@@ -95,14 +92,6 @@ function pad_group(x: usize, qw: usize, rem: i32): void {
     v128.store(RED + (b << 5), f32x4.pmax(f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)), f32x4.pmax(f32x4.pmax(v4, v5), f32x4.pmax(v6, v7))));
     v128.store(RED + (b << 5), f32x4.pmin(f32x4.pmin(f32x4.pmin(v0, v1), f32x4.pmin(v2, v3)), f32x4.pmin(f32x4.pmin(v4, v5), f32x4.pmin(v6, v7))), 16);
   }
-}
-
-/** As block_pmax with pmin. */
-// @ts-ignore: decorator
-@inline function block_pmin(x: usize): v128 {
-  return f32x4.pmin(
-    f32x4.pmin(f32x4.pmin(v128.load(x), v128.load(x, 16)), f32x4.pmin(v128.load(x, 32), v128.load(x, 48))),
-    f32x4.pmin(f32x4.pmin(v128.load(x, 64), v128.load(x, 80)), f32x4.pmin(v128.load(x, 96), v128.load(x, 112))));
 }
 
 /** Stores 16 bytes at q from four i32x4 of levels that must lie in [0, 255], and returns the two
@@ -470,12 +459,12 @@ const OUT_MU: usize = OUT + 64;
   const zero = f32x4.splat(0);
   let amax = zero, max = zero, sumw = zero;
   for (let i: usize = 0; i < GROUP_F32; i += 16) {
-    const xi = v128.load(XT + i), wi = v128.load(WT + i);
+    const xi = v128.load(i, XT), wi = v128.load(i, WT);
     const ax = f32x4.abs(xi);
     const m = f32x4.gt(ax, amax); // `if (ax > amax) { amax = ax; max = x[i]; }`
     amax = v128.bitselect(ax, amax, m);
     max = v128.bitselect(xi, max, m);
-    v128.store(WXT + i, f32x4.mul(xi, wi)); // x[i]*w: the first pass's product, and w*x[i] of the others
+    v128.store(i, f32x4.mul(xi, wi), WXT); // x[i]*w: the first pass's product, and w*x[i] of the others
     sumw = f32x4.add(sumw, wi);             // finiteness test only
   }
   const allzero = f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS));
@@ -484,9 +473,9 @@ const OUT_MU: usize = OUT + 64;
   let iscale = f32x4.div(f32x4.splat(<f32>-nmax), max);
   let sumlx = zero, suml2 = zero;
   for (let i: usize = 0; i < GROUP_F32; i += 16) {
-    const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(iscale, v128.load(XT + i))), hi), lo);
-    sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(WXT + i), l));
-    suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(WT + i), l), l));
+    const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(iscale, v128.load(i, XT))), hi), lo);
+    sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(i, WXT), l));
+    suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(i, WT), l), l));
   }
   let scale = v128.bitselect(f32x4.div(sumlx, suml2), zero, f32x4.ne(suml2, zero)); // `suml2 ? ... : 0`
   let best = f32x4.mul(scale, sumlx);
@@ -497,9 +486,9 @@ const OUT_MU: usize = OUT + 64;
     sumlx = zero;
     suml2 = zero;
     for (let i: usize = 0; i < GROUP_F32; i += 16) {
-      const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(iscale, v128.load(XT + i))), hi), lo);
-      sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(WXT + i), l));
-      suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(WT + i), l), l));
+      const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(iscale, v128.load(i, XT))), hi), lo);
+      sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(i, WXT), l));
+      suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(i, WT), l), l));
     }
     const take = v128.and(f32x4.gt(suml2, zero), f32x4.gt(f32x4.mul(sumlx, sumlx), f32x4.mul(best, suml2)));
     best_is = v128.bitselect(iscale, best_is, take);
@@ -578,7 +567,7 @@ const OUT_MU: usize = OUT + 64;
   let sum_w = w0;
   let sum_x = f32x4.mul(sum_w, x0);
   for (let i: usize = 16; i < GROUP_F32; i += 16) {
-    const xi = v128.load(XT + i), wi = v128.load(WT + i);
+    const xi = v128.load(i, XT), wi = v128.load(i, WT);
     min = v128.bitselect(xi, min, f32x4.lt(xi, min));
     max = v128.bitselect(xi, max, f32x4.gt(xi, max));
     sum_w = f32x4.add(sum_w, wi);
@@ -595,10 +584,10 @@ const OUT_MU: usize = OUT + 64;
   redo = v128.or(redo, v128.andnot(v128.not(f32x4.lt(f32x4.mul(f32x4.add(absx, f32x4.abs(min)), f32x4.abs(iscale)), LIMIT)), done));
   let best_mad = zero;
   for (let i: usize = 0; i < GROUP_F32; i += 16) {
-    const xi = v128.load(XT + i);
+    const xi = v128.load(i, XT);
     const l = clamp_k(f32x4.nearest(f32x4.mul(f32x4.sub(xi, min), iscale)), NMAX);
     const diff = f32x4.sub(f32x4.add(f32x4.mul(scale, l), min), xi);
-    best_mad = f32x4.add(best_mad, f32x4.mul(v128.load(WT + i), f32x4.mul(diff, diff)));
+    best_mad = f32x4.add(best_mad, f32x4.mul(v128.load(i, WT), f32x4.mul(diff, diff)));
   }
   let best_is = iscale, best_mu = min;
   for (let is = 0; is <= 36; ++is) {
@@ -606,10 +595,10 @@ const OUT_MU: usize = OUT + 64;
     redo = v128.or(redo, v128.andnot(v128.not(f32x4.lt(f32x4.mul(f32x4.add(absx, f32x4.abs(min)), f32x4.abs(iscale)), LIMIT)), done));
     let sum_l = zero, sum_l2 = zero, sum_xl = zero;
     for (let i: usize = 0; i < GROUP_F32; i += 16) {
-      const xi = v128.load(XT + i);
+      const xi = v128.load(i, XT);
       const l = clamp_k(f32x4.nearest(f32x4.mul(f32x4.sub(xi, min), iscale)), NMAX);
-      v128.store(LT + i, l);
-      const wl = f32x4.mul(v128.load(WT + i), l);
+      v128.store(i, l, LT);
+      const wl = f32x4.mul(v128.load(i, WT), l);
       sum_l = f32x4.add(sum_l, wl);
       sum_l2 = f32x4.add(sum_l2, f32x4.mul(wl, l));
       sum_xl = f32x4.add(sum_xl, f32x4.mul(wl, xi));
@@ -624,8 +613,8 @@ const OUT_MU: usize = OUT + 64;
     this_scale = v128.bitselect(f32x4.div(sum_xl, sum_l2), this_scale, over);
     let mad = zero;
     for (let i: usize = 0; i < GROUP_F32; i += 16) {
-      const diff = f32x4.sub(f32x4.add(f32x4.mul(this_scale, v128.load(LT + i)), this_min), v128.load(XT + i));
-      mad = f32x4.add(mad, f32x4.mul(v128.load(WT + i), f32x4.mul(diff, diff)));
+      const diff = f32x4.sub(f32x4.add(f32x4.mul(this_scale, v128.load(i, LT)), this_min), v128.load(i, XT));
+      mad = f32x4.add(mad, f32x4.mul(v128.load(i, WT), f32x4.mul(diff, diff)));
     }
     const take = v128.and(pos, f32x4.lt(mad, best_mad));
     best_is = v128.bitselect(iscale, best_is, take);
