@@ -4,18 +4,24 @@
 // Blocks go four at a time (a "group": 128 floats in, four blocks out); a row's last 1-3 blocks are
 // copied into a zero-padded group. Nothing reorders a float sum that C sums in order.
 //
-// _ref kernels: the per-block reductions (max |x|, min, max) are order-free over finite values, so
-// they run vertically and then across lanes; the per-element maps (x*id, roundf, truncation, nibble
-// and bit packing) are lane-wise. The four blocks' d, 1/d and fp16 scales go one block per lane.
-// Each group checks, per block, the conditions under which that is exact:
-//   - every value finite (a vertical sum is finite: NaN/inf anywhere make it not);
+// _ref kernels: the per-block reductions (max |x|, min, max) are order-free over values without
+// NaN, so they run vertically (pmax/pmin trees) and then across lanes; the per-element maps (x*id,
+// roundf, truncation, nibble and bit packing) are lane-wise. The four blocks' d, 1/d and fp16 scales
+// go one block per lane. Each group checks, per block, the conditions under which that is exact:
+//   - the scaled values in range, so that C's casts (cvttss2si, int8 wrap, MIN(15, ...)) reduce to
+//     trunc plus a float clamp: amax·|id| (or (max-min)·id) below a bound with a margin. ±inf
+//     anywhere in a block makes that product inf or NaN, so the test fails. (For finite values with
+//     a finite id it cannot fail: the bound is a guard, not a case that occurs.)
+//   - no NaN: q8_0 sees NaN in its max of |x| as int bits; the others may see a NaN in max or min
+//     (the range test then fails) or not, and then the NaN reaches its element's level, whose bits
+//     fall outside [0, 255] before the byte narrowing (out_of_byte): the whole group is redone;
 //   - q4_0/q5_0: no tie between +amax and -amax (C keeps the first; the vector max does not know
 //     which came first);
-//   - q4_1/q5_1: min and max not ±0 (C keeps the first of +0/-0, and its sign reaches the fp16 bits);
-//   - the scaled values in range, so that C's casts (cvttss2si, int8 wrap, MIN(15, ...)) reduce to
-//     trunc plus a float clamp: amax·|id| (or (max-min)·id) below a bound that leaves a margin.
-// A block that fails any check is redone by its scalar function. Real weights never fail them
-// except for the occasional ±amax tie.
+//   - q4_1/q5_1: min and max not ±0 (C keeps the first of +0/-0, and its sign reaches the fp16 bits).
+// A block that fails a check is redone by its scalar function. Real weights fail them only with an
+// occasional ±amax tie or a block whose min or max is exactly 0.
+// V8 keeps loads and stores in order but hoists pure arithmetic freely; storing each block's
+// results before the next block's loads keeps the live vectors within the 16 registers.
 //
 // _impl kernels: the scale searches (make_qx_quants for q4_0/q5_0, make_qkx3_quants for q4_1/q5_1)
 // run one block per lane: x and the weights are transposed into scratch (lane b = block b), so each
@@ -33,7 +39,7 @@ import {
 } from "./legacy";
 import { GROUP_MAX_EPS } from "./search";
 import {
-  __int_f32x4, __roundf_f32x4, __finite_f32x4, __fp16_f32x4, __hpmax4_f32x4, __hpmin4_f32x4, __hadd4_f32x4,
+  __int_f32x4, __roundf_f32x4, __finite_f32x4, __fp16_f32x4, __fp16_nonnan_f32x4, __hpmax4_f32x4, __hpmin4_f32x4,
   __hmax4_i32x4, __transpose4_store, __bytes16_i32x4,
 } from "./simd";
 
@@ -45,7 +51,7 @@ const GROUP_F32: usize = 4 * BLOCK_F32;
 const PAD_X: usize = memory.data(<i32>GROUP_F32, 16);
 const PAD_W: usize = memory.data(<i32>GROUP_F32, 16);
 const PAD_Y: usize = memory.data(4 * 34, 16);
-const RED: usize = memory.data(12 * 16, 16);
+const RED: usize = memory.data(8 * 16, 16);
 const XT: usize = memory.data(<i32>GROUP_F32, 16);
 const WT: usize = memory.data(<i32>GROUP_F32, 16);
 const WXT: usize = memory.data(<i32>GROUP_F32, 16);
@@ -74,16 +80,34 @@ function pad_group(x: usize, qw: usize, rem: i32): void {
   store<u16>(p + 3 * stride, <u16>i32x4.extract_lane(h, 3));
 }
 
-/** Per-block reductions of the 8 vectors at x into RED + r*48: pmax, pmin and a sum (finiteness
- *  test only). Over finite values max and min are order-free; the tree shortens the chains. */
+/** Each block's pmax and pmin into RED (block b at RED + 32b), stored before the next block is
+ *  loaded: V8 keeps loads and stores in order, so this bounds the live vectors (with all 32 loads
+ *  of a group up front, they spill). */
 // @ts-ignore: decorator
-@inline function reduce_block(x: usize, r: usize): void {
-  const v0 = v128.load(x), v1 = v128.load(x, 16), v2 = v128.load(x, 32), v3 = v128.load(x, 48);
-  const v4 = v128.load(x, 64), v5 = v128.load(x, 80), v6 = v128.load(x, 96), v7 = v128.load(x, 112);
-  const p = RED + r * 48;
-  v128.store(p, f32x4.pmax(f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)), f32x4.pmax(f32x4.pmax(v4, v5), f32x4.pmax(v6, v7))));
-  v128.store(p, f32x4.pmin(f32x4.pmin(f32x4.pmin(v0, v1), f32x4.pmin(v2, v3)), f32x4.pmin(f32x4.pmin(v4, v5), f32x4.pmin(v6, v7))), 16);
-  v128.store(p, f32x4.add(f32x4.add(f32x4.add(v0, v1), f32x4.add(v2, v3)), f32x4.add(f32x4.add(v4, v5), f32x4.add(v6, v7))), 32);
+@inline function reduce_group(x: usize): void {
+  for (let b: usize = 0; b < 4; b++) {
+    const p = x + b * BLOCK_F32;
+    const v0 = v128.load(p), v1 = v128.load(p, 16), v2 = v128.load(p, 32), v3 = v128.load(p, 48);
+    const v4 = v128.load(p, 64), v5 = v128.load(p, 80), v6 = v128.load(p, 96), v7 = v128.load(p, 112);
+    v128.store(RED + (b << 5), f32x4.pmax(f32x4.pmax(f32x4.pmax(v0, v1), f32x4.pmax(v2, v3)), f32x4.pmax(f32x4.pmax(v4, v5), f32x4.pmax(v6, v7))));
+    v128.store(RED + (b << 5), f32x4.pmin(f32x4.pmin(f32x4.pmin(v0, v1), f32x4.pmin(v2, v3)), f32x4.pmin(f32x4.pmin(v4, v5), f32x4.pmin(v6, v7))), 16);
+  }
+}
+
+/** Stores 16 bytes at q from four i32x4 of levels that must lie in [0, 255], and returns the two
+ *  saturated i16x8 halves OR-ed: a lane outside [0, 255] (a NaN x makes its level's magic-number
+ *  bits garbage) shows as a bit in 0xFF00 there. */
+// @ts-ignore: decorator
+@inline function store_bytes16(q: usize, a: v128, b: v128, c: v128, d: v128): v128 {
+  const h0 = i16x8.narrow_i32x4_s(a, b), h1 = i16x8.narrow_i32x4_s(c, d);
+  v128.store(q, i8x16.narrow_i16x8_u(h0, h1));
+  return v128.or(h0, h1);
+}
+
+/** Whether a check vector of store_bytes16 saw a level outside [0, 255]. */
+// @ts-ignore: decorator
+@inline function out_of_byte(check: v128): bool {
+  return v128.any_true(v128.and(check, i16x8.splat(<i16>0xFF00)));
 }
 
 /** The byte of each element pair (j, j+16) of a 4-bit block: lo | hi << 4, from levels in [0, 15]
@@ -96,6 +120,15 @@ function pad_group(x: usize, qw: usize, rem: i32): void {
     __int_f32x4(f32x4.add(a2, f32x4.mul(b2, s))), __int_f32x4(f32x4.add(a3, f32x4.mul(b3, s))));
 }
 
+/** nibbles() stored at q, returning store_bytes16's check. */
+// @ts-ignore: decorator
+@inline function store_nibbles(q: usize, a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128): v128 {
+  const s = f32x4.splat(16);
+  return store_bytes16(q,
+    __int_f32x4(f32x4.add(a0, f32x4.mul(b0, s))), __int_f32x4(f32x4.add(a1, f32x4.mul(b1, s))),
+    __int_f32x4(f32x4.add(a2, f32x4.mul(b2, s))), __int_f32x4(f32x4.add(a3, f32x4.mul(b3, s))));
+}
+
 /** Stores a 5-bit block's qs (16 bytes at qs) and qh (u32 at qh) from its 32 levels in [0, 31] as
  *  bytes: lo = elements 0..15, hi = elements 16..31. qs[j] = (lo[j] & 15) | (hi[j] & 15) << 4; bit j
  *  of qh = bit 4 of element j (i16 shifts: each byte's bits stay within its lane where they count). */
@@ -103,6 +136,15 @@ function pad_group(x: usize, qw: usize, rem: i32): void {
 @inline function store_q5(lo: v128, hi: v128, qh: usize, qs: usize): void {
   v128.store(qs, v128.or(v128.and(lo, i8x16.splat(0x0F)), v128.and(i16x8.shl(hi, 4), i8x16.splat(<i8>0xF0))));
   store<u32>(qh, <u32>i8x16.bitmask(i16x8.shl(lo, 3)) | (<u32>i8x16.bitmask(i16x8.shl(hi, 3)) << 16));
+}
+
+/** store_q5 from 8 i32x4 of levels (elements 0..31), returning a check as store_bytes16's. */
+// @ts-ignore: decorator
+@inline function store_q5_checked(i0: v128, i1: v128, i2: v128, i3: v128, i4: v128, i5: v128, i6: v128, i7: v128, qh: usize, qs: usize): v128 {
+  const h0 = i16x8.narrow_i32x4_s(i0, i1), h1 = i16x8.narrow_i32x4_s(i2, i3);
+  const h2 = i16x8.narrow_i32x4_s(i4, i5), h3 = i16x8.narrow_i32x4_s(i6, i7);
+  store_q5(i8x16.narrow_i16x8_u(h0, h1), i8x16.narrow_i16x8_u(h2, h3), qh, qs);
+  return v128.or(v128.or(h0, h1), v128.or(h2, h3));
 }
 
 // ---------------------------------------------------------------- q8_0 (_ref)
@@ -122,25 +164,32 @@ function pad_group(x: usize, qw: usize, rem: i32): void {
 /** qs = (int8_t)roundf(x*id) for one block, |x*id| < 127.5 guaranteed by the caller. */
 // @ts-ignore: decorator
 @inline function q8_0_quants(x: usize, q: usize, id: v128): void {
+  // each half stored before the next is loaded: V8 keeps loads and stores in order, and this
+  // bounds the live vectors (all eight loads up front spill)
   const i0 = __int_f32x4(__roundf_f32x4(f32x4.mul(v128.load(x), id)));
   const i1 = __int_f32x4(__roundf_f32x4(f32x4.mul(v128.load(x, 16), id)));
   const i2 = __int_f32x4(__roundf_f32x4(f32x4.mul(v128.load(x, 32), id)));
   const i3 = __int_f32x4(__roundf_f32x4(f32x4.mul(v128.load(x, 48), id)));
+  v128.store(q, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(i0, i1), i16x8.narrow_i32x4_s(i2, i3)));
   const i4 = __int_f32x4(__roundf_f32x4(f32x4.mul(v128.load(x, 64), id)));
   const i5 = __int_f32x4(__roundf_f32x4(f32x4.mul(v128.load(x, 80), id)));
   const i6 = __int_f32x4(__roundf_f32x4(f32x4.mul(v128.load(x, 96), id)));
   const i7 = __int_f32x4(__roundf_f32x4(f32x4.mul(v128.load(x, 112), id)));
-  v128.store(q, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(i0, i1), i16x8.narrow_i32x4_s(i2, i3)));
   v128.store(q, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(i4, i5), i16x8.narrow_i32x4_s(i6, i7)), 16);
 }
 
 function group_q8_0(x: usize, y: usize): void {
-  const amax = __hmax4_i32x4(amax_bits_block(x), amax_bits_block(x + BLOCK_F32), amax_bits_block(x + 2 * BLOCK_F32), amax_bits_block(x + 3 * BLOCK_F32));
+  // each block's result stored before the next block is loaded (see q8_0_quants)
+  v128.store(RED, amax_bits_block(x));
+  v128.store(RED, amax_bits_block(x + BLOCK_F32), 16);
+  v128.store(RED, amax_bits_block(x + 2 * BLOCK_F32), 32);
+  v128.store(RED, amax_bits_block(x + 3 * BLOCK_F32), 48);
+  const amax = __hmax4_i32x4(v128.load(RED), v128.load(RED, 16), v128.load(RED, 32), v128.load(RED, 48));
   const zero = f32x4.splat(0);
   const d = f32x4.div(amax, f32x4.splat(<f32>127));
   const id = v128.bitselect(f32x4.div(f32x4.splat(<f32>1), d), zero, f32x4.ne(d, zero));
   const ok = v128.and(i32x4.lt_s(amax, i32x4.splat(0x7F800000)), f32x4.lt(f32x4.mul(amax, id), f32x4.splat(<f32>127.5)));
-  store_fp16x4(__fp16_f32x4(d), y, Q8_0_BYTES);
+  store_fp16x4(__fp16_nonnan_f32x4(d), y, Q8_0_BYTES); // d is NaN only where amax is (redone)
   q8_0_quants(x, y + Q8_0_QS, f32x4.splat(f32x4.extract_lane(id, 0)));
   q8_0_quants(x + BLOCK_F32, y + Q8_0_BYTES + Q8_0_QS, f32x4.splat(f32x4.extract_lane(id, 1)));
   q8_0_quants(x + 2 * BLOCK_F32, y + 2 * Q8_0_BYTES + Q8_0_QS, f32x4.splat(f32x4.extract_lane(id, 2)));
@@ -168,7 +217,7 @@ export function quantize_row_q8_0_ref_simd(x: usize, y: usize, k: i32): void {
 /** One q4_0 block's quants: min(15, trunc(x*id + 8.5)) (C: MIN(15, (int8_t)(x*id + 8.5f))), with
  *  x*id + 8.5 in [0, 17) guaranteed by the caller. */
 // @ts-ignore: decorator
-@inline function q4_0_quants(x: usize, q: usize, id: v128): void {
+@inline function q4_0_quants(x: usize, q: usize, id: v128): v128 {
   const h = f32x4.splat(<f32>8.5), c = f32x4.splat(<f32>15);
   const a0 = f32x4.pmin(f32x4.trunc(f32x4.add(f32x4.mul(v128.load(x), id), h)), c);
   const a1 = f32x4.pmin(f32x4.trunc(f32x4.add(f32x4.mul(v128.load(x, 16), id), h)), c);
@@ -178,12 +227,12 @@ export function quantize_row_q8_0_ref_simd(x: usize, y: usize, k: i32): void {
   const b1 = f32x4.pmin(f32x4.trunc(f32x4.add(f32x4.mul(v128.load(x, 80), id), h)), c);
   const b2 = f32x4.pmin(f32x4.trunc(f32x4.add(f32x4.mul(v128.load(x, 96), id), h)), c);
   const b3 = f32x4.pmin(f32x4.trunc(f32x4.add(f32x4.mul(v128.load(x, 112), id), h)), c);
-  v128.store(q, nibbles(a0, a1, a2, a3, b0, b1, b2, b3));
+  return store_nibbles(q, a0, a1, a2, a3, b0, b1, b2, b3);
 }
 
 /** One q5_0 block: min(31, trunc(x*id + 16.5)), x*id + 16.5 in [0, 33) guaranteed by the caller. */
 // @ts-ignore: decorator
-@inline function q5_0_quants(x: usize, y: usize, id: v128): void {
+@inline function q5_0_quants(x: usize, y: usize, id: v128): v128 {
   const h = f32x4.splat(<f32>16.5), c = f32x4.splat(<f32>31);
   const i0 = __int_f32x4(f32x4.pmin(f32x4.trunc(f32x4.add(f32x4.mul(v128.load(x), id), h)), c));
   const i1 = __int_f32x4(f32x4.pmin(f32x4.trunc(f32x4.add(f32x4.mul(v128.load(x, 16), id), h)), c));
@@ -193,16 +242,15 @@ export function quantize_row_q8_0_ref_simd(x: usize, y: usize, k: i32): void {
   const i5 = __int_f32x4(f32x4.pmin(f32x4.trunc(f32x4.add(f32x4.mul(v128.load(x, 80), id), h)), c));
   const i6 = __int_f32x4(f32x4.pmin(f32x4.trunc(f32x4.add(f32x4.mul(v128.load(x, 96), id), h)), c));
   const i7 = __int_f32x4(f32x4.pmin(f32x4.trunc(f32x4.add(f32x4.mul(v128.load(x, 112), id), h)), c));
-  store_q5(__bytes16_i32x4(i0, i1, i2, i3), __bytes16_i32x4(i4, i5, i6, i7), y + Q5_0_QH, y + Q5_0_QS);
+  return store_q5_checked(i0, i1, i2, i3, i4, i5, i6, i7, y + Q5_0_QH, y + Q5_0_QS);
 }
 
 /** q4_0 (q5 false) or q5_0 (q5 true) for a group. */
 // @ts-ignore: decorator
 @inline function group_x_0(x: usize, y: usize, q5: bool): void {
-  reduce_block(x, 0); reduce_block(x + BLOCK_F32, 1); reduce_block(x + 2 * BLOCK_F32, 2); reduce_block(x + 3 * BLOCK_F32, 3);
-  const MX = __hpmax4_f32x4(v128.load(RED), v128.load(RED, 48), v128.load(RED, 96), v128.load(RED, 144));
-  const MN = __hpmin4_f32x4(v128.load(RED, 16), v128.load(RED, 64), v128.load(RED, 112), v128.load(RED, 160));
-  const S = __hadd4_f32x4(v128.load(RED, 32), v128.load(RED, 80), v128.load(RED, 128), v128.load(RED, 176));
+  reduce_group(x);
+  const MX = __hpmax4_f32x4(v128.load(RED), v128.load(RED, 32), v128.load(RED, 64), v128.load(RED, 96));
+  const MN = __hpmin4_f32x4(v128.load(RED, 16), v128.load(RED, 48), v128.load(RED, 80), v128.load(RED, 112));
   const zero = f32x4.splat(0);
   // C: the first x with the largest |x| (or +0 when every |x| is 0): +MX if it alone is largest,
   // MN if -MN alone is, +0 if both are 0, and a tie otherwise (redone by the scalar code).
@@ -215,21 +263,26 @@ export function quantize_row_q8_0_ref_simd(x: usize, y: usize, k: i32): void {
   const d = f32x4.div(max, f32x4.splat(q5 ? <f32>-16 : <f32>-8));
   const id = v128.bitselect(f32x4.div(f32x4.splat(<f32>1), d), zero, f32x4.ne(d, zero));
   const range = f32x4.lt(f32x4.mul(amax, f32x4.abs(id)), f32x4.splat(q5 ? <f32>16.25 : <f32>8.25));
-  const ok = v128.andnot(v128.and(__finite_f32x4(S), range), tie);
+  // (a NaN that MX and MN miss reaches a level: out_of_byte then sends the group to the scalar code;
+  // inf makes the range test fail)
+  const ok = v128.andnot(range, tie);
   const bytes: usize = q5 ? Q5_0_BYTES : Q4_0_BYTES;
-  store_fp16x4(__fp16_f32x4(d), y, bytes);
+  store_fp16x4(__fp16_nonnan_f32x4(d), y, bytes); // d is NaN only in lanes that fail the range test
+  let check: v128;
   if (q5) {
-    q5_0_quants(x, y, f32x4.splat(f32x4.extract_lane(id, 0)));
-    q5_0_quants(x + BLOCK_F32, y + bytes, f32x4.splat(f32x4.extract_lane(id, 1)));
-    q5_0_quants(x + 2 * BLOCK_F32, y + 2 * bytes, f32x4.splat(f32x4.extract_lane(id, 2)));
-    q5_0_quants(x + 3 * BLOCK_F32, y + 3 * bytes, f32x4.splat(f32x4.extract_lane(id, 3)));
+    check = v128.or(
+      v128.or(q5_0_quants(x, y, f32x4.splat(f32x4.extract_lane(id, 0))),
+        q5_0_quants(x + BLOCK_F32, y + bytes, f32x4.splat(f32x4.extract_lane(id, 1)))),
+      v128.or(q5_0_quants(x + 2 * BLOCK_F32, y + 2 * bytes, f32x4.splat(f32x4.extract_lane(id, 2))),
+        q5_0_quants(x + 3 * BLOCK_F32, y + 3 * bytes, f32x4.splat(f32x4.extract_lane(id, 3)))));
   } else {
-    q4_0_quants(x, y + Q4_0_QS, f32x4.splat(f32x4.extract_lane(id, 0)));
-    q4_0_quants(x + BLOCK_F32, y + bytes + Q4_0_QS, f32x4.splat(f32x4.extract_lane(id, 1)));
-    q4_0_quants(x + 2 * BLOCK_F32, y + 2 * bytes + Q4_0_QS, f32x4.splat(f32x4.extract_lane(id, 2)));
-    q4_0_quants(x + 3 * BLOCK_F32, y + 3 * bytes + Q4_0_QS, f32x4.splat(f32x4.extract_lane(id, 3)));
+    check = v128.or(
+      v128.or(q4_0_quants(x, y + Q4_0_QS, f32x4.splat(f32x4.extract_lane(id, 0))),
+        q4_0_quants(x + BLOCK_F32, y + bytes + Q4_0_QS, f32x4.splat(f32x4.extract_lane(id, 1)))),
+      v128.or(q4_0_quants(x + 2 * BLOCK_F32, y + 2 * bytes + Q4_0_QS, f32x4.splat(f32x4.extract_lane(id, 2))),
+        q4_0_quants(x + 3 * BLOCK_F32, y + 3 * bytes + Q4_0_QS, f32x4.splat(f32x4.extract_lane(id, 3)))));
   }
-  const redo = ~i32x4.bitmask(ok) & 15;
+  const redo = out_of_byte(check) ? 15 : ~i32x4.bitmask(ok) & 15;
   if (redo != 0) {
     for (let b = 0; b < 4; b++) {
       if (!(redo & (1 << b))) continue;
@@ -270,7 +323,7 @@ export function quantize_row_q5_0_ref_simd(x: usize, y: usize, k: i32): void {
 
 /** One q4_1 block: trunc((x - min)*id + 0.5), in [0, 15] by the caller's range check. */
 // @ts-ignore: decorator
-@inline function q4_1_quants(x: usize, q: usize, min: v128, id: v128): void {
+@inline function q4_1_quants(x: usize, q: usize, min: v128, id: v128): v128 {
   const h = f32x4.splat(<f32>0.5);
   const a0 = f32x4.trunc(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x), min), id), h));
   const a1 = f32x4.trunc(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x, 16), min), id), h));
@@ -280,12 +333,12 @@ export function quantize_row_q5_0_ref_simd(x: usize, y: usize, k: i32): void {
   const b1 = f32x4.trunc(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x, 80), min), id), h));
   const b2 = f32x4.trunc(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x, 96), min), id), h));
   const b3 = f32x4.trunc(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x, 112), min), id), h));
-  v128.store(q, nibbles(a0, a1, a2, a3, b0, b1, b2, b3));
+  return store_nibbles(q, a0, a1, a2, a3, b0, b1, b2, b3);
 }
 
 /** One q5_1 block: trunc((x - min)*id + 0.5), in [0, 31] by the caller's range check. */
 // @ts-ignore: decorator
-@inline function q5_1_quants(x: usize, y: usize, min: v128, id: v128): void {
+@inline function q5_1_quants(x: usize, y: usize, min: v128, id: v128): v128 {
   const h = f32x4.splat(<f32>0.5);
   const i0 = __int_f32x4(f32x4.trunc(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x), min), id), h)));
   const i1 = __int_f32x4(f32x4.trunc(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x, 16), min), id), h)));
@@ -295,16 +348,15 @@ export function quantize_row_q5_0_ref_simd(x: usize, y: usize, k: i32): void {
   const i5 = __int_f32x4(f32x4.trunc(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x, 80), min), id), h)));
   const i6 = __int_f32x4(f32x4.trunc(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x, 96), min), id), h)));
   const i7 = __int_f32x4(f32x4.trunc(f32x4.add(f32x4.mul(f32x4.sub(v128.load(x, 112), min), id), h)));
-  store_q5(__bytes16_i32x4(i0, i1, i2, i3), __bytes16_i32x4(i4, i5, i6, i7), y + Q5_1_QH, y + Q5_1_QS);
+  return store_q5_checked(i0, i1, i2, i3, i4, i5, i6, i7, y + Q5_1_QH, y + Q5_1_QS);
 }
 
 /** q4_1 (q5 false) or q5_1 (q5 true) for a group. */
 // @ts-ignore: decorator
 @inline function group_x_1(x: usize, y: usize, q5: bool): void {
-  reduce_block(x, 0); reduce_block(x + BLOCK_F32, 1); reduce_block(x + 2 * BLOCK_F32, 2); reduce_block(x + 3 * BLOCK_F32, 3);
-  const MX = __hpmax4_f32x4(v128.load(RED), v128.load(RED, 48), v128.load(RED, 96), v128.load(RED, 144));
-  const MN = __hpmin4_f32x4(v128.load(RED, 16), v128.load(RED, 64), v128.load(RED, 112), v128.load(RED, 160));
-  const S = __hadd4_f32x4(v128.load(RED, 32), v128.load(RED, 80), v128.load(RED, 128), v128.load(RED, 176));
+  reduce_group(x);
+  const MX = __hpmax4_f32x4(v128.load(RED), v128.load(RED, 32), v128.load(RED, 64), v128.load(RED, 96));
+  const MN = __hpmin4_f32x4(v128.load(RED, 16), v128.load(RED, 48), v128.load(RED, 80), v128.load(RED, 112));
   const zero = f32x4.splat(0);
   const diff = f32x4.sub(MX, MN);
   const d = f32x4.div(diff, f32x4.splat(q5 ? <f32>31 : <f32>15));
@@ -312,23 +364,31 @@ export function quantize_row_q5_0_ref_simd(x: usize, y: usize, k: i32): void {
   const range = f32x4.lt(f32x4.mul(diff, id), f32x4.splat(q5 ? <f32>31.25 : <f32>15.25));
   // min or max ±0: C keeps the first zero it meets, whose sign reaches d or m
   const zeros = v128.or(f32x4.eq(MN, zero), f32x4.eq(MX, zero));
-  const ok = v128.andnot(v128.and(__finite_f32x4(S), range), zeros);
+  // (a NaN that MX and MN miss reaches a level: out_of_byte then sends the group to the scalar code;
+  // inf makes the range test fail)
+  const ok = v128.andnot(range, zeros);
   const bytes: usize = q5 ? Q5_1_BYTES : Q4_1_BYTES;
-  const moff: usize = q5 ? Q5_1_M : Q4_1_M;
-  store_fp16x4(__fp16_f32x4(d), y, bytes);
-  store_fp16x4(__fp16_f32x4(MN), y + moff, bytes);
+  // d and m side by side (ggml_half d, m): one u32 per block; NaN only in lanes that fail the range test
+  const dm = v128.or(__fp16_nonnan_f32x4(d), i32x4.shl(__fp16_nonnan_f32x4(MN), 16));
+  store<u32>(y, i32x4.extract_lane(dm, 0));
+  store<u32>(y + bytes, i32x4.extract_lane(dm, 1));
+  store<u32>(y + 2 * bytes, i32x4.extract_lane(dm, 2));
+  store<u32>(y + 3 * bytes, i32x4.extract_lane(dm, 3));
+  let check: v128;
   if (q5) {
-    q5_1_quants(x, y, f32x4.splat(f32x4.extract_lane(MN, 0)), f32x4.splat(f32x4.extract_lane(id, 0)));
-    q5_1_quants(x + BLOCK_F32, y + bytes, f32x4.splat(f32x4.extract_lane(MN, 1)), f32x4.splat(f32x4.extract_lane(id, 1)));
-    q5_1_quants(x + 2 * BLOCK_F32, y + 2 * bytes, f32x4.splat(f32x4.extract_lane(MN, 2)), f32x4.splat(f32x4.extract_lane(id, 2)));
-    q5_1_quants(x + 3 * BLOCK_F32, y + 3 * bytes, f32x4.splat(f32x4.extract_lane(MN, 3)), f32x4.splat(f32x4.extract_lane(id, 3)));
+    check = v128.or(
+      v128.or(q5_1_quants(x, y, f32x4.splat(f32x4.extract_lane(MN, 0)), f32x4.splat(f32x4.extract_lane(id, 0))),
+        q5_1_quants(x + BLOCK_F32, y + bytes, f32x4.splat(f32x4.extract_lane(MN, 1)), f32x4.splat(f32x4.extract_lane(id, 1)))),
+      v128.or(q5_1_quants(x + 2 * BLOCK_F32, y + 2 * bytes, f32x4.splat(f32x4.extract_lane(MN, 2)), f32x4.splat(f32x4.extract_lane(id, 2))),
+        q5_1_quants(x + 3 * BLOCK_F32, y + 3 * bytes, f32x4.splat(f32x4.extract_lane(MN, 3)), f32x4.splat(f32x4.extract_lane(id, 3)))));
   } else {
-    q4_1_quants(x, y + Q4_1_QS, f32x4.splat(f32x4.extract_lane(MN, 0)), f32x4.splat(f32x4.extract_lane(id, 0)));
-    q4_1_quants(x + BLOCK_F32, y + bytes + Q4_1_QS, f32x4.splat(f32x4.extract_lane(MN, 1)), f32x4.splat(f32x4.extract_lane(id, 1)));
-    q4_1_quants(x + 2 * BLOCK_F32, y + 2 * bytes + Q4_1_QS, f32x4.splat(f32x4.extract_lane(MN, 2)), f32x4.splat(f32x4.extract_lane(id, 2)));
-    q4_1_quants(x + 3 * BLOCK_F32, y + 3 * bytes + Q4_1_QS, f32x4.splat(f32x4.extract_lane(MN, 3)), f32x4.splat(f32x4.extract_lane(id, 3)));
+    check = v128.or(
+      v128.or(q4_1_quants(x, y + Q4_1_QS, f32x4.splat(f32x4.extract_lane(MN, 0)), f32x4.splat(f32x4.extract_lane(id, 0))),
+        q4_1_quants(x + BLOCK_F32, y + bytes + Q4_1_QS, f32x4.splat(f32x4.extract_lane(MN, 1)), f32x4.splat(f32x4.extract_lane(id, 1)))),
+      v128.or(q4_1_quants(x + 2 * BLOCK_F32, y + 2 * bytes + Q4_1_QS, f32x4.splat(f32x4.extract_lane(MN, 2)), f32x4.splat(f32x4.extract_lane(id, 2))),
+        q4_1_quants(x + 3 * BLOCK_F32, y + 3 * bytes + Q4_1_QS, f32x4.splat(f32x4.extract_lane(MN, 3)), f32x4.splat(f32x4.extract_lane(id, 3)))));
   }
-  const redo = ~i32x4.bitmask(ok) & 15;
+  const redo = out_of_byte(check) ? 15 : ~i32x4.bitmask(ok) & 15;
   if (redo != 0) {
     for (let b = 0; b < 4; b++) {
       if (!(redo & (1 << b))) continue;
@@ -399,12 +459,12 @@ const OUT_MU: usize = OUT + 64;
   const zero = f32x4.splat(0);
   let amax = zero, max = zero, sumw = zero;
   for (let i: usize = 0; i < GROUP_F32; i += 16) {
-    const xi = v128.load(XT + i), wi = v128.load(WT + i);
+    const xi = v128.load(i, XT), wi = v128.load(i, WT);
     const ax = f32x4.abs(xi);
     const m = f32x4.gt(ax, amax); // `if (ax > amax) { amax = ax; max = x[i]; }`
     amax = v128.bitselect(ax, amax, m);
     max = v128.bitselect(xi, max, m);
-    v128.store(WXT + i, f32x4.mul(xi, wi)); // x[i]*w: the first pass's product, and w*x[i] of the others
+    v128.store(i, f32x4.mul(xi, wi), WXT); // x[i]*w: the first pass's product, and w*x[i] of the others
     sumw = f32x4.add(sumw, wi);             // finiteness test only
   }
   const allzero = f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS));
@@ -413,9 +473,9 @@ const OUT_MU: usize = OUT + 64;
   let iscale = f32x4.div(f32x4.splat(<f32>-nmax), max);
   let sumlx = zero, suml2 = zero;
   for (let i: usize = 0; i < GROUP_F32; i += 16) {
-    const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(iscale, v128.load(XT + i))), hi), lo);
-    sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(WXT + i), l));
-    suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(WT + i), l), l));
+    const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(iscale, v128.load(i, XT))), hi), lo);
+    sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(i, WXT), l));
+    suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(i, WT), l), l));
   }
   let scale = v128.bitselect(f32x4.div(sumlx, suml2), zero, f32x4.ne(suml2, zero)); // `suml2 ? ... : 0`
   let best = f32x4.mul(scale, sumlx);
@@ -426,9 +486,9 @@ const OUT_MU: usize = OUT + 64;
     sumlx = zero;
     suml2 = zero;
     for (let i: usize = 0; i < GROUP_F32; i += 16) {
-      const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(iscale, v128.load(XT + i))), hi), lo);
-      sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(WXT + i), l));
-      suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(WT + i), l), l));
+      const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(iscale, v128.load(i, XT))), hi), lo);
+      sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(i, WXT), l));
+      suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(i, WT), l), l));
     }
     const take = v128.and(f32x4.gt(suml2, zero), f32x4.gt(f32x4.mul(sumlx, sumlx), f32x4.mul(best, suml2)));
     best_is = v128.bitselect(iscale, best_is, take);
@@ -507,7 +567,7 @@ const OUT_MU: usize = OUT + 64;
   let sum_w = w0;
   let sum_x = f32x4.mul(sum_w, x0);
   for (let i: usize = 16; i < GROUP_F32; i += 16) {
-    const xi = v128.load(XT + i), wi = v128.load(WT + i);
+    const xi = v128.load(i, XT), wi = v128.load(i, WT);
     min = v128.bitselect(xi, min, f32x4.lt(xi, min));
     max = v128.bitselect(xi, max, f32x4.gt(xi, max));
     sum_w = f32x4.add(sum_w, wi);
@@ -524,10 +584,10 @@ const OUT_MU: usize = OUT + 64;
   redo = v128.or(redo, v128.andnot(v128.not(f32x4.lt(f32x4.mul(f32x4.add(absx, f32x4.abs(min)), f32x4.abs(iscale)), LIMIT)), done));
   let best_mad = zero;
   for (let i: usize = 0; i < GROUP_F32; i += 16) {
-    const xi = v128.load(XT + i);
+    const xi = v128.load(i, XT);
     const l = clamp_k(f32x4.nearest(f32x4.mul(f32x4.sub(xi, min), iscale)), NMAX);
     const diff = f32x4.sub(f32x4.add(f32x4.mul(scale, l), min), xi);
-    best_mad = f32x4.add(best_mad, f32x4.mul(v128.load(WT + i), f32x4.mul(diff, diff)));
+    best_mad = f32x4.add(best_mad, f32x4.mul(v128.load(i, WT), f32x4.mul(diff, diff)));
   }
   let best_is = iscale, best_mu = min;
   for (let is = 0; is <= 36; ++is) {
@@ -535,10 +595,10 @@ const OUT_MU: usize = OUT + 64;
     redo = v128.or(redo, v128.andnot(v128.not(f32x4.lt(f32x4.mul(f32x4.add(absx, f32x4.abs(min)), f32x4.abs(iscale)), LIMIT)), done));
     let sum_l = zero, sum_l2 = zero, sum_xl = zero;
     for (let i: usize = 0; i < GROUP_F32; i += 16) {
-      const xi = v128.load(XT + i);
+      const xi = v128.load(i, XT);
       const l = clamp_k(f32x4.nearest(f32x4.mul(f32x4.sub(xi, min), iscale)), NMAX);
-      v128.store(LT + i, l);
-      const wl = f32x4.mul(v128.load(WT + i), l);
+      v128.store(i, l, LT);
+      const wl = f32x4.mul(v128.load(i, WT), l);
       sum_l = f32x4.add(sum_l, wl);
       sum_l2 = f32x4.add(sum_l2, f32x4.mul(wl, l));
       sum_xl = f32x4.add(sum_xl, f32x4.mul(wl, xi));
@@ -553,8 +613,8 @@ const OUT_MU: usize = OUT + 64;
     this_scale = v128.bitselect(f32x4.div(sum_xl, sum_l2), this_scale, over);
     let mad = zero;
     for (let i: usize = 0; i < GROUP_F32; i += 16) {
-      const diff = f32x4.sub(f32x4.add(f32x4.mul(this_scale, v128.load(LT + i)), this_min), v128.load(XT + i));
-      mad = f32x4.add(mad, f32x4.mul(v128.load(WT + i), f32x4.mul(diff, diff)));
+      const diff = f32x4.sub(f32x4.add(f32x4.mul(this_scale, v128.load(i, LT)), this_min), v128.load(i, XT));
+      mad = f32x4.add(mad, f32x4.mul(v128.load(i, WT), f32x4.mul(diff, diff)));
     }
     const take = v128.and(pos, f32x4.lt(mad, best_mad));
     best_is = v128.bitselect(iscale, best_is, take);

@@ -115,16 +115,6 @@ export const F32_INF: f32 = reinterpret<f32>(0x7F800000);
   return f32x4.pmin(f32x4.shuffle(ab, cd, 0, 1, 4, 5), f32x4.shuffle(ab, cd, 2, 3, 6, 7));
 }
 
-/** As __hpmax4_f32x4 with f32 addition ((v0 + v2) + (v1 + v3)): a reordered sum, used only to test
- *  that every lane is finite (NaN or inf anywhere makes the lane non-finite; an overflow of finite
- *  values does too, which only costs a needless fallback). */
-// @ts-ignore: decorator
-@inline export function __hadd4_f32x4(a: v128, b: v128, c: v128, d: v128): v128 {
-  const ab = f32x4.add(f32x4.shuffle(a, b, 0, 4, 1, 5), f32x4.shuffle(a, b, 2, 6, 3, 7));
-  const cd = f32x4.add(f32x4.shuffle(c, d, 0, 4, 1, 5), f32x4.shuffle(c, d, 2, 6, 3, 7));
-  return f32x4.add(f32x4.shuffle(ab, cd, 0, 1, 4, 5), f32x4.shuffle(ab, cd, 2, 3, 6, 7));
-}
-
 /** As __hpmax4_f32x4 with signed i32 max (order-free). */
 // @ts-ignore: decorator
 @inline export function __hmax4_i32x4(a: v128, b: v128, c: v128, d: v128): v128 {
