@@ -10,14 +10,15 @@
 // Then regressions for what these found, which run without llama.cpp.
 // test/options-golden.test.ts checks the fixed cases again without the library (committed digests).
 
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli.js";
 import { readGgufHeader } from "../src/gguf/read.js";
 import { openSource } from "../src/io/node.js";
-import { VALUE_TYPE_NAMES, kv as kvOf } from "../src/gguf/values.js";
+import { VALUE_TYPE_NAMES, kv as kvOf, type GgufKv } from "../src/gguf/values.js";
+import { ggufBytes } from "../src/gguf/write.js";
 import { overrideKv, parseKvOverride } from "../src/overrides.js";
 import { generateModel, modelBytes, modelShards, shardName, tensorShapes, type GeneratedModel, type ModelSpec } from "./support/generate.js";
 import { llama, quantizeIsolated } from "./support/llama.js";
@@ -63,6 +64,28 @@ const realRuns = (os: (Outcome & { c: LiveCase })[]) => os.filter((o) => !o.c.dr
  *  that the last shard can hold nothing but the last block. */
 const outputFirst: Edits = { model: (m: GeneratedModel) => { m.tensors.sort((a, b) => Number(!a.name.startsWith("output")) - Number(!b.name.startsWith("output"))); } };
 const count = (spec: ModelSpec) => tensorShapes(spec).length;
+
+/** Split files that bend gguf-split's layout, and what llama.cpp's loader says of each (undefined: accepted). */
+function splitVariants(): { name: string; shards: Uint8Array[]; error?: RegExp }[] {
+  const m = generateModel(TINY);
+  const [a, b] = [m.tensors.slice(0, 10), m.tensors.slice(10)];
+  const n = m.tensors.length;
+  const first = (...keys: GgufKv[]) => ggufBytes([...m.kvs, ...keys], a);
+  const second = (...keys: GgufKv[]) => ggufBytes(keys, b);
+  const [no0, no1, count2, total] = [kvOf.u16("split.no", 0), kvOf.u16("split.no", 1), kvOf.u16("split.count", 2), kvOf.i32("split.tensors.count", n)];
+  return [
+    { name: "later shards with split.no alone", shards: [first(no0, count2, total), second(no1)] },
+    { name: "later shards with all the metadata", shards: [first(no0, count2, total), second(...m.kvs, no1, count2, total)] },
+    { name: "split keys first in shard 0", shards: [ggufBytes([no0, count2, total, ...m.kvs], a), second(no1, count2, total)] },
+    { name: "a later shard without split.no", shards: [first(no0, count2, total), second(count2, total)], error: /missing key split\.no in GGUF split/ },
+    { name: "shard 0 without split.no", shards: [first(count2, total), second(no1)], error: /key not found in model: split\.no/ },
+    { name: "shard 0 without split.tensors.count", shards: [first(no0, count2), second(no1)], error: /key not found in model: split\.tensors\.count/ },
+    { name: "a wrong tensor count", shards: [first(no0, count2, kvOf.i32("split.tensors.count", n - 1)), second(no1)], error: /corrupted model: 20 tensors expected but 21 found/ },
+    { name: "split.count as u32", shards: [first(no0, kvOf.u32("split.count", 2), total), second(no1)], error: /split\.count/ },
+    { name: "split.tensors.count as u32", shards: [first(no0, count2, kvOf.u32("split.tensors.count", n)), second(no1)], error: /split\.tensors\.count/ },
+    { name: "shards out of order", shards: [first(no0, count2, total), second(kvOf.u16("split.no", 0))], error: /invalid split file idx: 0/ },
+  ];
+}
 
 // Small on purpose (k-quants with an imatrix take ~4 M weights/s on either side): rows of 256 so
 // that k-quants fit where ne0 = n_embd, narrow heads and FFNs (whose k-quants fall back, as wide
@@ -186,6 +209,28 @@ describe.runIf(llama)("live: split inputs and --keep-split", () => {
     expect(os[0].refused?.llama).toMatch(/aborted \(SIGSEGV\)/);
     expect(os[0].refused?.ours).toMatch(/--keep-split: output shard 2 of 3 would have no tensors after --prune-layers/);
   });
+  it("accepts and refuses the same split layouts as llama.cpp's loader", async () => {
+    const dir = join(root, `c${n++}`);
+    mkdirSync(dir, { recursive: true });
+    for (const v of splitVariants()) {
+      v.shards.forEach((b, i) => writeBytes(join(dir, shardName("model", i, 2)), b));
+      const log: string[] = [];
+      const status = llama!.quantize(join(dir, shardName("model", 0, 2)), join(dir, "theirs.gguf"), { ftype: 7 }, log);
+      const ours = await cli([join(dir, shardName("model", 0, 2)), join(dir, "ours.gguf"), "Q8_0", "1"]);
+      if (v.error) {
+        expect(status, v.name).not.toBe(0);
+        expect(log.find((l) => l.includes("failed to quantize")), v.name).toMatch(v.error);
+        expect(ours.code, `${v.name}: we must refuse too`).toBe(2);
+        expect(ours.err, v.name).toMatch(v.error);
+      } else {
+        expect(status, `${v.name}: ${log.slice(-2).join(" | ")}`).toBe(0);
+        expect(ours.code, `${v.name}: ${ours.err}`).toBe(0);
+        expect(readFileSync(join(dir, "ours.gguf")).equals(readFileSync(join(dir, "theirs.gguf"))), v.name).toBe(true);
+      }
+      for (const f of ["ours.gguf", "theirs.gguf"]) rmSync(join(dir, f), { force: true });
+    }
+  });
+
   it("refuses a split model given by another shard than the first, and a missing shard", async () => {
     const dir = join(root, `c${n++}`);
     mkdirSync(dir, { recursive: true });
@@ -311,6 +356,15 @@ describe("the model loader's checks and overrides (found by the live option test
       expect(existsSync(join(dir, "out.gguf"))).toBe(false);
     }
     expect((await cli(["--override-kv", "llama.block_count=int:512", "--dry-run", dense, join(dir, "out.gguf"), "Q8_0"])).code).toBe(0);
+  });
+
+  it("requires split.no and split.tensors.count (i32) in a split model's first file, as llama.cpp's loader does (we took them as optional)", async () => {
+    for (const v of splitVariants()) {
+      v.shards.forEach((b, i) => writeBytes(join(dir, shardName("v", i, 2)), b));
+      const r = await cli(["--dry-run", join(dir, shardName("v", 0, 2)), join(dir, "o.gguf"), "Q8_0"]);
+      expect(r.code, `${v.name}: ${r.err}`).toBe(v.error ? 2 : 0);
+      if (v.error) expect(r.err, v.name).toMatch(v.error);
+    }
   });
 
   it("refuses --keep-split when pruning empties a later shard (llama.cpp crashes), not when it empties the last", async () => {
