@@ -15,10 +15,16 @@ const usage = (msg: string): never => {
   throw new QuantizeError("USAGE", msg);
 };
 
-/** C atol: leading whitespace, sign, digits; anything else stops; no digits gives 0. */
+const LONG_MAX = (1n << 63n) - 1n;
+const LONG_MIN = -(1n << 63n);
+
+/** C atol (glibc: strtol): leading whitespace, sign, digits; anything else stops; no digits gives 0;
+ *  out of range saturates at LONG_MIN / LONG_MAX (not wraps). */
 function atol(s: string): bigint {
   const m = /^[ \t\n\v\f\r]*([+-]?\d+)/.exec(s);
-  return m ? BigInt.asIntN(64, BigInt(m[1])) : 0n;
+  if (!m) return 0n;
+  const v = BigInt(m[1]);
+  return v > LONG_MAX ? LONG_MAX : v < LONG_MIN ? LONG_MIN : v;
 }
 
 /** C atof (strtod prefix): a decimal or hex float, inf, nan; nothing parsable gives 0. */

@@ -9,7 +9,7 @@ import type { GgufHeader, GgufTensorInfo } from "./gguf/read.js";
 import { kv as kvOf, type GgufKv } from "./gguf/values.js";
 import { copyKvs, removeKvs, serializeGguf, setKv } from "./gguf/write.js";
 import { imatrixKvs, type Imatrix } from "./imatrix.js";
-import { modelFacts } from "./model.js";
+import { checkHparams, modelFacts, type KvLookup } from "./model.js";
 import { overriddenValue, overrideKv, type KvOverride } from "./overrides.js";
 import { PolicyError, compareTensorNames, decideTypes, type Decision } from "./policy.js";
 import type { Rule } from "./rules.js";
@@ -162,10 +162,19 @@ export function makePlan(shards: readonly GgufHeader[], fileName: string, opts: 
   const header = shards[0];
   const overrides = opts.overrides ?? [];
   const base = new Map<string, unknown>(header.kvs.map((k) => [k.key, k.value]));
-  const kv = (key: string) => {
+  // the model loader's get_key: the first override of a key wins, but only when its type is the one
+  // the loader reads the key as (else a "Bad metadata override type" warning and the file's value);
+  // ints land in the loader's u32 fields truncated; get_key_or_arr ignores overrides of an array
+  // key or of a key the file lacks
+  const kv: KvLookup = (key, kind, orArray) => {
     const o = overrides.find((x) => x.key === key);
-    return o ? overriddenValue(o) : base.get(key);
+    const v = base.get(key);
+    if (!o || (kind !== undefined && o.kind !== kind)) return v;
+    if (orArray && (v === undefined || (typeof v === "object" && v !== null && "items" in v))) return v;
+    return o.kind === "int" ? Number(BigInt.asUintN(32, o.value)) : overriddenValue(o);
   };
+  const invalid = checkHparams(kv);
+  if (invalid) throw new QuantizeError("REFUSED", `${fileName}: ${invalid}`);
   const model = modelFacts(kv);
   const imatrix = opts.imatrix?.data;
   if (!opts.onlyCopy && defaultType(opts.ftype) === undefined) throw new QuantizeError("REFUSED", `invalid output file type ${opts.ftype}`);
@@ -259,6 +268,10 @@ export function makePlan(shards: readonly GgufHeader[], fileName: string, opts: 
   // outputs: one, or (--keep-split) one per input shard index present
   const nSplit = opts.keepSplit ? Math.max(1, ...partial.map((p) => p.t.shard + 1)) : 1;
   const fileOf = (p: (typeof partial)[number]) => (opts.keepSplit ? p.t.shard : 0);
+  // llama.cpp has no output context for a later shard left without tensors and crashes (SIGSEGV)
+  for (let f = 1; f < nSplit; f++) {
+    if (!partial.some((p) => fileOf(p) === f)) throw new QuantizeError("REFUSED", `${fileName}: --keep-split: output shard ${f + 1} of ${nSplit} would have no tensors${prune.length > 0 ? " after --prune-layers" : ""} (llama.cpp crashes on this)`);
+  }
   // llama.cpp writes 32-aligned data whatever the input says, yet copies general.alignment, so for a
   // non-32 input its output is unreadable; we keep the input's alignment (a valid file, and the same
   // bytes as llama.cpp for every 32-aligned input)

@@ -5,7 +5,7 @@ import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { QuantizeError } from "./errors.js";
 import { summaryLines, tensorLine } from "./format.js";
-import { getU16, readGgufHeader, type GgufHeader } from "./gguf/read.js";
+import { getI32, getU16, readGgufHeader, type GgufHeader } from "./gguf/read.js";
 import { filterImatrix, loadImatrix } from "./imatrix.js";
 import { createSink, openSource, type NodeSink } from "./io/node.js";
 import type { ByteSource } from "./io/types.js";
@@ -56,7 +56,9 @@ async function openModel(input: string): Promise<{ sources: ByteSource[]; header
     headers.push(await readGgufHeader(sources[0]));
     const count = getU16(headers[0], "split.count") ?? 0;
     if (count > 1) {
-      const no = getU16(headers[0], "split.no") ?? 0;
+      // llama_model_loader's get_key: both keys are required in a split model's first file
+      const no = getU16(headers[0], "split.no");
+      if (no === undefined) throw new QuantizeError("BAD_FILE", `${input}: key not found in model: split.no`);
       if (no !== 0) throw new QuantizeError("BAD_FILE", `${input}: illegal split file idx: ${no}, the model must be given by its first split`);
       const m = /^(.*)-00001-of-(\d{5})\.gguf$/.exec(input);
       if (!m || Number(m[2]) !== count) throw new QuantizeError("BAD_FILE", `${input}: a model split in ${count} files must be named <prefix>-00001-of-${String(count).padStart(5, "0")}.gguf`);
@@ -70,9 +72,10 @@ async function openModel(input: string): Promise<{ sources: ByteSource[]; header
         if (idx !== i) throw new QuantizeError("BAD_FILE", `${path}: invalid split file idx: ${idx}, expected ${i}`);
         headers.push(h);
       }
-      const expected = headers[0].kvs.find((k) => k.key === "split.tensors.count")?.value;
+      const expected = getI32(headers[0], "split.tensors.count");
+      if (expected === undefined) throw new QuantizeError("BAD_FILE", `${input}: key not found in model: split.tensors.count`);
       const found = headers.reduce((a, h) => a + h.tensors.length, 0);
-      if (typeof expected === "number" && expected !== found) throw new QuantizeError("BAD_FILE", `${input}: corrupted model: ${expected} tensors expected but ${found} found`);
+      if (expected !== found) throw new QuantizeError("BAD_FILE", `${input}: corrupted model: ${expected} tensors expected but ${found} found`);
     }
     return { sources, headers };
   } catch (e) {

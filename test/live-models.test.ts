@@ -1,8 +1,14 @@
 // Live differential test against llama.cpp itself: llama_model_quantize in-process (through
 // test/support/llama.ts), on random models × presets × options drawn by test/support/live.ts.
-// For every draw:
-//   - a real run with an executable preset: both write byte-identical files (and the same per-tensor
-//     log lines), or both refuse (we with a non-zero exit, one line, and no file left behind);
+// A draw is a model (llama, qwen2, qwen2moe, qwen3moe, deepseek2 with MLA, phi3 with fused QKV),
+// a preset and options: imatrix (.dat/GGUF, include/exclude), --pure, output/token-embedding types,
+// --tensor-type, --prune-layers, --override-kv (every value type, keys the loader reads, wrong types),
+// an input split into gguf-split shards with or without --keep-split, an input llama.cpp quantized
+// first (--allow-requantize), and now and then 2 or 4 worker threads on our side. For every draw:
+//   - a real run with a preset whose plan only needs types we have kernels for (the Kernels class
+//     says; the others are compared as dry runs): both write byte-identical files, every shard of
+//     them (and the same per-tensor log lines), or both refuse (we with a non-zero exit, one line,
+//     and no file left behind);
 //   - the same as a dry run, and a dry run of any preset (K, IQ, TQ, MXFP4, Q1_0, Q2_0, with and
 //     without an imatrix) with any ggml type in the overrides: the same per-tensor plan lines,
 //     overrides, fallback warnings, summary and imatrix warning, or both refuse.
@@ -12,9 +18,10 @@
 // at once, dry run included.
 // Then fixed cases (invalid weights, overflowing scales, imatrix entries of the wrong length, every
 // ggml type as input), and regressions for what this test found (which run without llama.cpp).
+// test/live-options.test.ts has the fixed cases of the newer options.
 // Skipped where the reference library does not install (test/e2e.test.ts covers the rest).
 //
-//   LIVE_CASES=500 npx vitest run test/live-models.test.ts   # soak (default 60 draws, ~15 s of CPU)
+//   LIVE_CASES=500 npx vitest run test/live-models.test.ts   # soak (default 60 draws, ~25 s of CPU)
 //   LIVE_SEED=7 ...                                         # another sequence
 //   LIVE_CASE='{"model":...}' ...                           # rerun one reported case
 //   LIVE_VERBOSE=1                                          # print the tally of refusals
@@ -23,15 +30,15 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { llama } from "./support/llama.js";
+import { llama, quantizeIsolated } from "./support/llama.js";
 import { runCli } from "../src/cli.js";
 import { readGgufHeader } from "../src/gguf/read.js";
 import { VALUE_TYPE_NAMES, kv as kvOf } from "../src/gguf/values.js";
 import { openSource } from "../src/io/node.js";
 import { Kernels } from "../src/kernels.js";
 import { T, TYPES, tensorBytes } from "../src/types.js";
-import { FTYPES, compareCase, describeCase, prepare, randomCase, shrink, type Edits, type ImatrixKind, type LiveCase, type Outcome } from "./support/live.js";
-import type { ModelSpec } from "./support/generate.js";
+import { FTYPES, compareCase, describeCase, executable, prepare, randomCase, shrink, type CompareOptions, type Edits, type ImatrixKind, type LiveCase, type Outcome } from "./support/live.js";
+import { resolveSpec, type ModelSpec } from "./support/generate.js";
 import { Rng } from "./support/random.js";
 
 const N = Number(process.env.LIVE_CASES ?? 60);
@@ -51,6 +58,7 @@ afterAll(() => {
     console.log(`live: ${compared} comparisons`);
     for (const [k, n] of [...refusals].sort((a, b) => b[1] - a[1])) console.log(`  both refused ×${n}: ${k}`);
     for (const [k, n] of known) console.log(`  known divergence ×${n}: ${k}`);
+    for (const [k, n] of [...coverage].sort()) console.log(`  ${k}: ${n}`);
   }
 });
 
@@ -61,13 +69,41 @@ function casesAt(i: number): LiveCase[][] {
   return [[full, { ...full, dryRun: true }], [randomCase(r, true)]];
 }
 
-/** Runs cases that share one model and imatrix (they differ only in --dry-run) in a fresh folder. */
-async function check(cases: LiveCase[], dir: string, edits?: Edits): Promise<Outcome[]> {
+/** What the draws covered (printed with LIVE_VERBOSE): real runs by preset and option, plans only. */
+const coverage = new Map<string, number>();
+const count = (k: string) => coverage.set(k, (coverage.get(k) ?? 0) + 1);
+function cover(c: LiveCase) {
+  if (c.dryRun) { count("dry runs"); return; }
+  count(`real ${c.preset}`);
+  for (const f of ["--prune-layers", "--override-kv", "--keep-split", "--allow-requantize"]) if (c.flags.includes(f)) count(`real with ${f}`);
+  if (c.split) count(`real from ${c.split.length} shards`);
+  if (c.source) count(`real from ${c.source.preset}${c.source.flags.join("")}`);
+  if ((c.threads ?? 1) > 1) count(`real on ${c.threads} threads`);
+  count(`real ${resolveSpec(c.model).arch}`);
+}
+
+/**
+ * Runs cases that share one model and imatrix (they differ only in --dry-run) in a fresh folder.
+ * A real run whose plan needs a type we have no kernel for is compared as a dry run.
+ */
+async function check(cases: LiveCase[], dir: string, edits?: Edits, opts?: CompareOptions): Promise<(Outcome & { c: LiveCase })[]> {
   mkdirSync(dir, { recursive: true });
   try {
-    const p = prepare(cases[0], dir, edits);
-    const out: Outcome[] = [];
-    for (const c of cases) out.push(await compareCase(llama!, c, p));
+    const p = await prepare(cases[0], dir, edits, llama);
+    const out: (Outcome & { c: LiveCase })[] = [];
+    const done = new Set<string>();
+    for (let c of cases) {
+      if (!c.dryRun && !(await executable(c, p.files))) {
+        c = { ...c, dryRun: true };
+        count("real runs planned only (a type without kernel)");
+      }
+      if (done.has(JSON.stringify(c))) continue;
+      done.add(JSON.stringify(c));
+      cover(c);
+      // --keep-split with pruned layers can leave a middle shard empty, on which llama.cpp crashes
+      const risky = !c.dryRun && !!c.split && c.flags.includes("--keep-split") && c.flags.includes("--prune-layers");
+      out.push({ ...(await compareCase(llama!, c, p, risky ? { isolate: quantizeIsolated, ...opts } : opts)), c });
+    }
     return out;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -89,7 +125,7 @@ async function expectAgreement(cases: LiveCase[], dir: string) {
   outcomes.forEach(tally);
   const bad = outcomes.findIndex((o) => o.mismatch);
   if (bad < 0) return;
-  const c = cases[bad];
+  const c = outcomes[bad].c;
   const small = await shrink(c, async (d) => (await check([d], dir + "-shrink"))[0].mismatch);
   const report = [`mismatch: ${outcomes[bad].mismatch}`, describeCase(c)];
   if (small && JSON.stringify(small.c) !== JSON.stringify(c)) report.push(`shrunk to: ${small.why}`, describeCase(small.c));
@@ -199,7 +235,7 @@ describe.runIf(llama)("live: fixed cases against llama.cpp", () => {
     const dir = join(root, "requant");
     mkdirSync(dir, { recursive: true });
     const c = one({ ...BASE, dtype: "f16" }, "Q4_0", { dryRun: true });
-    const p = prepare(c, dir);
+    const p = await prepare(c, dir);
     expect(await runCli([p.files.model, join(dir, "q8.gguf"), "Q8_0"], { stdout: () => {}, stderr: () => {} })).toBe(0);
     copyFileSync(join(dir, "q8.gguf"), p.files.model);
     const o = await compareCase(llama!, c, p);
@@ -285,7 +321,7 @@ describe.runIf(llama)("live: rules that depend on the architecture, every preset
     // one model, every preset (the cases share the files, so they share the imatrix too)
     const cases = Object.keys(FTYPES).map((preset) => one(model, preset, { imatrix, dryRun: true }));
     const outcomes = await check(cases, join(root, `arch${fixed++}`), edits);
-    outcomes.forEach((o, i) => expect(o.mismatch, describeCase(cases[i])).toBeUndefined());
+    outcomes.forEach((o) => expect(o.mismatch, describeCase(o.c)).toBeUndefined());
   });
 });
 
@@ -318,7 +354,7 @@ describe.runIf(llama)("live: the llama_model_quantize binding", () => {
   it("passes kv overrides of every kind, tensor-type overrides and pruned layers, and collects the log", async () => {
     const dir = join(root, "binding");
     mkdirSync(dir, { recursive: true });
-    const { files } = prepare(one({ nLayer: 3, nEmbd: 64, nFf: 64, nHead: 2, nVocab: 32 }, "Q8_0"), dir);
+    const { files } = await prepare(one({ nLayer: 3, nEmbd: 64, nFf: 64, nHead: 2, nVocab: 32 }, "Q8_0"), dir);
     const log: string[] = [];
     const status = llama!.quantize(files.model, files.theirs, {
       ftype: 7, nthread: 1, pruneLayers: [1],
@@ -362,7 +398,7 @@ describe("dry runs and logs as llama.cpp's (found by the live test)", () => {
 
   it("a dry run ignores an imatrix entry of the wrong length (the real run refuses)", async () => {
     const c = one({ ...BASE, dtype: "f16" }, "Q4_0", { imatrix: "gguf" });
-    const { files } = prepare(c, dir, resize("blk.1.ffn_down.weight", 192));
+    const { files } = await prepare(c, dir, resize("blk.1.ffn_down.weight", 192));
     expect((await cli(["--dry-run", "--imatrix", files.imatrix!, files.model, files.ours, "Q4_0"])).code).toBe(0);
     const real = await cli(["--imatrix", files.imatrix!, files.model, files.ours, "Q4_0"]);
     expect(real.code).toBe(3);
@@ -371,7 +407,7 @@ describe("dry runs and logs as llama.cpp's (found by the live test)", () => {
   });
 
   it("a dry run of a quantized model needs no --allow-requantize (the real run does)", async () => {
-    const { files } = prepare(one({ ...BASE, dtype: "f16" }, "Q8_0"), dir);
+    const { files } = await prepare(one({ ...BASE, dtype: "f16" }, "Q8_0"), dir);
     const q8 = join(dir, "q8.gguf");
     expect((await cli([files.model, q8, "Q8_0"])).code).toBe(0);
     expect((await cli(["--dry-run", q8, files.ours, "Q4_0"])).code).toBe(0);
@@ -381,7 +417,7 @@ describe("dry runs and logs as llama.cpp's (found by the live test)", () => {
   });
 
   it("COPY of a model without general.file_type writes the guessed type (it refused: invalid output file type 1025)", async () => {
-    const { files } = prepare(one({ ...BASE, dtype: "f16" }, "COPY"), dir, { model: (m) => { m.kvs = m.kvs.filter((k) => k.key !== "general.file_type"); } });
+    const { files } = await prepare(one({ ...BASE, dtype: "f16" }, "COPY"), dir, { model: (m) => { m.kvs = m.kvs.filter((k) => k.key !== "general.file_type"); } });
     expect((await cli([files.model, files.ours, "COPY"])).code).toBe(0);
     const src = await openSource(files.ours);
     const h = await readGgufHeader(src);
@@ -411,7 +447,7 @@ describe("dry runs and logs as llama.cpp's (found by the live test)", () => {
 
   it("per_layer_token_embd.weight takes --token-embedding-type only when no --tensor-type pattern matches it", async () => {
     const c = one({ ...BASE, dtype: "f16" }, "Q8_0", { extras: [{ name: "per_layer_token_embd.weight", ne: [96, 64] }] });
-    const { files } = prepare(c, dir);
+    const { files } = await prepare(c, dir);
     const plan = async (...flags: string[]) => {
       const { code, err } = await cli(["--dry-run", ...flags, files.model, files.ours, "Q8_0"]);
       expect(code).toBe(0);
@@ -425,7 +461,7 @@ describe("dry runs and logs as llama.cpp's (found by the live test)", () => {
 
   it("pads tensor names to 36 bytes, not characters, as printf does", async () => {
     const c = one({ ...BASE, dtype: "f16" }, "Q4_K_M", { extras: [{ name: "blk.0.\u00e9t\u00e9.weight", ne: [96, 32] }], dryRun: true });
-    const { files } = prepare(c, dir);
+    const { files } = await prepare(c, dir);
     const { code, err } = await cli(["--dry-run", "--tensor-type", "t\u00e9=q6_K", files.model, files.ours, "Q4_K_M"]);
     expect(code).toBe(0);
     const name = "blk.0.\u00e9t\u00e9.weight"; // 16 characters, 18 bytes

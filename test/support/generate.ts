@@ -19,11 +19,12 @@ import { ggufBytes, type TensorDesc } from "../../src/gguf/write.js";
 import { writeGgufImatrix, writeLegacyImatrix, type ImatrixStat, type ImatrixMeta } from "../../src/imatrix.js";
 import { T } from "../../src/types.js";
 
-export type Arch = "llama" | "qwen2" | "qwen2moe" | "qwen3moe";
+export type Arch = "llama" | "qwen2" | "qwen2moe" | "qwen3moe" | "deepseek2" | "phi3";
 export type SourceDtype = "f32" | "f16" | "bf16";
 
 export interface ModelSpec {
-  /** llama (dense, or MoE like Mixtral), qwen2 (q/k/v biases), qwen2moe (MoE + shared expert), qwen3moe (q/k norms) */
+  /** llama (dense, or MoE like Mixtral), qwen2 (q/k/v biases), qwen2moe (MoE + shared expert), qwen3moe (q/k norms),
+   *  deepseek2 (MLA attention, leading dense blocks, then routed + shared experts), phi3 (fused attn_qkv and gate+up) */
   arch?: Arch;
   nLayer?: number;
   nEmbd?: number;
@@ -53,6 +54,22 @@ export interface ModelSpec {
   extraKvs?: GgufKv[];
   name?: string;
   contextLength?: number;
+  // ---- deepseek2 only (MLA: DeepSeek-V2/V3's multi-head latent attention) ----
+  /** leading dense blocks (ffn_gate/up/down; default 1); the rest are MoE blocks */
+  nLayerDense?: number;
+  /** attn_q_a / attn_q_b rank (default 64) */
+  qLoraRank?: number;
+  /** attn_kv_a_mqa / attn_kv_b rank (default 64) */
+  kvLoraRank?: number;
+  /** per-head parts: q/k without rope (default 32), with rope (default 16), v (default 32) */
+  qkNopeDim?: number;
+  qkRopeDim?: number;
+  vHeadDim?: number;
+  /** shared experts (default 1): the _shexp tensors are nFfExp * nExpertShared wide */
+  nExpertShared?: number;
+  /** "split": attn_k_b + attn_v_b and head_count_kv 1, as current converters write (default);
+   *  "kv_b": the legacy fused attn_kv_b and head_count_kv = head_count */
+  mla?: "split" | "kv_b";
 }
 
 export type ResolvedSpec = Required<Omit<ModelSpec, "extraKvs" | "name">> & { extraKvs: GgufKv[]; name: string };
@@ -74,7 +91,9 @@ const DTYPE_TYPE: Record<SourceDtype, number> = { f32: T.F32, f16: T.F16, bf16: 
 
 export function resolveSpec(s: ModelSpec = {}): ResolvedSpec {
   const arch = s.arch ?? "llama";
-  const moeArch = arch === "qwen2moe" || arch === "qwen3moe";
+  const moeArch = arch === "qwen2moe" || arch === "qwen3moe" || arch === "deepseek2";
+  const deepseek = arch === "deepseek2";
+  const mla = s.mla ?? "split";
   const nEmbd = s.nEmbd ?? 256;
   const nHead = s.nHead ?? 4;
   const nFf = s.nFf ?? 512;
@@ -86,13 +105,13 @@ export function resolveSpec(s: ModelSpec = {}): ResolvedSpec {
     nEmbd,
     nFf,
     nHead,
-    nHeadKv: s.nHeadKv ?? nHead,
+    nHeadKv: s.nHeadKv ?? (deepseek && mla === "split" ? 1 : nHead),
     headDim: s.headDim ?? nEmbd / nHead,
     nVocab: s.nVocab ?? 256,
     nExpert,
     nExpertUsed: s.nExpertUsed ?? (nExpert > 0 ? Math.min(2, nExpert) : 0),
     nFfExp,
-    nFfShexp: s.nFfShexp ?? (arch === "qwen2moe" ? nFfExp : 0),
+    nFfShexp: s.nFfShexp ?? (arch === "qwen2moe" ? nFfExp : deepseek ? nFfExp * (s.nExpertShared ?? 1) : 0),
     tied: s.tied ?? false,
     dtype: s.dtype ?? "f32",
     seed: s.seed ?? 1,
@@ -100,11 +119,21 @@ export function resolveSpec(s: ModelSpec = {}): ResolvedSpec {
     extraKvs: s.extraKvs ?? [],
     name: s.name ?? `gen-${arch}`,
     contextLength: s.contextLength ?? 2048,
+    nLayerDense: deepseek ? s.nLayerDense ?? 1 : 0,
+    qLoraRank: deepseek ? s.qLoraRank ?? 64 : 0,
+    kvLoraRank: deepseek ? s.kvLoraRank ?? 64 : 0,
+    qkNopeDim: deepseek ? s.qkNopeDim ?? 32 : 0,
+    qkRopeDim: deepseek ? s.qkRopeDim ?? 16 : 0,
+    vHeadDim: deepseek ? s.vHeadDim ?? 32 : 0,
+    nExpertShared: deepseek ? s.nExpertShared ?? 1 : 0,
+    mla,
   };
   if (!Number.isInteger(r.headDim) || r.headDim <= 0) throw new RangeError(`headDim ${r.headDim} is not a positive integer (nEmbd / nHead?)`);
   if (r.nHead % r.nHeadKv !== 0) throw new RangeError(`nHead ${r.nHead} is not a multiple of nHeadKv ${r.nHeadKv}`);
   if (moeArch && r.nExpert === 0) throw new RangeError(`${arch} needs experts`);
   if (r.nExpert > 0 && (r.nExpertUsed < 1 || r.nExpertUsed > r.nExpert)) throw new RangeError(`nExpertUsed ${r.nExpertUsed} must be in [1, ${r.nExpert}]`);
+  if (deepseek && (r.nLayerDense < 0 || r.nLayerDense > r.nLayer)) throw new RangeError(`nLayerDense ${r.nLayerDense} must be in [0, nLayer ${r.nLayer}]`);
+  if (deepseek && r.nFfShexp !== r.nFfExp * r.nExpertShared) throw new RangeError("deepseek2: the shared experts are nFfExp * nExpertShared wide (leave nFfShexp out)");
   return r;
 }
 
@@ -162,6 +191,8 @@ function encode(values: Float32Array, type: number): Uint8Array {
 interface Plan { name: string; ne: number[]; kind: "weight" | "norm" | "bias" | "router" }
 
 function planTensors(s: ResolvedSpec): Plan[] {
+  if (s.arch === "deepseek2") return planDeepseek2(s);
+  if (s.arch === "phi3") return planPhi3(s);
   const E = s.nEmbd, hd = s.headDim, q = s.nHead * hd, kvw = s.nHeadKv * hd;
   const p: Plan[] = [{ name: "token_embd.weight", ne: [E, s.nVocab], kind: "weight" }];
   for (let i = 0; i < s.nLayer; i++) {
@@ -199,6 +230,78 @@ function planTensors(s: ResolvedSpec): Plan[] {
         p.push({ name: b + "ffn_down_shexp.weight", ne: [S, E], kind: "weight" });
       }
     }
+  }
+  p.push({ name: "output_norm.weight", ne: [E], kind: "norm" });
+  if (!s.tied) p.push({ name: "output.weight", ne: [E, s.nVocab], kind: "weight" });
+  return p;
+}
+
+/** The expert tensors of one MoE block (router, routed experts, shared experts). */
+function moeTensors(p: Plan[], b: string, s: ResolvedSpec, probsBias = false) {
+  const E = s.nEmbd, X = s.nExpert, F = s.nFfExp;
+  p.push({ name: b + "ffn_gate_inp.weight", ne: [E, X], kind: "router" });
+  if (probsBias) p.push({ name: b + "exp_probs_b.bias", ne: [X], kind: "bias" });
+  p.push({ name: b + "ffn_gate_exps.weight", ne: [E, F, X], kind: "weight" });
+  p.push({ name: b + "ffn_up_exps.weight", ne: [E, F, X], kind: "weight" });
+  p.push({ name: b + "ffn_down_exps.weight", ne: [F, E, X], kind: "weight" });
+}
+
+/**
+ * DeepSeek-V2/V3 (convert_hf_to_gguf's DeepseekV2Model): MLA attention (q through a low-rank
+ * attn_q_a/attn_q_b pair, k and v from one compressed attn_kv_a_mqa, decompressed per head by
+ * attn_k_b [nope, kv_rank, heads] and attn_v_b [kv_rank, v, heads], or by the legacy attn_kv_b), the
+ * first nLayerDense blocks dense, then routed experts with a selection bias and shared experts.
+ */
+function planDeepseek2(s: ResolvedSpec): Plan[] {
+  const E = s.nEmbd, H = s.nHead, nope = s.qkNopeDim, rope = s.qkRopeDim;
+  const p: Plan[] = [{ name: "token_embd.weight", ne: [E, s.nVocab], kind: "weight" }];
+  for (let i = 0; i < s.nLayer; i++) {
+    const b = `blk.${i}.`;
+    p.push({ name: b + "attn_norm.weight", ne: [E], kind: "norm" });
+    p.push({ name: b + "attn_q_a.weight", ne: [E, s.qLoraRank], kind: "weight" });
+    p.push({ name: b + "attn_q_a_norm.weight", ne: [s.qLoraRank], kind: "norm" });
+    p.push({ name: b + "attn_q_b.weight", ne: [s.qLoraRank, H * (nope + rope)], kind: "weight" });
+    p.push({ name: b + "attn_kv_a_mqa.weight", ne: [E, s.kvLoraRank + rope], kind: "weight" });
+    p.push({ name: b + "attn_kv_a_norm.weight", ne: [s.kvLoraRank], kind: "norm" });
+    if (s.mla === "split") {
+      p.push({ name: b + "attn_k_b.weight", ne: [nope, s.kvLoraRank, H], kind: "weight" });
+      p.push({ name: b + "attn_v_b.weight", ne: [s.kvLoraRank, s.vHeadDim, H], kind: "weight" });
+    } else {
+      p.push({ name: b + "attn_kv_b.weight", ne: [s.kvLoraRank, H * (nope + s.vHeadDim)], kind: "weight" });
+    }
+    p.push({ name: b + "attn_output.weight", ne: [H * s.vHeadDim, E], kind: "weight" });
+    p.push({ name: b + "ffn_norm.weight", ne: [E], kind: "norm" });
+    if (i < s.nLayerDense) {
+      p.push({ name: b + "ffn_gate.weight", ne: [E, s.nFf], kind: "weight" });
+      p.push({ name: b + "ffn_up.weight", ne: [E, s.nFf], kind: "weight" });
+      p.push({ name: b + "ffn_down.weight", ne: [s.nFf, E], kind: "weight" });
+    } else {
+      moeTensors(p, b, s, true);
+      const S = s.nFfShexp;
+      if (S > 0) {
+        p.push({ name: b + "ffn_gate_shexp.weight", ne: [E, S], kind: "weight" });
+        p.push({ name: b + "ffn_up_shexp.weight", ne: [E, S], kind: "weight" });
+        p.push({ name: b + "ffn_down_shexp.weight", ne: [S, E], kind: "weight" });
+      }
+    }
+  }
+  p.push({ name: "output_norm.weight", ne: [E], kind: "norm" });
+  if (!s.tied) p.push({ name: "output.weight", ne: [E, s.nVocab], kind: "weight" });
+  return p;
+}
+
+/** Phi-3 (convert_hf_to_gguf's Phi3MiniModel): fused attn_qkv, and ffn_up holding gate and up (2 x nFf rows). */
+function planPhi3(s: ResolvedSpec): Plan[] {
+  const E = s.nEmbd, q = s.nHead * s.headDim, kvw = s.nHeadKv * s.headDim;
+  const p: Plan[] = [{ name: "token_embd.weight", ne: [E, s.nVocab], kind: "weight" }];
+  for (let i = 0; i < s.nLayer; i++) {
+    const b = `blk.${i}.`;
+    p.push({ name: b + "attn_norm.weight", ne: [E], kind: "norm" });
+    p.push({ name: b + "attn_qkv.weight", ne: [E, q + 2 * kvw], kind: "weight" });
+    p.push({ name: b + "attn_output.weight", ne: [q, E], kind: "weight" });
+    p.push({ name: b + "ffn_norm.weight", ne: [E], kind: "norm" });
+    p.push({ name: b + "ffn_up.weight", ne: [E, 2 * s.nFf], kind: "weight" });
+    p.push({ name: b + "ffn_down.weight", ne: [s.nFf, E], kind: "weight" });
   }
   p.push({ name: "output_norm.weight", ne: [E], kind: "norm" });
   if (!s.tied) p.push({ name: "output.weight", ne: [E, s.nVocab], kind: "weight" });
@@ -295,10 +398,33 @@ function modelKvs(s: ResolvedSpec): GgufKv[] {
     kv.f32(`${a}.attention.layer_norm_rms_epsilon`, 1e-6),
   ];
   if (a === "llama") out.push(kv.u32(`${a}.rope.dimension_count`, s.headDim), kv.u32(`${a}.vocab_size`, s.nVocab));
-  if (s.headDim !== s.nEmbd / s.nHead || a === "qwen3moe") {
+  if (a === "phi3") out.push(kv.u32(`${a}.rope.dimension_count`, s.headDim));
+  if (a === "deepseek2") {
+    // DeepseekV2Model.set_gguf_parameters: MLA is stored as MQA with wide heads (split) or as MHA (legacy kv_b)
+    const split = s.mla === "split";
+    out.push(
+      kv.u32(`${a}.vocab_size`, s.nVocab),
+      kv.u32(`${a}.leading_dense_block_count`, s.nLayerDense),
+      kv.u32(`${a}.attention.q_lora_rank`, s.qLoraRank),
+      kv.u32(`${a}.attention.kv_lora_rank`, s.kvLoraRank),
+      kv.u32(`${a}.attention.key_length`, split ? s.kvLoraRank + s.qkRopeDim : s.qkNopeDim + s.qkRopeDim),
+      kv.u32(`${a}.attention.value_length`, split ? s.kvLoraRank : s.vHeadDim),
+    );
+    if (split) out.push(kv.u32(`${a}.attention.key_length_mla`, s.qkNopeDim + s.qkRopeDim), kv.u32(`${a}.attention.value_length_mla`, s.vHeadDim));
+    out.push(
+      kv.u32(`${a}.expert_feed_forward_length`, s.nFfExp),
+      kv.u32(`${a}.expert_count`, s.nExpert),
+      kv.u32(`${a}.expert_shared_count`, s.nExpertShared),
+      kv.u32(`${a}.expert_used_count`, s.nExpertUsed),
+      kv.f32(`${a}.expert_weights_scale`, 2.5),
+      kv.bool(`${a}.expert_weights_norm`, true),
+      kv.u32(`${a}.expert_gating_func`, 2), // sigmoid
+      kv.u32(`${a}.rope.dimension_count`, s.qkRopeDim),
+    );
+  } else if (s.headDim !== s.nEmbd / s.nHead || a === "qwen3moe") {
     out.push(kv.u32(`${a}.attention.key_length`, s.headDim), kv.u32(`${a}.attention.value_length`, s.headDim));
   }
-  if (s.nExpert > 0) {
+  if (s.nExpert > 0 && a !== "deepseek2") {
     out.push(kv.u32(`${a}.expert_count`, s.nExpert), kv.u32(`${a}.expert_used_count`, s.nExpertUsed));
     if (a !== "llama") out.push(kv.u32(`${a}.expert_feed_forward_length`, s.nFfExp));
     if (s.nFfShexp > 0) out.push(kv.u32(`${a}.expert_shared_feed_forward_length`, s.nFfShexp));
@@ -314,9 +440,38 @@ export function generateModel(spec: ModelSpec = {}): GeneratedModel {
   return { spec: s, kvs: modelKvs(s), tensors: planTensors(s).map((p) => makeTensor(p, s, hidden)) };
 }
 
+/** Names and shapes of a spec's tensors, in file order, without generating any data. */
+export function tensorShapes(spec: ModelSpec = {}): { name: string; ne: number[] }[] {
+  return planTensors(resolveSpec(spec)).map(({ name, ne }) => ({ name, ne }));
+}
+
 /** The whole GGUF file. */
 export function modelBytes(m: GeneratedModel): Uint8Array {
   return ggufBytes(m.kvs, m.tensors);
+}
+
+/** gguf-split's shard name (llama_split_path): `<prefix>-%05d-of-%05d.gguf`, index 0-based. */
+export function shardName(prefix: string, index: number, count: number): string {
+  return `${prefix}-${String(index + 1).padStart(5, "0")}-of-${String(count).padStart(5, "0")}.gguf`;
+}
+
+/**
+ * A model split as llama.cpp's gguf-split writes it: `sizes[i]` tensors (in file order) in shard i,
+ * shard 0 with all the metadata, every shard with split.no (u16), split.count (u16) and
+ * split.tensors.count (i32) after it. sizes[0] = 0 is gguf-split's --no-tensor-first-split.
+ */
+export function modelShards(m: { kvs: readonly GgufKv[]; tensors: readonly GeneratedTensor[] }, sizes: readonly number[]): Uint8Array[] {
+  if (sizes.reduce((a, b) => a + b, 0) !== m.tensors.length) throw new RangeError(`shard sizes ${sizes.join("+")} do not add up to ${m.tensors.length} tensors`);
+  let at = 0;
+  return sizes.map((n, i) => {
+    const kvs = [
+      ...(i === 0 ? m.kvs : []),
+      kv.u16("split.no", i), kv.u16("split.count", sizes.length), kv.i32("split.tensors.count", m.tensors.length),
+    ];
+    const tensors = m.tensors.slice(at, at + n);
+    at += n;
+    return ggufBytes(kvs, tensors);
+  });
 }
 
 /** Generates a model, writes it to `path`, and returns its tensor list (file order). */
@@ -371,7 +526,7 @@ export function generateImatrix(m: GeneratedModel, spec: ImatrixSpec = {}): { st
     if (!isBlockMatmul && !isOutput) continue;
     const layer = t.name.split(".")[1];
     const kind = t.name.split(".")[2];
-    const group = /^attn_[qkv]$/.test(kind) ? `blk.${layer}.attn_in`
+    const group = /^attn_([qkv]|q_a|kv_a_mqa)$/.test(kind) ? `blk.${layer}.attn_in`
       : /^ffn_(gate|up)(_exps|_shexp)?$|^ffn_gate_inp(_shexp)?$/.test(kind) ? `blk.${layer}.ffn_in`
       : t.name;
     const ne0 = t.ne[0];
@@ -381,6 +536,7 @@ export function generateImatrix(m: GeneratedModel, spec: ImatrixSpec = {}): { st
 
     let counts: number[];
     if (nMat === 1) counts = [nTokens];
+    else if (!t.name.includes("_exps")) counts = new Array<number>(nMat).fill(nTokens); // per-head matrices (MLA): every token
     else {
       const w = Array.from({ length: nMat }, () => 0.5 + r.uniform());
       const total = nTokens * m.spec.nExpertUsed;

@@ -10,15 +10,20 @@
 // std::vector<int> * of older ones); test/live-models.test.ts has a test of each. Keep nthread at
 // 1 unless needed: the log callback is a JS function and must only be called on this thread.
 // Beware: llama.cpp aborts or corrupts its heap on some inputs (q8_1/q8_K targets, an
-// --output-tensor-type whose block does not divide the row), which takes this process with it.
+// --output-tensor-type whose block does not divide the row, GGML_ASSERTs of the model loader such
+// as an expert count below the used-expert count), which takes this process with it:
+// quantizeIsolated runs one call in a child process instead (test/support/llama-child.ts).
 
+import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 const require = createRequire(import.meta.url);
 
-export interface KvOverride { key: string; kind: "int" | "float" | "bool" | "str"; value: number | boolean | string }
+/** A kv override as llama_model_kv_override holds it (int: i64, float: f64, bool, str of <= 127 bytes). */
+export interface KvOverride { key: string; kind: "int" | "float" | "bool" | "str"; value: number | bigint | boolean | string }
 
 export interface LlamaQuantizeParams {
   ftype: number;
@@ -29,6 +34,8 @@ export interface LlamaQuantizeParams {
   leaveOutputTensor?: boolean;
   onlyCopy?: boolean;
   pure?: boolean;
+  /** one output per input shard, named `<output>-%05d-of-%05d.gguf` (output without .gguf, as llama-quantize passes it) */
+  keepSplit?: boolean;
   dryRun?: boolean;
   imatrix?: Map<string, Float32Array>;
   kvOverrides?: KvOverride[];
@@ -107,6 +114,7 @@ function load(): LlamaOracle | undefined {
       params.quantize_output_tensor = !p.leaveOutputTensor;
       params.only_copy = !!p.onlyCopy;
       params.pure = !!p.pure;
+      params.keep_split = !!p.keepSplit;
       params.dry_run = !!p.dryRun;
       if (p.imatrix && p.imatrix.size > 0) {
         const items = [...p.imatrix].map(([name, data]) => ({ name: cstr(name), data: floats(data), size: data.length }));
@@ -138,3 +146,35 @@ function load(): LlamaOracle | undefined {
 }
 
 export const llama: LlamaOracle | undefined = load();
+
+export interface IsolatedResult {
+  /** llama_model_quantize's status; undefined when the child died */
+  status?: number;
+  /** the log lines the child saw before it ended */
+  lines: string[];
+  /** the signal that ended the child (SIGABRT for a GGML_ASSERT), and what it printed on stderr */
+  signal?: string;
+  stderr: string;
+}
+
+/**
+ * One llama_model_quantize call in a child process (about half a second of start-up), for inputs on
+ * which llama.cpp may abort: a crash is reported instead of taking the test process with it.
+ */
+export function quantizeIsolated(input: string, output: string, p: LlamaQuantizeParams): IsolatedResult {
+  const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const request = JSON.stringify({
+    input, output, params: { ...p, imatrix: p.imatrix ? [...p.imatrix].map(([k, v]) => [k, Array.from(v)]) : undefined },
+  }, (_k, v) => (typeof v === "bigint" ? { bigint: String(v) } : v));
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "test", "support", "llama-child.ts")], {
+    cwd: root, input: request, encoding: "utf8", maxBuffer: 256 << 20,
+    env: { ...process.env, GGML_NO_BACKTRACE: "1" }, // ggml_abort would otherwise attach gdb for a backtrace
+  });
+  const lines: string[] = [];
+  let status: number | undefined;
+  for (const l of r.stdout.split("\n")) {
+    if (l.startsWith("log ")) lines.push(JSON.parse(l.slice(4)) as string);
+    else if (l.startsWith("status ")) status = Number(l.slice(7));
+  }
+  return { status, lines, signal: r.signal ?? undefined, stderr: r.stderr };
+}
