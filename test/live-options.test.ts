@@ -256,13 +256,18 @@ describe.runIf(llama)("live: split inputs and --keep-split", () => {
 
 describe.runIf(llama)("live: --allow-requantize (llama.cpp dequantizes with to_float, then quantizes)", () => {
   const SOURCE_PRESET: Record<string, string> = { q4_0: "Q4_0", q4_1: "Q4_1", q5_0: "Q5_0", q5_1: "Q5_1", q8_0: "Q8_0", q6_K: "Q6_K" };
-  it("covers every type we can dequantize", () => expect([...DEQUANT_TYPES].sort()).toEqual(Object.keys(SOURCE_PRESET).sort()));
+  // (the K, IQ4, ternary and FP4 sources are dequantized exactly too — test/kernels/dequant.test.ts —
+  // but have no whole-file requantization case here yet)
+  it("requantizes only from types we can dequantize", () => expect([...DEQUANT_TYPES]).toEqual(expect.arrayContaining(Object.keys(SOURCE_PRESET))));
   it.each(Object.keys(SOURCE_PRESET))("from %s to every preset we can run", async (type) => {
     const source = { preset: SOURCE_PRESET[type], flags: ["--pure"] };
-    const imatrix = type === "q6_K" || type === "q4_1" ? "gguf" : "none";
-    const os = await agree(RUNNABLE_PRESETS.map((p) => one(SMALL, p, { source, imatrix, flags: ["--allow-requantize"] })));
+    // with an imatrix throughout: Q2_K_S, now runnable, refuses without one (llama.cpp too)
+    const imatrix = "gguf";
+    // Q1_0 has no fallback for SMALL's rows (both refuse: the random draws cover that agreement)
+    const presets = RUNNABLE_PRESETS.filter((p) => p !== "Q1_0");
+    const os = await agree(presets.map((p) => one(SMALL, p, { source, imatrix, flags: ["--allow-requantize"] })));
     succeeded(os);
-    expect(realRuns(os)).toBe(RUNNABLE_PRESETS.length);
+    expect(realRuns(os)).toBe(presets.length);
   });
   it("refuses without --allow-requantize, unless the type does not change", async () => {
     const os = await agree([one(SMALL, "Q4_0", { source: { preset: "Q8_0", flags: [] } }), one(SMALL, "Q8_0", { source: { preset: "Q8_0", flags: [] } })]);
