@@ -13,6 +13,8 @@
 // quantizes such rows.
 
 import { nearest_int, fabsf, fp16_to_fp32, store_f16 } from "./common";
+import { use_scalar } from "./simd";
+import { quantize_row_q4_K_ref_simd, quantize_row_q4_K_impl_simd, quantize_row_q5_K_ref_simd, quantize_row_q5_K_impl_simd } from "./kquants_simd";
 import { make_qx_quants, make_q3_quants, make_qkx2_quants, make_qkx3_quants, make_qp_quants, clamp_i32, imin, GROUP_MAX_EPS, nan_first, nan_first_add, nan_first_mul } from "./search";
 
 const QK_K: i32 = 256;
@@ -144,28 +146,28 @@ export function quantize_row_q6_K(x: usize, y: usize, n: i32, qw: usize): usize 
 // per-block set-up stay scalar, and the requantization and packing are per element.
 
 // block_q4_K / block_q5_K (ggml-common.h): ggml_half d, dmin; uint8_t scales[12]; [q5_K: uint8_t qh[QK_K/8];] uint8_t qs[QK_K/2]
-const K4_D: usize = 0;
-const K4_DMIN: usize = 2;
-const K4_SCALES: usize = 4;
+export const K4_D: usize = 0;
+export const K4_DMIN: usize = 2;
+export const K4_SCALES: usize = 4;
 const K_SCALE_SIZE: usize = 12;
-const Q4K_QS: usize = K4_SCALES + K_SCALE_SIZE;
+export const Q4K_QS: usize = K4_SCALES + K_SCALE_SIZE;
 /** sizeof(block_q4_K) = 144 */
 export const Q4K_BLOCK_BYTES: usize = Q4K_QS + QK_K / 2;
-const Q5K_QH: usize = K4_SCALES + K_SCALE_SIZE;
-const Q5K_QS: usize = Q5K_QH + QK_K / 8;
+export const Q5K_QH: usize = K4_SCALES + K_SCALE_SIZE;
+export const Q5K_QS: usize = Q5K_QH + QK_K / 8;
 /** sizeof(block_q5_K) = 176 */
 export const Q5K_BLOCK_BYTES: usize = Q5K_QS + QK_K / 2;
 
 // Per-call scratch, as C's stack arrays: uint8_t L[QK_K], Laux[32], Ls[8], Lm[8];
 // float weights[32], mins[8], scales[8], sw[8].
-const L_K4: usize = memory.data(QK_K, 16);
+export const L_K4: usize = memory.data(QK_K, 16);
 const LAUX_K4: usize = memory.data(32, 16);
 const LS_K4: usize = memory.data(QK_K / 32, 16);
 const LM_K4: usize = memory.data(QK_K / 32, 16);
 const WEIGHTS_K4: usize = memory.data(32 << 2, 16);
-const MINS_K4: usize = memory.data((QK_K / 32) << 2, 16);
-const SCALES_K4: usize = memory.data((QK_K / 32) << 2, 16);
-const SW_K4: usize = memory.data((QK_K / 32) << 2, 16);
+export const MINS_K4: usize = memory.data((QK_K / 32) << 2, 16);
+export const SCALES_K4: usize = memory.data((QK_K / 32) << 2, 16);
+export const SW_K4: usize = memory.data((QK_K / 32) << 2, 16);
 
 // @ts-ignore: decorator
 @inline function ldf(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
@@ -200,33 +202,38 @@ function weights_av_x(x: usize, weights: usize): void {
 
 /** get_scale_min_k4: the 6-bit scale of sub-block j (0..7) from the 12 scale bytes at q. */
 // @ts-ignore: decorator
-@inline function scale_k4(j: i32, q: usize): i32 {
+@inline export function scale_k4(j: i32, q: usize): i32 {
   if (j < 4) return load<u8>(q + <usize>j) & 63;
   return (load<u8>(q + <usize>(j + 4)) & 0xF) | ((load<u8>(q + <usize>(j - 4)) >> 6) << 4);
 }
 
 /** get_scale_min_k4: the 6-bit min of sub-block j (0..7). */
 // @ts-ignore: decorator
-@inline function min_k4(j: i32, q: usize): i32 {
+@inline export function min_k4(j: i32, q: usize): i32 {
   if (j < 4) return load<u8>(q + <usize>(j + 4)) & 63;
   return (load<u8>(q + <usize>(j + 4)) >> 4) | ((load<u8>(q + <usize>j) >> 6) << 4);
 }
 
+/** One sub-block j (0..7) of the _ref kernels' search: weights av_x + |x|, make_qkx2_quants; its
+ *  scale into SCALES_K4[j], -min into MINS_K4[j], its levels into L + 32j. (The unit a SIMD lane runs;
+ *  kquants_simd.ts calls it for the lanes it hands back.) */
+export function search_k4_ref_sub(x: usize, j: i32, L: usize, nmax: i32, rmin: f32, rdelta: f32, nstep: i32): void {
+  const xj = x + (<usize>(32 * j) << 2);
+  weights_av_x(xj, WEIGHTS_K4);
+  stf(SCALES_K4, j, make_qkx2_quants(32, nmax, xj, WEIGHTS_K4, L + <usize>(32 * j), MINS_K4 + (<usize>j << 2), LAUX_K4, rmin, rdelta, nstep, false));
+}
+
 /**
- * The _ref kernels' scales: one make_qkx2_quants search per 32-wide sub-block (levels into L), then
- * 6-bit scales and mins rounded against their maxima, and d = max_scale/63, dmin = max_min/63.
- * Writes y's d, dmin and scales.
+ * The _ref kernels' scales from the searches' SCALES_K4 and MINS_K4: 6-bit scales and mins rounded
+ * against their maxima, and d = max_scale/63, dmin = max_min/63. Writes y's d, dmin and scales.
  */
-function scales_k4_ref(x: usize, y: usize, L: usize, nmax: i32, rmin: f32, rdelta: f32, nstep: i32): void {
+export function finish_k4_ref(y: usize): void {
   const scales = SCALES_K4;
   const mins = MINS_K4;
   let max_scale: f32 = 0; // as we are deducting the min, scales are always positive
   let max_min: f32 = 0;
   for (let j = 0; j < QK_K / 32; ++j) {
-    const xj = x + (<usize>(32 * j) << 2);
-    weights_av_x(xj, WEIGHTS_K4);
-    const scale: f32 = make_qkx2_quants(32, nmax, xj, WEIGHTS_K4, L + <usize>(32 * j), mins + (<usize>j << 2), LAUX_K4, rmin, rdelta, nstep, false);
-    stf(scales, j, scale);
+    const scale: f32 = ldf(scales, j);
     if (scale > max_scale) max_scale = scale;
     const min: f32 = ldf(mins, j);
     if (min > max_min) max_min = min;
@@ -245,38 +252,48 @@ function scales_k4_ref(x: usize, y: usize, L: usize, nmax: i32, rmin: f32, rdelt
 }
 
 /**
- * The _impl kernels' scales: weights qw * sqrtf(sigma2 + x^2) with sigma2 = 2 * (sum of x^2 over
- * the super-block) / 256 (or av_x + |x|, av_x = sqrtf(sigma2), when qw is 0: a branch that
- * ggml_quantize_chunk never takes, as it runs _ref without an imatrix), one make_qkx3_quants search
- * per sub-block, then make_qp_quants over the 8 scales and the 8 mins, weighted by each
- * sub-block's sum of weights. clamp63: q5_K applies MIN(63, ...) to make_qp_quants' levels, q4_K not.
+ * The _ref kernels' scales: one make_qkx2_quants search per 32-wide sub-block (levels into L), then
+ * finish_k4_ref. (C finds the maxima inside the search loop; finding them after it compares the
+ * same values in the same order.)
  */
-function scales_k4_impl(x: usize, y: usize, L: usize, nmax: i32, qw: usize, clamp63: bool): void {
-  const scales = SCALES_K4;
-  const mins = MINS_K4;
-  const weights = WEIGHTS_K4;
+function scales_k4_ref(x: usize, y: usize, L: usize, nmax: i32, rmin: f32, rdelta: f32, nstep: i32): void {
+  for (let j = 0; j < QK_K / 32; ++j) search_k4_ref_sub(x, j, L, nmax, rmin, rdelta, nstep);
+  finish_k4_ref(y);
+}
 
+/** sigma2 of the _impl kernels: 2 * (sum of x^2 over the super-block, in order) / 256. */
+export function sigma2_k4(x: usize): f32 {
   let sum_x2: f32 = 0;
   for (let l = 0; l < QK_K; ++l) sum_x2 += ldf(x, l) * ldf(x, l);
-  const sigma2: f32 = <f32>2 * sum_x2 / <f32>QK_K;
-  const av_x: f32 = Mathf.sqrt(sigma2);
+  return <f32>2 * sum_x2 / <f32>QK_K;
+}
 
-  for (let j = 0; j < QK_K / 32; ++j) {
-    const xj = x + (<usize>(32 * j) << 2);
-    if (qw != 0) {
-      const qwj = qw + (<usize>(32 * j) << 2);
-      for (let l = 0; l < 32; ++l) stf(weights, l, ldf(qwj, l) * Mathf.sqrt(sigma2 + ldf(xj, l) * ldf(xj, l)));
-    } else {
-      for (let l = 0; l < 32; ++l) stf(weights, l, av_x + fabsf(ldf(xj, l)));
-    }
-    let sumw: f32 = 0;
-    for (let l = 0; l < 32; ++l) sumw += ldf(weights, l);
-    stf(SW_K4, j, sumw);
-    stf(scales, j, make_qkx3_quants(32, nmax, xj, weights, L + <usize>(32 * j), mins + (<usize>j << 2), LAUX_K4, <f32>-0.9, <f32>0.05, 36, false));
+/** One sub-block j of the _impl kernels' search: weights qw * sqrtf(sigma2 + x^2) (or av_x + |x|,
+ *  av_x = sqrtf(sigma2), when qw is 0: a branch that ggml_quantize_chunk never takes, as it runs _ref
+ *  without an imatrix), their sum into SW_K4[j], make_qkx3_quants; scale into SCALES_K4[j], -min
+ *  into MINS_K4[j], levels into L + 32j. qw points at the super-block's importance. */
+export function search_k4_impl_sub(x: usize, j: i32, L: usize, nmax: i32, qw: usize, sigma2: f32): void {
+  const weights = WEIGHTS_K4;
+  const xj = x + (<usize>(32 * j) << 2);
+  if (qw != 0) {
+    const qwj = qw + (<usize>(32 * j) << 2);
+    for (let l = 0; l < 32; ++l) stf(weights, l, ldf(qwj, l) * Mathf.sqrt(sigma2 + ldf(xj, l) * ldf(xj, l)));
+  } else {
+    const av_x: f32 = Mathf.sqrt(sigma2);
+    for (let l = 0; l < 32; ++l) stf(weights, l, av_x + fabsf(ldf(xj, l)));
   }
+  let sumw: f32 = 0;
+  for (let l = 0; l < 32; ++l) sumw += ldf(weights, l);
+  stf(SW_K4, j, sumw);
+  stf(SCALES_K4, j, make_qkx3_quants(32, nmax, xj, weights, L + <usize>(32 * j), MINS_K4 + (<usize>j << 2), LAUX_K4, <f32>-0.9, <f32>0.05, 36, false));
+}
 
-  const d_block: f32 = make_qp_quants(QK_K / 32, 63, scales, LS_K4, SW_K4);
-  const m_block: f32 = make_qp_quants(QK_K / 32, 63, mins, LM_K4, SW_K4);
+/** The _impl kernels' scales from SCALES_K4, MINS_K4 and SW_K4: make_qp_quants over the 8 scales and
+ *  the 8 mins, weighted by each sub-block's sum of weights. clamp63: q5_K applies MIN(63, ...) to
+ *  make_qp_quants' levels, q4_K not. Writes y's d, dmin and scales. */
+export function finish_k4_impl(y: usize, clamp63: bool): void {
+  const d_block: f32 = make_qp_quants(QK_K / 32, 63, SCALES_K4, LS_K4, SW_K4);
+  const m_block: f32 = make_qp_quants(QK_K / 32, 63, MINS_K4, LM_K4, SW_K4);
   for (let j = 0; j < QK_K / 32; ++j) {
     let ls: i32 = load<u8>(LS_K4 + <usize>j);
     let lm: i32 = load<u8>(LM_K4 + <usize>j);
@@ -290,27 +307,38 @@ function scales_k4_impl(x: usize, y: usize, L: usize, nmax: i32, qw: usize, clam
   store_f16(y + K4_DMIN, m_block);
 }
 
-/** Requantizes each sub-block against its stored 6-bit scale and min: l = nearest_int((x + dm)/d)
- *  clamped to [0, nmax]. A sub-block with d == 0 keeps its search levels (`if (!d) continue;`: a
- *  NaN d goes on). */
+/** The _impl kernels' scales: sigma2, one weighted make_qkx3_quants search per sub-block, then
+ *  finish_k4_impl. */
+function scales_k4_impl(x: usize, y: usize, L: usize, nmax: i32, qw: usize, clamp63: bool): void {
+  const sigma2: f32 = sigma2_k4(x);
+  for (let j = 0; j < QK_K / 32; ++j) search_k4_impl_sub(x, j, L, nmax, qw, sigma2);
+  finish_k4_impl(y, clamp63);
+}
+
+/** Requantizes sub-block j against its stored 6-bit scale and min: l = nearest_int((x + dm)/d)
+ *  clamped to [0, nmax], d = dh * scale, dm = dminh * min. A sub-block with d == 0 keeps its search
+ *  levels (`if (!d) continue;`: a NaN d goes on). */
+export function requantize_k4_sub(x: usize, y: usize, L: usize, nmax: i32, j: i32, dh: f32, dminh: f32): void {
+  const d: f32 = dh * <f32>scale_k4(j, y + K4_SCALES);
+  if (d == 0) return;
+  const dm: f32 = dminh * <f32>min_k4(j, y + K4_SCALES);
+  // x + dm: when both are NaN (dm = 0 * inf once dmin overflows fp16; such a block fails
+  // validation anyway) the build keeps x's NaN for ii < 28 and dm's for the last four (its
+  // vectorised loop computes the last quarter-vector as dm + x), in both _ref kernels. In the
+  // _impl kernels a NaN x makes d = dmin = 0, so they never get here with one.
+  for (let ii = 0; ii < 32; ++ii) {
+    const xi: f32 = ldf(x, 32 * j + ii);
+    let l = nearest_int((ii < 28 ? nan_first_add(xi, dm) : nan_first_add(dm, xi)) / d);
+    l = clamp_i32(l, 0, nmax);
+    store<u8>(L + <usize>(32 * j + ii), <u8>l);
+  }
+}
+
+/** requantize_k4_sub for the eight sub-blocks. */
 function requantize_k4(x: usize, y: usize, L: usize, nmax: i32): void {
   const dh: f32 = fp16_to_fp32(load<u16>(y + K4_D));
   const dminh: f32 = fp16_to_fp32(load<u16>(y + K4_DMIN));
-  for (let j = 0; j < QK_K / 32; ++j) {
-    const d: f32 = dh * <f32>scale_k4(j, y + K4_SCALES);
-    if (d == 0) continue;
-    const dm: f32 = dminh * <f32>min_k4(j, y + K4_SCALES);
-    // x + dm: when both are NaN (dm = 0 * inf once dmin overflows fp16; such a block fails
-    // validation anyway) the build keeps x's NaN for ii < 28 and dm's for the last four (its
-    // vectorised loop computes the last quarter-vector as dm + x), in both _ref kernels. In the
-    // _impl kernels a NaN x makes d = dmin = 0, so they never get here with one.
-    for (let ii = 0; ii < 32; ++ii) {
-      const xi: f32 = ldf(x, 32 * j + ii);
-      let l = nearest_int((ii < 28 ? nan_first_add(xi, dm) : nan_first_add(dm, xi)) / d);
-      l = clamp_i32(l, 0, nmax);
-      store<u8>(L + <usize>(32 * j + ii), <u8>l);
-    }
-  }
+  for (let j = 0; j < QK_K / 32; ++j) requantize_k4_sub(x, y, L, nmax, j, dh, dminh);
 }
 
 /** q4_K's qs: per 64 values, the first 32 levels in the low nibbles, the next 32 in the high ones. */
@@ -401,17 +429,28 @@ export function quantize_row_q5_K_impl(x: usize, y: usize, n_per_row: i32, quant
   }
 }
 
-/** The row function of quantize_q4_K: _ref when qw == 0, else _impl. Returns 144 bytes per 256 values. */
+/** The row function of quantize_q4_K: _ref when qw == 0, else _impl (the SIMD versions of
+ *  kquants_simd.ts unless set_scalar_kernels(1)). Returns 144 bytes per 256 values. */
 export function quantize_row_q4_K(x: usize, y: usize, n: i32, qw: usize): usize {
-  if (qw == 0) quantize_row_q4_K_ref(x, y, n);
-  else quantize_row_q4_K_impl(x, y, n, qw);
+  if (use_scalar()) {
+    if (qw == 0) quantize_row_q4_K_ref(x, y, n);
+    else quantize_row_q4_K_impl(x, y, n, qw);
+  } else {
+    if (qw == 0) quantize_row_q4_K_ref_simd(x, y, n);
+    else quantize_row_q4_K_impl_simd(x, y, n, qw);
+  }
   return <usize>(n / QK_K) * Q4K_BLOCK_BYTES;
 }
 
-/** The row function of quantize_q5_K: _ref when qw == 0, else _impl. Returns 176 bytes per 256 values. */
+/** The row function of quantize_q5_K: _ref when qw == 0, else _impl (SIMD unless set_scalar_kernels(1)). Returns 176 bytes per 256 values. */
 export function quantize_row_q5_K(x: usize, y: usize, n: i32, qw: usize): usize {
-  if (qw == 0) quantize_row_q5_K_ref(x, y, n);
-  else quantize_row_q5_K_impl(x, y, n, qw);
+  if (use_scalar()) {
+    if (qw == 0) quantize_row_q5_K_ref(x, y, n);
+    else quantize_row_q5_K_impl(x, y, n, qw);
+  } else {
+    if (qw == 0) quantize_row_q5_K_ref_simd(x, y, n);
+    else quantize_row_q5_K_impl_simd(x, y, n, qw);
+  }
   return <usize>(n / QK_K) * Q5K_BLOCK_BYTES;
 }
 

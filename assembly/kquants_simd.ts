@@ -1,0 +1,179 @@
+// SIMD128 versions of quantize_row_q{4,5}_K_ref and quantize_row_q{4,5}_K_impl, ggml-quants.c @ 36491e40,
+// byte-identical to the scalar ports in kquants.ts (which stay the reference: set_scalar_kernels(1)).
+//
+// The hot spot is the per-sub-block scale search (make_qkx2_quants without an imatrix,
+// make_qkx3_quants with one). It runs one 32-wide sub-block per lane, four at a time
+// (search_simd.ts): the sub-blocks' values and weights are transposed, so each lane performs the
+// scalar op sequence, sums in order included. The weights are per element (lane-wise), their sums
+// per lane in order. A lane the vector search hands back (non-finite weights, or a trial out of the
+// range where f32x4.nearest equals nearest_int) is redone by the scalar sub-block function, weights
+// and sums included. The per-super-block glue (maxima, make_qp_quants, 6-bit packing, fp16) is the
+// scalar code itself. The requantization is per element with the exact nearest_int trick; a
+// sub-block whose dm is NaN (where the build's NaN operand order shows) goes to the scalar code.
+
+import {
+  K4_D, K4_DMIN, K4_SCALES, L_K4, MINS_K4, Q4K_BLOCK_BYTES, Q4K_QS, Q5K_BLOCK_BYTES, Q5K_QH, Q5K_QS, SCALES_K4, SW_K4,
+  finish_k4_impl, finish_k4_ref, min_k4, requantize_k4_sub, scale_k4, search_k4_impl_sub, search_k4_ref_sub, sigma2_k4,
+} from "./kquants";
+import { fp16_to_fp32 } from "./common";
+import { __bytes16_i32x4, __finite_f32x4, __transpose4_store } from "./simd";
+import { OUT_MIN, OUT_SCALE, WT, XT, __nearest_int_i32x4, __qkx_levels, __qkx_search_x4, __transpose_x4 } from "./search_simd";
+
+const QK_K: i32 = 256;
+const SUB_F32: usize = 32 * 4;        // bytes of one sub-block of f32
+const SUPER_F32: usize = 256 * 4;     // bytes of one super-block of f32
+
+/** Scales, mins and levels of sub-blocks 4g..4g+3 from the search's results (lanes 0..3). */
+// @ts-ignore: decorator
+@inline function store_group(xg: usize, g: i32, nmax: i32): void {
+  v128.store(SCALES_K4 + (<usize>g << 4), v128.load(OUT_SCALE));
+  v128.store(MINS_K4 + (<usize>g << 4), f32x4.neg(v128.load(OUT_MIN))); // *the_min = -min
+  const L = L_K4 + (<usize>g << 7);
+  for (let b = 0; b < 4; b++) __qkx_levels(xg + <usize>b * SUB_F32, b, 32, nmax, L + (<usize>b << 5));
+}
+
+/** The _ref search of sub-blocks 4g..4g+3 (g = 0, 1) of the super-block at x: weights
+ *  av_x + |x| with av_x = sqrtf(sum of x² / 32), then make_qkx2_quants. */
+// @ts-ignore: decorator
+@inline function search_ref_x4(x: usize, g: i32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32): void {
+  const xg = x + <usize>g * 4 * SUB_F32;
+  __transpose_x4(xg, SUB_F32, 32, XT);
+  let sum_x2 = f32x4.splat(0);
+  for (let i: usize = 0; i < 32 * 16; i += 16) {
+    const xi = v128.load(XT + i);
+    sum_x2 = f32x4.add(sum_x2, f32x4.mul(xi, xi));
+  }
+  const av_x = f32x4.sqrt(f32x4.div(sum_x2, f32x4.splat(<f32>32)));
+  for (let i: usize = 0; i < 32 * 16; i += 16) v128.store(WT + i, f32x4.add(av_x, f32x4.abs(v128.load(XT + i))));
+  const redo = __qkx_search_x4(32, nmax, rmin, rdelta, nstep, false);
+  store_group(xg, g, nmax);
+  if (redo != 0) {
+    for (let b = 0; b < 4; b++) if (redo & (1 << b)) search_k4_ref_sub(x, 4 * g + b, L_K4, nmax, rmin, rdelta, nstep);
+  }
+}
+
+/** The _impl search of sub-blocks 4g..4g+3: weights qw·sqrtf(sigma2 + x²), their sums into SW_K4,
+ *  then make_qkx3_quants. A lane whose weights do not sum to a finite value is redone whole (the
+ *  sum goes to make_qp_quants, and the scalar code picks its NaN as the build does). */
+// @ts-ignore: decorator
+@inline function search_impl_x4(x: usize, qw: usize, g: i32, nmax: i32, sigma2: f32): void {
+  const o = <usize>g * 4 * SUB_F32;
+  const xg = x + o, qwg = qw + o;
+  const s2 = f32x4.splat(sigma2);
+  for (let j: usize = 0; j < SUB_F32; j += 16) {
+    const x0 = v128.load(xg + j), x1 = v128.load(xg + SUB_F32 + j), x2 = v128.load(xg + 2 * SUB_F32 + j), x3 = v128.load(xg + 3 * SUB_F32 + j);
+    __transpose4_store(x0, x1, x2, x3, XT + (j << 2));
+    __transpose4_store(
+      f32x4.mul(v128.load(qwg + j), f32x4.sqrt(f32x4.add(s2, f32x4.mul(x0, x0)))),
+      f32x4.mul(v128.load(qwg + SUB_F32 + j), f32x4.sqrt(f32x4.add(s2, f32x4.mul(x1, x1)))),
+      f32x4.mul(v128.load(qwg + 2 * SUB_F32 + j), f32x4.sqrt(f32x4.add(s2, f32x4.mul(x2, x2)))),
+      f32x4.mul(v128.load(qwg + 3 * SUB_F32 + j), f32x4.sqrt(f32x4.add(s2, f32x4.mul(x3, x3)))),
+      WT + (j << 2));
+  }
+  let sumw = f32x4.splat(0);
+  for (let i: usize = 0; i < 32 * 16; i += 16) sumw = f32x4.add(sumw, v128.load(WT + i));
+  v128.store(SW_K4 + (<usize>g << 4), sumw);
+  const redo = __qkx_search_x4(32, nmax, <f32>-0.9, <f32>0.05, 36, false) | (~i32x4.bitmask(__finite_f32x4(sumw)) & 15);
+  store_group(xg, g, nmax);
+  if (redo != 0) {
+    for (let b = 0; b < 4; b++) if (redo & (1 << b)) search_k4_impl_sub(x, 4 * g + b, L_K4, nmax, qw, sigma2);
+  }
+}
+
+/** requantize_k4 (kquants.ts): per sub-block with d != 0, l = clamp(nearest_int((x + dm)/d), 0, nmax)
+ *  on each lane; a NaN dm (then both addends may be NaN) goes to the scalar code. */
+// @ts-ignore: decorator
+@inline function requantize(x: usize, y: usize, nmax: i32): void {
+  const dh: f32 = fp16_to_fp32(load<u16>(y + K4_D));
+  const dminh: f32 = fp16_to_fp32(load<u16>(y + K4_DMIN));
+  const zero = i32x4.splat(0), hi = i32x4.splat(nmax);
+  for (let j = 0; j < QK_K / 32; ++j) {
+    const d: f32 = dh * <f32>scale_k4(j, y + K4_SCALES);
+    if (d == 0) continue;
+    const dm: f32 = dminh * <f32>min_k4(j, y + K4_SCALES);
+    if (dm != dm) {
+      requantize_k4_sub(x, y, L_K4, nmax, j, dh, dminh);
+      continue;
+    }
+    const D = f32x4.splat(d), DM = f32x4.splat(dm);
+    const xj = x + <usize>j * SUB_F32;
+    for (let h: usize = 0; h < SUB_F32; h += 64) {
+      const p = xj + h;
+      v128.store(L_K4 + (<usize>j << 5) + (h >> 2), __bytes16_i32x4(
+        i32x4.max_s(zero, i32x4.min_s(__nearest_int_i32x4(f32x4.div(f32x4.add(v128.load(p), DM), D)), hi)),
+        i32x4.max_s(zero, i32x4.min_s(__nearest_int_i32x4(f32x4.div(f32x4.add(v128.load(p, 16), DM), D)), hi)),
+        i32x4.max_s(zero, i32x4.min_s(__nearest_int_i32x4(f32x4.div(f32x4.add(v128.load(p, 32), DM), D)), hi)),
+        i32x4.max_s(zero, i32x4.min_s(__nearest_int_i32x4(f32x4.div(f32x4.add(v128.load(p, 48), DM), D)), hi))));
+    }
+  }
+}
+
+/** pack_q4_K: per 64 levels, the first 32 in the low nibbles, the next 32 in the high ones. */
+// @ts-ignore: decorator
+@inline function pack_q4(q: usize): void {
+  for (let j: usize = 0; j < <usize>QK_K; j += 64) {
+    const p = L_K4 + j, o = q + (j >> 1);
+    v128.store(o, v128.or(v128.load(p), i8x16.shl(v128.load(p, 32), 4)));
+    v128.store(o, v128.or(v128.load(p, 16), i8x16.shl(v128.load(p, 48), 4)), 16);
+  }
+}
+
+/** pack_q5_K: the low 4 bits as q4_K; bit 4 of level 64k + j to bit 2k of qh[j], of 64k + 32 + j to
+ *  bit 2k + 1 (levels are at most 31). */
+// @ts-ignore: decorator
+@inline function pack_q5(y: usize): void {
+  const low = i8x16.splat(0x0F), one = i8x16.splat(1);
+  for (let h: usize = 0; h < 32; h += 16) {
+    let qh = i8x16.splat(0);
+    for (let k = 0; k < 4; k++) {
+      const a = v128.load(L_K4 + 64 * <usize>k + h), b = v128.load(L_K4 + 64 * <usize>k + 32 + h);
+      v128.store(y + Q5K_QS + 32 * <usize>k + h, v128.or(v128.and(a, low), i8x16.shl(v128.and(b, low), 4)));
+      qh = v128.or(qh, i8x16.shl(v128.and(i8x16.shr_u(a, 4), one), 2 * k));
+      qh = v128.or(qh, i8x16.shl(v128.and(i8x16.shr_u(b, 4), one), 2 * k + 1));
+    }
+    v128.store(y + Q5K_QH + h, qh);
+  }
+}
+
+/** quantize_row_q4_K_ref (q5 false) or quantize_row_q5_K_ref (q5 true). */
+// @ts-ignore: decorator
+@inline function ref_rows(x: usize, y: usize, k: i32, q5: bool): void {
+  const nmax = q5 ? 31 : 15;
+  const rmin: f32 = q5 ? <f32>-0.5 : <f32>-1;
+  const nstep = q5 ? 15 : 20;
+  const nb = k / QK_K;
+  for (let i = 0; i < nb; i++) {
+    search_ref_x4(x, 0, nmax, rmin, <f32>0.1, nstep);
+    search_ref_x4(x, 1, nmax, rmin, <f32>0.1, nstep);
+    finish_k4_ref(y);
+    requantize(x, y, nmax);
+    if (q5) pack_q5(y);
+    else pack_q4(y + Q4K_QS);
+    x += SUPER_F32;
+    y += q5 ? Q5K_BLOCK_BYTES : Q4K_BLOCK_BYTES;
+  }
+}
+
+/** quantize_row_q4_K_impl (q5 false) or quantize_row_q5_K_impl (q5 true), qw != 0. */
+// @ts-ignore: decorator
+@inline function impl_rows(x: usize, y: usize, n: i32, qw: usize, q5: bool): void {
+  const nmax = q5 ? 31 : 15;
+  const nb = n / QK_K;
+  for (let i = 0; i < nb; i++) {
+    const sigma2: f32 = sigma2_k4(x);
+    search_impl_x4(x, qw, 0, nmax, sigma2);
+    search_impl_x4(x, qw, 1, nmax, sigma2);
+    finish_k4_impl(y, q5);
+    requantize(x, y, nmax);
+    if (q5) pack_q5(y);
+    else pack_q4(y + Q4K_QS);
+    x += SUPER_F32;
+    qw += SUPER_F32;
+    y += q5 ? Q5K_BLOCK_BYTES : Q4K_BLOCK_BYTES;
+  }
+}
+
+export function quantize_row_q4_K_ref_simd(x: usize, y: usize, k: i32): void { ref_rows(x, y, k, false); }
+export function quantize_row_q5_K_ref_simd(x: usize, y: usize, k: i32): void { ref_rows(x, y, k, true); }
+export function quantize_row_q4_K_impl_simd(x: usize, y: usize, n: i32, qw: usize): void { impl_rows(x, y, n, qw, false); }
+export function quantize_row_q5_K_impl_simd(x: usize, y: usize, n: i32, qw: usize): void { impl_rows(x, y, n, qw, true); }

@@ -1,0 +1,168 @@
+// SIMD128 lane-wise versions of the scale searches of search.ts (make_qkx2_quants / make_qkx3_quants),
+// for kernels that run four independent groups (sub-blocks or blocks) at once, one per f32x4 lane.
+//
+// The caller transposes the four groups' n values (n = 16 or 32) and weights into XT and WT
+// (vector i = element i of the four groups), so each lane performs exactly the scalar op sequence,
+// every sum in element order. C's branches become masks and selects; the levels C keeps are
+// recomputed at the end from the (iscale, min) of the trial that produced them.
+//
+// Exact only where the scalar code has no NaN or overflow to reproduce, so a lane is handed back
+// (its bit in the returned mask) unless:
+//   - its weights sum to a finite value (so every weight is finite, hence every x: the weights of
+//     every caller are non-finite where x is);
+//   - every trial keeps |(x - min)·iscale| below 2^21, where f32x4.nearest equals nearest_int (the
+//     12582912 trick, ties to even below 2^22).
+// Lanes that exit early (max <= min: every level 0) are exact whatever their values.
+
+import { __transpose4_store, __finite_f32x4, __int_f32x4, __bytes16_i32x4 } from "./simd";
+
+/** Transposed values and weights of four groups (32 vectors each at most), and trial levels. */
+export const XT: usize = memory.data(32 * 16, 16);
+export const WT: usize = memory.data(32 * 16, 16);
+const LT: usize = memory.data(32 * 16, 16);
+
+/** The search's results, one lane per group: the returned scale (0 for an early exit); C's final
+ *  `min` (the_min gets -min); the (iscale, min) whose levels C kept; all ones where it exited early. */
+export const OUT_SCALE: usize = memory.data(16, 16);
+export const OUT_MIN: usize = memory.data(16, 16);
+export const OUT_IS: usize = memory.data(16, 16);
+export const OUT_MU: usize = memory.data(16, 16);
+export const OUT_DONE: usize = memory.data(16, 16);
+
+/** Stores at dst the transpose of four runs of n floats (n a multiple of 4) at src, src + stride,
+ *  src + 2·stride, src + 3·stride: vector i = [run0[i], run1[i], run2[i], run3[i]]. */
+// @ts-ignore: decorator
+@inline export function __transpose_x4(src: usize, stride: usize, n: i32, dst: usize): void {
+  for (let j: usize = 0; j < (<usize>n << 2); j += 16) {
+    __transpose4_store(v128.load(src + j), v128.load(src + stride + j), v128.load(src + 2 * stride + j), v128.load(src + 3 * stride + j), dst + (j << 2));
+  }
+}
+
+/** C's levels MAX(0, MIN(nmax, l)) in the float domain; pmax(0, .) also turns -0 into +0. */
+// @ts-ignore: decorator
+@inline export function __clamp_levels_f32x4(l: v128, nmax: v128): v128 {
+  return f32x4.pmax(f32x4.splat(0), f32x4.pmin(l, nmax));
+}
+
+/** The error term of the searches: |diff| (use_mad) or diff². */
+// @ts-ignore: decorator
+@inline function err_f32x4(diff: v128, use_mad: bool): v128 {
+  return use_mad ? f32x4.abs(diff) : f32x4.mul(diff, diff);
+}
+
+/** Lanes where (absx + |min|)·|iscale| is not below 2^21, which bounds |(x - min)·iscale| for every
+ *  x of a lane with max|x| <= absx (each rounding is monotonic). iscale is negative when an accepted
+ *  min (<= 0) exceeds max (all x negative), and its size then unbounded. */
+// @ts-ignore: decorator
+@inline function out_of_range(absx: v128, min: v128, iscale: v128): v128 {
+  return v128.not(f32x4.lt(f32x4.mul(f32x4.add(absx, f32x4.abs(min)), f32x4.abs(iscale)), f32x4.splat(<f32>2097152)));
+}
+
+/**
+ * make_qkx2_quants / make_qkx3_quants(n, nmax, x, weights, L, the_min, Laux, rmin, rdelta, nstep,
+ * use_mad) on the four groups in XT / WT (nstep >= 1). The two differ only in their early-exit test,
+ * `max == min` against `max <= min`, which agree: min <= x[0] <= max unless x[0] is NaN, and
+ * clearing a positive min keeps it below max. Results in OUT_*; returns the lanes (bits 0-3) the
+ * scalar code must redo.
+ */
+// @ts-ignore: decorator
+@inline export function __qkx_search_x4(n: i32, nmax: i32, rmin: f32, rdelta: f32, nstep: i32, use_mad: bool): i32 {
+  const N: usize = <usize>n << 4;
+  const zero = f32x4.splat(0);
+  const NMAX = f32x4.splat(<f32>nmax);
+  const x0 = v128.load(XT), w0 = v128.load(WT);
+  let min = x0, max = x0;
+  let sum_w = w0;
+  let sum_x = f32x4.mul(sum_w, x0);
+  for (let i: usize = 16; i < N; i += 16) {
+    const xi = v128.load(XT + i), wi = v128.load(WT + i);
+    min = v128.bitselect(xi, min, f32x4.lt(xi, min)); // if (x[i] < min) min = x[i];
+    max = v128.bitselect(xi, max, f32x4.gt(xi, max)); // if (x[i] > max) max = x[i];
+    sum_w = f32x4.add(sum_w, wi);
+    sum_x = f32x4.add(sum_x, f32x4.mul(wi, xi));
+  }
+  const absx = f32x4.pmax(f32x4.abs(min), f32x4.abs(max)); // >= every |x| of a finite lane
+  min = v128.bitselect(zero, min, f32x4.gt(min, zero));   // if (min > 0) min = 0;
+  const done = f32x4.le(max, min);                         // L = 0, the_min = -min, return 0
+  const min_done = min;
+  let redo = v128.andnot(v128.not(__finite_f32x4(sum_w)), done);
+  let iscale = f32x4.div(NMAX, f32x4.sub(max, min));
+  let scale = f32x4.div(f32x4.splat(<f32>1), iscale);
+  redo = v128.or(redo, v128.andnot(out_of_range(absx, min, iscale), done));
+  let best = zero;
+  for (let i: usize = 0; i < N; i += 16) {
+    const xi = v128.load(XT + i);
+    const l = __clamp_levels_f32x4(f32x4.nearest(f32x4.mul(f32x4.sub(xi, min), iscale)), NMAX);
+    const diff = f32x4.sub(f32x4.add(f32x4.mul(scale, l), min), xi); // scale*L[i] + min - x[i]
+    best = f32x4.add(best, f32x4.mul(v128.load(WT + i), err_f32x4(diff, use_mad)));
+  }
+  let best_is = iscale, best_mu = min;
+  for (let is = 0; is <= nstep; ++is) {
+    iscale = f32x4.div(f32x4.splat(rmin + rdelta * <f32>is + <f32>nmax), f32x4.sub(max, min));
+    redo = v128.or(redo, v128.andnot(out_of_range(absx, min, iscale), done));
+    let sum_l = zero, sum_l2 = zero, sum_xl = zero;
+    for (let i: usize = 0; i < N; i += 16) {
+      const xi = v128.load(XT + i);
+      const l = __clamp_levels_f32x4(f32x4.nearest(f32x4.mul(iscale, f32x4.sub(xi, min))), NMAX);
+      v128.store(LT + i, l);
+      const wl = f32x4.mul(v128.load(WT + i), l);
+      sum_l = f32x4.add(sum_l, wl);
+      sum_l2 = f32x4.add(sum_l2, f32x4.mul(wl, l));
+      sum_xl = f32x4.add(sum_xl, f32x4.mul(wl, xi));
+    }
+    const D = f32x4.sub(f32x4.mul(sum_w, sum_l2), f32x4.mul(sum_l, sum_l));
+    const pos = f32x4.gt(D, zero);
+    if (!v128.any_true(pos)) continue;
+    let this_scale = f32x4.div(f32x4.sub(f32x4.mul(sum_w, sum_xl), f32x4.mul(sum_x, sum_l)), D);
+    let this_min = f32x4.div(f32x4.sub(f32x4.mul(sum_l2, sum_x), f32x4.mul(sum_l, sum_xl)), D);
+    const over = f32x4.gt(this_min, zero);
+    this_min = v128.bitselect(zero, this_min, over);
+    this_scale = v128.bitselect(f32x4.div(sum_xl, sum_l2), this_scale, over);
+    let cur = zero;
+    for (let i: usize = 0; i < N; i += 16) {
+      const diff = f32x4.sub(f32x4.add(f32x4.mul(this_scale, v128.load(LT + i)), this_min), v128.load(XT + i));
+      cur = f32x4.add(cur, f32x4.mul(v128.load(WT + i), err_f32x4(diff, use_mad)));
+    }
+    const take = v128.and(pos, f32x4.lt(cur, best));
+    best_is = v128.bitselect(iscale, best_is, take);
+    best_mu = v128.bitselect(min, best_mu, take);
+    best = v128.bitselect(cur, best, take);
+    scale = v128.bitselect(this_scale, scale, take);
+    min = v128.bitselect(this_min, min, take);
+  }
+  v128.store(OUT_SCALE, v128.andnot(scale, done));
+  v128.store(OUT_MIN, v128.bitselect(min_done, min, done));
+  v128.store(OUT_IS, best_is);
+  v128.store(OUT_MU, best_mu);
+  v128.store(OUT_DONE, done);
+  return i32x4.bitmask(redo);
+}
+
+/** One vector of the levels __qkx_search_x4 kept for lane b: clamp(nearest((x - mu)·is), 0, nmax)
+ *  as i32 lanes, for the four values at x (0 where the lane exited early). */
+// @ts-ignore: decorator
+@inline function qkx_level4(x: usize, mu: v128, is: v128, nmax: v128, done: v128): v128 {
+  return __int_f32x4(v128.andnot(__clamp_levels_f32x4(f32x4.nearest(f32x4.mul(f32x4.sub(v128.load(x), mu), is)), nmax), done));
+}
+
+/** Stores at L the n (16 or 32) level bytes __qkx_search_x4 kept for lane b (0..3), from the
+ *  group's values at x (contiguous). */
+// @ts-ignore: decorator
+@inline export function __qkx_levels(x: usize, b: i32, n: i32, nmax: i32, L: usize): void {
+  const o = <usize>b << 2;
+  const is = v128.load32_splat(OUT_IS + o);
+  const mu = v128.load32_splat(OUT_MU + o);
+  const done = v128.load32_splat(OUT_DONE + o);
+  const NMAX = f32x4.splat(<f32>nmax);
+  for (let j: usize = 0; j < (<usize>n << 2); j += 64) {
+    v128.store(L + (j >> 2), __bytes16_i32x4(
+      qkx_level4(x + j, mu, is, NMAX, done), qkx_level4(x + j + 16, mu, is, NMAX, done),
+      qkx_level4(x + j + 32, mu, is, NMAX, done), qkx_level4(x + j + 48, mu, is, NMAX, done)));
+  }
+}
+
+/** nearest_int (the 12582912 trick) on each lane, garbage included: exact for every input. */
+// @ts-ignore: decorator
+@inline export function __nearest_int_i32x4(v: v128): v128 {
+  return i32x4.sub(v128.and(f32x4.add(v, f32x4.splat(<f32>12582912.0)), i32x4.splat(0x007fffff)), i32x4.splat(0x00400000));
+}
