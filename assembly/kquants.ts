@@ -14,22 +14,61 @@
 
 import { nearest_int, fabsf, fp16_to_fp32, store_f16 } from "./common";
 import { use_scalar } from "./simd";
-import { quantize_row_q4_K_ref_simd, quantize_row_q4_K_impl_simd, quantize_row_q5_K_ref_simd, quantize_row_q5_K_impl_simd } from "./kquants_simd";
+import { quantize_row_q4_K_ref_simd, quantize_row_q4_K_impl_simd, quantize_row_q5_K_ref_simd, quantize_row_q5_K_impl_simd, quantize_row_q6_K_simd } from "./kquants_simd";
 import { make_qx_quants, make_q3_quants, make_qkx2_quants, make_qkx3_quants, make_qp_quants, clamp_i32, imin, GROUP_MAX_EPS, nan_first, nan_first_add, nan_first_mul } from "./search";
 
 const QK_K: i32 = 256;
 
 // ---- block_q6_K (ggml-common.h): ql[QK_K/2], qh[QK_K/4], int8 scales[QK_K/16], ggml_half d ----
-const Q6K_QL: usize = 0;
-const Q6K_QH: usize = Q6K_QL + QK_K / 2;
-const Q6K_SCALES: usize = Q6K_QH + QK_K / 4;
-const Q6K_D: usize = Q6K_SCALES + QK_K / 16;
+export const Q6K_QL: usize = 0;
+export const Q6K_QH: usize = Q6K_QL + QK_K / 2;
+export const Q6K_SCALES: usize = Q6K_QH + QK_K / 4;
+export const Q6K_D: usize = Q6K_SCALES + QK_K / 16;
 /** sizeof(block_q6_K) = 210 */
 export const Q6K_BLOCK_BYTES: usize = Q6K_D + 2;
 
 // Per-call scratch, as the C stack arrays `int8_t L[QK_K]; float scales[QK_K/16];`.
-const L_Q6K: usize = memory.data(QK_K, 16);
-const SCALES_Q6K: usize = memory.data((QK_K / 16) << 2, 16);
+export const L_Q6K: usize = memory.data(QK_K, 16);
+export const SCALES_Q6K: usize = memory.data((QK_K / 16) << 2, 16);
+
+/** One 16-wide sub-block ib (0..15) of q6_K's search: make_qx_quants(16, 32, ..., rmse_type 1, qw)
+ *  into SCALES_Q6K[ib] and L + 16ib. qw points at the super-block's importance (0: none, weights
+ *  x²). (The unit a SIMD lane runs; kquants_simd.ts calls it for the lanes it hands back.) */
+export function search_q6_K_sub(x: usize, ib: i32, qw: usize): void {
+  const qwb: usize = qw != 0 ? qw + (<usize>(16 * ib) << 2) : 0;
+  store<f32>(SCALES_Q6K + (<usize>ib << 2), make_qx_quants(16, 32, x + (<usize>(16 * ib) << 2), L_Q6K + <usize>(16 * ib), 1, qwb));
+}
+
+/** q6_K's int8 scales and d from the searches' SCALES_Q6K, against the scale of largest magnitude
+ *  (the first one). Returns false for a block whose scales are all below GROUP_MAX_EPS: it is
+ *  written whole (all zero) and needs no levels. */
+export function scales_q6_K(y: usize): bool {
+  let max_scale: f32 = 0;
+  let max_abs_scale: f32 = 0;
+  for (let ib = 0; ib < QK_K / 16; ++ib) {
+    const scale: f32 = load<f32>(SCALES_Q6K + (<usize>ib << 2));
+    const abs_scale: f32 = fabsf(scale);
+    if (abs_scale > max_abs_scale) {
+      max_abs_scale = abs_scale;
+      max_scale = scale;
+    }
+  }
+
+  if (max_abs_scale < GROUP_MAX_EPS) {
+    // memset(&y[i], 0, sizeof(block_q6_K)); y[i].d = GGML_FP32_TO_FP16(0.f), which is 0 too
+    memory.fill(y, 0, Q6K_BLOCK_BYTES);
+    store_f16(y + Q6K_D, <f32>0);
+    return false;
+  }
+
+  const iscale: f32 = <f32>-128 / max_scale;
+  store_f16(y + Q6K_D, <f32>1 / iscale);
+  for (let ib = 0; ib < QK_K / 16; ++ib) {
+    const q = nearest_int(iscale * load<f32>(SCALES_Q6K + (<usize>ib << 2)));
+    store<i8>(y + Q6K_SCALES + <usize>ib, q < 127 ? q : 127); // int -> int8_t keeps the low byte
+  }
+  return true;
+}
 
 /**
  * quantize_row_q6_K_impl: n_per_row values at x (a multiple of QK_K) into n_per_row/256 block_q6_K at
@@ -38,69 +77,43 @@ const SCALES_Q6K: usize = memory.data((QK_K / 16) << 2, 16);
 export function quantize_row_q6_K_impl(x: usize, y: usize, n_per_row: i32, quant_weights: usize): void {
   const nb = n_per_row / QK_K;
   const L = L_Q6K;
-  const scales = SCALES_Q6K;
 
   for (let i = 0; i < nb; i++) {
-    let max_scale: f32 = 0;
-    let max_abs_scale: f32 = 0;
+    // one 16-wide sub-block search at a time (C finds the largest scale inside this loop; finding it
+    // after compares the same values in the same order)
+    const qw: usize = quant_weights != 0 ? quant_weights + (<usize>(QK_K * i) << 2) : 0;
+    for (let ib = 0; ib < QK_K / 16; ++ib) search_q6_K_sub(x, ib, qw);
 
-    // one 16-wide sub-block search at a time (the unit a SIMD version puts in one lane)
-    for (let ib = 0; ib < QK_K / 16; ++ib) {
-      const qw: usize = quant_weights != 0 ? quant_weights + (<usize>(QK_K * i + 16 * ib) << 2) : 0;
-      const scale: f32 = make_qx_quants(16, 32, x + (<usize>(16 * ib) << 2), L + <usize>(16 * ib), 1, qw);
-      store<f32>(scales + (<usize>ib << 2), scale);
-
-      const abs_scale: f32 = fabsf(scale);
-      if (abs_scale > max_abs_scale) {
-        max_abs_scale = abs_scale;
-        max_scale = scale;
+    if (scales_q6_K(y)) {
+      // where a scale byte is 0, d == 0 and the sub-block keeps make_qx_quants' levels
+      const dh: f32 = fp16_to_fp32(load<u16>(y + Q6K_D));
+      for (let j = 0; j < QK_K / 16; ++j) {
+        const d: f32 = dh * <f32>load<i8>(y + Q6K_SCALES + <usize>j);
+        if (d == 0) continue; // `if (!d)`: a NaN d goes on
+        for (let ii = 0; ii < 16; ++ii) {
+          let l = nearest_int(load<f32>(x + (<usize>(16 * j + ii) << 2)) / d);
+          l = clamp_i32(l, -32, 31);
+          store<i8>(L + <usize>(16 * j + ii), l + 32);
+        }
       }
-    }
 
-    if (max_abs_scale < GROUP_MAX_EPS) {
-      // memset(&y[i], 0, sizeof(block_q6_K)); y[i].d = GGML_FP32_TO_FP16(0.f), which is 0 too
-      memory.fill(y, 0, Q6K_BLOCK_BYTES);
-      store_f16(y + Q6K_D, <f32>0);
-      x += <usize>QK_K << 2;
-      y += Q6K_BLOCK_BYTES;
-      continue;
-    }
-
-    const iscale: f32 = <f32>-128 / max_scale;
-    store_f16(y + Q6K_D, <f32>1 / iscale);
-    for (let ib = 0; ib < QK_K / 16; ++ib) {
-      const q = nearest_int(iscale * load<f32>(scales + (<usize>ib << 2)));
-      store<i8>(y + Q6K_SCALES + <usize>ib, q < 127 ? q : 127); // int -> int8_t keeps the low byte
-    }
-
-    // where a scale byte is 0, d == 0 and the sub-block keeps make_qx_quants' levels
-    const dh: f32 = fp16_to_fp32(load<u16>(y + Q6K_D));
-    for (let j = 0; j < QK_K / 16; ++j) {
-      const d: f32 = dh * <f32>load<i8>(y + Q6K_SCALES + <usize>j);
-      if (d == 0) continue; // `if (!d)`: a NaN d goes on
-      for (let ii = 0; ii < 16; ++ii) {
-        let l = nearest_int(load<f32>(x + (<usize>(16 * j + ii) << 2)) / d);
-        l = clamp_i32(l, -32, 31);
-        store<i8>(L + <usize>(16 * j + ii), l + 32);
+      // pack: the low 4 bits of four 32-wide quarters into ql, their high 2 bits into qh
+      let ql = y + Q6K_QL;
+      let qh = y + Q6K_QH;
+      for (let j = 0; j < QK_K; j += 128) {
+        for (let l = 0; l < 32; ++l) {
+          // L is int8_t (always 0..63 here): `>> 4` acts on the promoted int, the store keeps the low byte
+          const q1 = <i32>load<i8>(L + <usize>(j + l));
+          const q2 = <i32>load<i8>(L + <usize>(j + l + 32));
+          const q3 = <i32>load<i8>(L + <usize>(j + l + 64));
+          const q4 = <i32>load<i8>(L + <usize>(j + l + 96));
+          store<u8>(ql + <usize>l, (q1 & 0xF) | ((q3 & 0xF) << 4));
+          store<u8>(ql + <usize>(l + 32), (q2 & 0xF) | ((q4 & 0xF) << 4));
+          store<u8>(qh + <usize>l, (q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
+        }
+        ql += 64;
+        qh += 32;
       }
-    }
-
-    // pack: the low 4 bits of four 32-wide quarters into ql, their high 2 bits into qh
-    let ql = y + Q6K_QL;
-    let qh = y + Q6K_QH;
-    for (let j = 0; j < QK_K; j += 128) {
-      for (let l = 0; l < 32; ++l) {
-        // L is int8_t (always 0..63 here): `>> 4` acts on the promoted int, the store keeps the low byte
-        const q1 = <i32>load<i8>(L + <usize>(j + l));
-        const q2 = <i32>load<i8>(L + <usize>(j + l + 32));
-        const q3 = <i32>load<i8>(L + <usize>(j + l + 64));
-        const q4 = <i32>load<i8>(L + <usize>(j + l + 96));
-        store<u8>(ql + <usize>l, (q1 & 0xF) | ((q3 & 0xF) << 4));
-        store<u8>(ql + <usize>(l + 32), (q2 & 0xF) | ((q4 & 0xF) << 4));
-        store<u8>(qh + <usize>l, (q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) | ((q4 >> 4) << 6));
-      }
-      ql += 64;
-      qh += 32;
     }
 
     x += <usize>QK_K << 2;
@@ -116,11 +129,13 @@ export function quantize_row_q6_K_ref(x: usize, y: usize, k: i32): void {
 
 /**
  * The row function of quantize_q6_K: one row of n values (n % 256 == 0) through quantize_row_q6_K_ref
- * when qw == 0, else through quantize_row_q6_K_impl with qw as the row's importance.
+ * when qw == 0, else through quantize_row_q6_K_impl with qw as the row's importance (the SIMD version
+ * of kquants_simd.ts unless set_scalar_kernels(1)).
  * Returns the bytes written (210 per 256 values).
  */
 export function quantize_row_q6_K(x: usize, y: usize, n: i32, qw: usize): usize {
-  if (qw == 0) quantize_row_q6_K_ref(x, y, n);
+  if (!use_scalar()) quantize_row_q6_K_simd(x, y, n, qw);
+  else if (qw == 0) quantize_row_q6_K_ref(x, y, n);
   else quantize_row_q6_K_impl(x, y, n, qw);
   return <usize>(n / QK_K) * Q6K_BLOCK_BYTES;
 }

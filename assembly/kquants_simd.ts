@@ -1,8 +1,8 @@
-// SIMD128 versions of quantize_row_q{4,5}_K_ref and quantize_row_q{4,5}_K_impl, ggml-quants.c @ 36491e40,
+// SIMD128 versions of quantize_row_q{4,5,6}_K_ref and quantize_row_q{4,5,6}_K_impl, ggml-quants.c @ 36491e40,
 // byte-identical to the scalar ports in kquants.ts (which stay the reference: set_scalar_kernels(1)).
 //
-// The hot spot is the per-sub-block scale search (make_qkx2_quants without an imatrix,
-// make_qkx3_quants with one). It runs one 32-wide sub-block per lane, four at a time
+// The hot spot is the per-sub-block scale search (q4_K, q5_K: make_qkx2_quants without an imatrix,
+// make_qkx3_quants with one; q6_K: make_qx_quants). It runs one 32-wide sub-block per lane, four at a time
 // (search_simd.ts): the sub-blocks' values and weights are transposed, so each lane performs the
 // scalar op sequence, sums in order included. The weights are per element (lane-wise), their sums
 // per lane in order. A lane the vector search hands back (non-finite weights, or a trial out of the
@@ -12,12 +12,15 @@
 // sub-block whose dm is NaN (where the build's NaN operand order shows) goes to the scalar code.
 
 import {
+  L_Q6K, Q6K_BLOCK_BYTES, Q6K_D, Q6K_QH, Q6K_QL, Q6K_SCALES, SCALES_Q6K, scales_q6_K, search_q6_K_sub,
   K4_D, K4_DMIN, K4_SCALES, L_K4, MINS_K4, Q4K_BLOCK_BYTES, Q4K_QS, Q5K_BLOCK_BYTES, Q5K_QH, Q5K_QS, SCALES_K4, SW_K4,
   finish_k4_impl, finish_k4_ref, min_k4, requantize_k4_sub, scale_k4, search_k4_impl_sub, search_k4_ref_sub, sigma2_k4,
 } from "./kquants";
 import { fp16_to_fp32 } from "./common";
 import { __bytes16_i32x4, __finite_f32x4, __transpose4_store } from "./simd";
-import { OUT_MIN, OUT_SCALE, WT, XT, __nearest_int_i32x4, __qkx_levels, __qkx_search_x4, __transpose_x4 } from "./search_simd";
+import {
+  OUT_MIN, OUT_SCALE, WT, XT, __nearest_int_i32x4, __qkx_levels, __qkx_search_x4, __qx_levels, __qx_search_x4, __transpose_x4,
+} from "./search_simd";
 
 const QK_K: i32 = 256;
 const SUB_F32: usize = 32 * 4;        // bytes of one sub-block of f32
@@ -177,3 +180,83 @@ export function quantize_row_q4_K_ref_simd(x: usize, y: usize, k: i32): void { r
 export function quantize_row_q5_K_ref_simd(x: usize, y: usize, k: i32): void { ref_rows(x, y, k, true); }
 export function quantize_row_q4_K_impl_simd(x: usize, y: usize, n: i32, qw: usize): void { impl_rows(x, y, n, qw, false); }
 export function quantize_row_q5_K_impl_simd(x: usize, y: usize, n: i32, qw: usize): void { impl_rows(x, y, n, qw, true); }
+
+// ---------------------------------------------------------------- q6_K
+
+const SUB16_F32: usize = 16 * 4;      // bytes of one q6_K sub-block of f32
+
+/** q6_K's search of sub-blocks 4g..4g+3 (g = 0..3): make_qx_quants(16, 32, rmse_type 1) with weights
+ *  qw (the super-block's importance) or, when qw is 0, x². */
+// @ts-ignore: decorator
+@inline function search_q6_x4(x: usize, qw: usize, g: i32): void {
+  const o = <usize>g * 4 * SUB16_F32;
+  const xg = x + o;
+  __transpose_x4(xg, SUB16_F32, 16, XT);
+  if (qw != 0) {
+    __transpose_x4(qw + o, SUB16_F32, 16, WT);
+  } else {
+    for (let i: usize = 0; i < 16 * 16; i += 16) {
+      const xi = v128.load(XT + i);
+      v128.store(WT + i, f32x4.mul(xi, xi));
+    }
+  }
+  const redo = __qx_search_x4(16, 32);
+  v128.store(SCALES_Q6K + (<usize>g << 4), v128.load(OUT_SCALE));
+  const L = L_Q6K + (<usize>g << 6);
+  for (let b = 0; b < 4; b++) __qx_levels(xg + <usize>b * SUB16_F32, b, 16, 32, L + (<usize>b << 4));
+  if (redo != 0) {
+    for (let b = 0; b < 4; b++) if (redo & (1 << b)) search_q6_K_sub(x, 4 * g + b, qw);
+  }
+}
+
+/** q6_K's requantization: where d = fp16(y.d)·scale is not 0, L = clamp(nearest_int(x/d), -32, 31) + 32. */
+// @ts-ignore: decorator
+@inline function requantize_q6(x: usize, y: usize): void {
+  const dh: f32 = fp16_to_fp32(load<u16>(y + Q6K_D));
+  const lo = i32x4.splat(-32), hi = i32x4.splat(31), off = i32x4.splat(32);
+  for (let j = 0; j < QK_K / 16; ++j) {
+    const d: f32 = dh * <f32>load<i8>(y + Q6K_SCALES + <usize>j);
+    if (d == 0) continue; // `if (!d)`: a NaN d goes on
+    const D = f32x4.splat(d);
+    const p = x + <usize>j * SUB16_F32;
+    v128.store(L_Q6K + (<usize>j << 4), __bytes16_i32x4(
+      i32x4.add(i32x4.max_s(lo, i32x4.min_s(__nearest_int_i32x4(f32x4.div(v128.load(p), D)), hi)), off),
+      i32x4.add(i32x4.max_s(lo, i32x4.min_s(__nearest_int_i32x4(f32x4.div(v128.load(p, 16), D)), hi)), off),
+      i32x4.add(i32x4.max_s(lo, i32x4.min_s(__nearest_int_i32x4(f32x4.div(v128.load(p, 32), D)), hi)), off),
+      i32x4.add(i32x4.max_s(lo, i32x4.min_s(__nearest_int_i32x4(f32x4.div(v128.load(p, 48), D)), hi)), off)));
+  }
+}
+
+/** q6_K's packing (levels 0..63): per 128, ql[l] = q1 & 15 | (q3 & 15) << 4, ql[l + 32] = q2 & 15 |
+ *  (q4 & 15) << 4, qh[l] = q1 >> 4 | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6, where q1..q4
+ *  are the levels l, l + 32, l + 64, l + 96. */
+// @ts-ignore: decorator
+@inline function pack_q6(y: usize): void {
+  const low = i8x16.splat(0x0F);
+  for (let c: usize = 0; c < 2; c++) {
+    for (let h: usize = 0; h < 32; h += 16) {
+      const p = L_Q6K + 128 * c + h;
+      const q1 = v128.load(p), q2 = v128.load(p, 32), q3 = v128.load(p, 64), q4 = v128.load(p, 96);
+      v128.store(y + Q6K_QL + 64 * c + h, v128.or(v128.and(q1, low), i8x16.shl(q3, 4)));
+      v128.store(y + Q6K_QL + 64 * c + 32 + h, v128.or(v128.and(q2, low), i8x16.shl(q4, 4)));
+      v128.store(y + Q6K_QH + 32 * c + h, v128.or(
+        v128.or(i8x16.shr_u(q1, 4), i8x16.shl(i8x16.shr_u(q2, 4), 2)),
+        v128.or(i8x16.shl(i8x16.shr_u(q3, 4), 4), i8x16.shl(i8x16.shr_u(q4, 4), 6))));
+    }
+  }
+}
+
+/** quantize_row_q6_K_ref (qw == 0) or quantize_row_q6_K_impl. */
+export function quantize_row_q6_K_simd(x: usize, y: usize, n: i32, qw: usize): void {
+  const nb = n / QK_K;
+  for (let i = 0; i < nb; i++) {
+    for (let g = 0; g < 4; g++) search_q6_x4(x, qw, g);
+    if (scales_q6_K(y)) {
+      requantize_q6(x, y);
+      pack_q6(y);
+    }
+    x += SUPER_F32;
+    if (qw != 0) qw += SUPER_F32;
+    y += Q6K_BLOCK_BYTES;
+  }
+}

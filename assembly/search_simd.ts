@@ -9,20 +9,25 @@
 // Exact only where the scalar code has no NaN or overflow to reproduce, so a lane is handed back
 // (its bit in the returned mask) unless:
 //   - its weights sum to a finite value (so every weight is finite, hence every x: the weights of
-//     every caller are non-finite where x is);
-//   - every trial keeps |(x - min)·iscale| below 2^21, where f32x4.nearest equals nearest_int (the
-//     12582912 trick, ties to even below 2^22).
+//     every make_qkx* caller are non-finite where x is), or for make_qx_quants its products x·w do
+//     (a finite x·w needs a finite x and a finite w);
+//   - make_qkx*: every trial keeps |(x - min)·iscale| below 2^21, where f32x4.nearest equals
+//     nearest_int (the 12582912 trick, ties to even below 2^22). make_qx_quants needs no such test:
+//     |iscale·x| <= (nmax + 0.9)·|x|/max|x| there.
 // Lanes that exit early (max <= min: every level 0) are exact whatever their values.
 
+import { GROUP_MAX_EPS } from "./search";
 import { __transpose4_store, __finite_f32x4, __int_f32x4, __bytes16_i32x4 } from "./simd";
 
 /** Transposed values and weights of four groups (32 vectors each at most), and trial levels. */
 export const XT: usize = memory.data(32 * 16, 16);
 export const WT: usize = memory.data(32 * 16, 16);
 const LT: usize = memory.data(32 * 16, 16);
+const WXT: usize = memory.data(32 * 16, 16);
 
-/** The search's results, one lane per group: the returned scale (0 for an early exit); C's final
- *  `min` (the_min gets -min); the (iscale, min) whose levels C kept; all ones where it exited early. */
+/** The searches' results, one lane per group: the returned scale (0 for an early exit); C's final
+ *  `min` (the_min gets -min; make_qkx*); the iscale (and min) whose levels C kept; all ones where it
+ *  exited early (all levels 0). */
 export const OUT_SCALE: usize = memory.data(16, 16);
 export const OUT_MIN: usize = memory.data(16, 16);
 export const OUT_IS: usize = memory.data(16, 16);
@@ -158,6 +163,84 @@ export const OUT_DONE: usize = memory.data(16, 16);
     v128.store(L + (j >> 2), __bytes16_i32x4(
       qkx_level4(x + j, mu, is, NMAX, done), qkx_level4(x + j + 16, mu, is, NMAX, done),
       qkx_level4(x + j + 32, mu, is, NMAX, done), qkx_level4(x + j + 48, mu, is, NMAX, done)));
+  }
+}
+
+/**
+ * make_qx_quants(n, nmax, x, L, rmse_type = 1, weights) on the four groups in XT / WT: the levels
+ * nmax + clamp(nearest_int(iscale·x), -nmax, nmax - 1), the first pass at iscale = -nmax/max (max:
+ * the first x of largest |x|), then the 18 trials iscale = -(nmax + 0.1·is)/max, each kept when
+ * sumlx²/suml2 grows. Results in OUT_SCALE, OUT_IS and OUT_DONE (max|x| < GROUP_MAX_EPS); returns
+ * the lanes (bits 0-3) the scalar code must redo.
+ */
+// @ts-ignore: decorator
+@inline export function __qx_search_x4(n: i32, nmax: i32): i32 {
+  const N: usize = <usize>n << 4;
+  const zero = f32x4.splat(0);
+  let amax = zero, max = zero, sumwx = zero;
+  for (let i: usize = 0; i < N; i += 16) {
+    const xi = v128.load(XT + i), wi = v128.load(WT + i);
+    const ax = f32x4.abs(xi);
+    const m = f32x4.gt(ax, amax); // if (ax > amax) { amax = ax; max = x[i]; }
+    amax = v128.bitselect(ax, amax, m);
+    max = v128.bitselect(xi, max, m);
+    const wx = f32x4.mul(xi, wi); // x[i]*w: the first pass's product, and w*x[i] of the trials
+    v128.store(WXT + i, wx);
+    sumwx = f32x4.add(sumwx, wx); // finiteness test only
+  }
+  const done = f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS));
+  const redo = v128.andnot(v128.not(__finite_f32x4(sumwx)), done);
+  const hi = f32x4.splat(<f32>(nmax - 1)), lo = f32x4.splat(<f32>-nmax);
+  let iscale = f32x4.div(f32x4.splat(<f32>-nmax), max);
+  let sumlx = zero, suml2 = zero;
+  for (let i: usize = 0; i < N; i += 16) {
+    const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(iscale, v128.load(XT + i))), hi), lo);
+    sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(WXT + i), l));
+    suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(WT + i), l), l));
+  }
+  let scale = v128.bitselect(f32x4.div(sumlx, suml2), zero, f32x4.ne(suml2, zero)); // suml2 ? sumlx/suml2 : 0
+  let best = f32x4.mul(scale, sumlx);
+  let best_is = iscale;
+  for (let is = -9; is <= 9; ++is) {
+    if (is == 0) continue;
+    iscale = f32x4.div(f32x4.splat(-(<f32>nmax + <f32>0.1 * <f32>is)), max);
+    sumlx = zero;
+    suml2 = zero;
+    for (let i: usize = 0; i < N; i += 16) {
+      const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(iscale, v128.load(XT + i))), hi), lo);
+      sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(WXT + i), l));
+      suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(WT + i), l), l));
+    }
+    const take = v128.and(f32x4.gt(suml2, zero), f32x4.gt(f32x4.mul(sumlx, sumlx), f32x4.mul(best, suml2)));
+    best_is = v128.bitselect(iscale, best_is, take);
+    scale = v128.bitselect(f32x4.div(sumlx, suml2), scale, take);
+    best = v128.bitselect(f32x4.mul(scale, sumlx), best, take);
+  }
+  v128.store(OUT_SCALE, v128.andnot(scale, done));
+  v128.store(OUT_IS, best_is);
+  v128.store(OUT_DONE, done);
+  return i32x4.bitmask(redo);
+}
+
+/** One vector of the levels __qx_search_x4 kept: nmax + clamp(nearest(is·x), -nmax, nmax - 1) as
+ *  floats, for the four values at x (0 where the lane exited early). */
+// @ts-ignore: decorator
+@inline export function __qx_level_f32x4(x: usize, is: v128, nmax: i32, done: v128): v128 {
+  const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(is, v128.load(x))), f32x4.splat(<f32>(nmax - 1))), f32x4.splat(<f32>-nmax));
+  return v128.andnot(f32x4.add(l, f32x4.splat(<f32>nmax)), done);
+}
+
+/** Stores at L the n (16 or 32) level bytes __qx_search_x4 kept for lane b (0..3), from the group's
+ *  values at x (contiguous). */
+// @ts-ignore: decorator
+@inline export function __qx_levels(x: usize, b: i32, n: i32, nmax: i32, L: usize): void {
+  const o = <usize>b << 2;
+  const is = v128.load32_splat(OUT_IS + o);
+  const done = v128.load32_splat(OUT_DONE + o);
+  for (let j: usize = 0; j < (<usize>n << 2); j += 64) {
+    v128.store(L + (j >> 2), __bytes16_i32x4(
+      __int_f32x4(__qx_level_f32x4(x + j, is, nmax, done)), __int_f32x4(__qx_level_f32x4(x + j + 16, is, nmax, done)),
+      __int_f32x4(__qx_level_f32x4(x + j + 32, is, nmax, done)), __int_f32x4(__qx_level_f32x4(x + j + 48, is, nmax, done))));
   }
 }
 
