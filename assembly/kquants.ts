@@ -14,7 +14,7 @@
 
 import { nearest_int, fabsf, fp16_to_fp32, store_f16 } from "./common";
 import { use_scalar } from "./simd";
-import { quantize_row_q4_K_ref_simd, quantize_row_q4_K_impl_simd, quantize_row_q5_K_ref_simd, quantize_row_q5_K_impl_simd, quantize_row_q6_K_simd } from "./kquants_simd";
+import { quantize_row_q4_K_ref_simd, quantize_row_q4_K_impl_simd, quantize_row_q5_K_ref_simd, quantize_row_q5_K_impl_simd, quantize_row_q6_K_simd, quantize_row_q2_K_simd } from "./kquants_simd";
 import { make_qx_quants, make_q3_quants, make_qkx2_quants, make_qkx3_quants, make_qp_quants, clamp_i32, imin, GROUP_MAX_EPS, nan_first, nan_first_add, nan_first_mul } from "./search";
 
 const QK_K: i32 = 256;
@@ -473,40 +473,46 @@ export function quantize_row_q5_K(x: usize, y: usize, n: i32, qw: usize): usize 
 
 // ---- block_q2_K (ggml-common.h): uint8 scales[QK_K/16] (low nibble scale, high nibble min),
 // uint8 qs[QK_K/4], ggml_half d, ggml_half dmin ----
-const Q2K_SCALES: usize = 0;
-const Q2K_QS: usize = Q2K_SCALES + QK_K / 16;
-const Q2K_D: usize = Q2K_QS + QK_K / 4;
-const Q2K_DMIN: usize = Q2K_D + 2;
+export const Q2K_SCALES: usize = 0;
+export const Q2K_QS: usize = Q2K_SCALES + QK_K / 16;
+export const Q2K_D: usize = Q2K_QS + QK_K / 4;
+export const Q2K_DMIN: usize = Q2K_D + 2;
 /** sizeof(block_q2_K) = 84 */
 export const Q2K_BLOCK_BYTES: usize = Q2K_DMIN + 2;
 
 // Per-call scratch, as the C stack arrays: uint8_t L[QK_K], Laux[16], Ls[16], Lm[16];
 // float weight(s)[16], mins[16], scales[16], sw[16].
-const L_Q2K: usize = memory.data(QK_K, 16);
+export const L_Q2K: usize = memory.data(QK_K, 16);
 const LAUX_Q2K: usize = memory.data(16, 16);
 const LS_Q2K: usize = memory.data(QK_K / 16, 16);
 const LM_Q2K: usize = memory.data(QK_K / 16, 16);
 const WEIGHT_Q2K: usize = memory.data(16 << 2, 16);
-const MINS_Q2K: usize = memory.data((QK_K / 16) << 2, 16);
-const SCALES_Q2K: usize = memory.data((QK_K / 16) << 2, 16);
-const SW_Q2K: usize = memory.data((QK_K / 16) << 2, 16);
+export const MINS_Q2K: usize = memory.data((QK_K / 16) << 2, 16);
+export const SCALES_Q2K: usize = memory.data((QK_K / 16) << 2, 16);
+export const SW_Q2K: usize = memory.data((QK_K / 16) << 2, 16);
 
-/** q2_K's requantization and packing, shared by _ref and _impl: for each sub-block whose
- *  d = fp16(y.d)·(scale & 0xF) is not 0, L = clamp(nearest_int((x + dmin·(scale >> 4))/d), 0, 3)
- *  (a sub-block with d == 0 keeps the search's levels); then four 2-bit levels per qs byte. */
-// @ts-ignore: decorator
-@inline function q2_K_requantize_pack(x: usize, y: usize, L: usize, dh: f32, mh: f32): void {
-  for (let j = 0; j < QK_K / 16; ++j) {
-    const sc: i32 = <i32>load<u8>(y + Q2K_SCALES + <usize>j);
-    const d: f32 = dh * <f32>(sc & 0xF);
-    if (d == 0) continue; // `if (!d)`: a NaN d goes on
-    const dm: f32 = mh * <f32>(sc >> 4);
-    for (let ii = 0; ii < 16; ++ii) {
-      // (x + dm)/d: when x and dm (inf·0) are both NaN, x's payload decides, as in the build
-      const l = nearest_int(nan_first(load<f32>(x + (<usize>(16 * j + ii) << 2)), dm) / d);
-      store<u8>(L + <usize>(16 * j + ii), clamp_i32(l, 0, 3));
-    }
+/** q2_K's requantization of sub-block j, shared by _ref and _impl: where d = dh·(scale & 0xF) is
+ *  not 0, L = clamp(nearest_int((x + dmin·(scale >> 4))/d), 0, 3) (a sub-block with d == 0 keeps the
+ *  search's levels). */
+export function q2_K_requantize_sub(x: usize, y: usize, j: i32, dh: f32, mh: f32): void {
+  const sc: i32 = <i32>load<u8>(y + Q2K_SCALES + <usize>j);
+  const d: f32 = dh * <f32>(sc & 0xF);
+  if (d == 0) return; // `if (!d)`: a NaN d goes on
+  const dm: f32 = mh * <f32>(sc >> 4);
+  for (let ii = 0; ii < 16; ++ii) {
+    // (x + dm)/d: when x and dm (inf·0) are both NaN, x's payload decides, as in the build
+    const l = nearest_int(nan_first(load<f32>(x + (<usize>(16 * j + ii) << 2)), dm) / d);
+    store<u8>(L_Q2K + <usize>(16 * j + ii), clamp_i32(l, 0, 3));
   }
+}
+
+/** q2_K's requantization (q2_K_requantize_sub for the 16 sub-blocks) and packing: four 2-bit levels
+ *  per qs byte. */
+function q2_K_requantize_pack(x: usize, y: usize): void {
+  const dh: f32 = fp16_to_fp32(load<u16>(y + Q2K_D));
+  const mh: f32 = fp16_to_fp32(load<u16>(y + Q2K_DMIN));
+  for (let j = 0; j < QK_K / 16; ++j) q2_K_requantize_sub(x, y, j, dh, mh);
+  const L = L_Q2K;
   for (let j = 0; j < QK_K; j += 128) {
     for (let l = 0; l < 32; ++l) {
       const q: i32 = <i32>load<u8>(L + <usize>(j + l))
@@ -518,116 +524,127 @@ const SW_Q2K: usize = memory.data((QK_K / 16) << 2, 16);
   }
 }
 
-/** quantize_row_q2_K_ref: k values (a multiple of QK_K), no importance. Each 16-wide sub-block gets
- *  make_qkx2_quants(nmax 3, weights |x|, rmin -0.5, rdelta 0.1, 15 steps, mean absolute error);
- *  its scale and min are then quantized to 4 bits against the largest of each (q4scale = 15). */
-export function quantize_row_q2_K_ref(x: usize, y: usize, k: i32): void {
-  const nb = k / QK_K;
-  const L = L_Q2K;
-  const Laux = LAUX_Q2K;
-  const weights = WEIGHT_Q2K;
+/** One 16-wide sub-block j of quantize_row_q2_K_ref's search: make_qkx2_quants(nmax 3, weights |x|,
+ *  rmin -0.5, rdelta 0.1, 15 steps, mean absolute error); scale into SCALES_Q2K[j], -min into
+ *  MINS_Q2K[j], levels into L_Q2K + 16j. (The unit a SIMD lane runs.) */
+export function search_q2_K_ref_sub(x: usize, j: i32): void {
+  const xb = x + (<usize>(16 * j) << 2);
+  for (let l = 0; l < 16; ++l) store<f32>(WEIGHT_Q2K + (<usize>l << 2), fabsf(load<f32>(xb + (<usize>l << 2))));
+  store<f32>(SCALES_Q2K + (<usize>j << 2), make_qkx2_quants(16, 3, xb, WEIGHT_Q2K, L_Q2K + <usize>(16 * j), MINS_Q2K + (<usize>j << 2), LAUX_Q2K,
+    <f32>-0.5, <f32>0.1, 15, true));
+}
+
+/** quantize_row_q2_K_ref's scales from SCALES_Q2K and MINS_Q2K: quantized to 4 bits against the
+ *  largest of each (q4scale = 15). Writes y's scales, d and dmin. */
+export function scales_q2_K_ref(y: usize): void {
   const mins = MINS_Q2K;
   const scales = SCALES_Q2K;
   const q4scale: f32 = 15;
+  let max_scale: f32 = 0; // as we are deducting the min, scales are always positive
+  let max_min: f32 = 0;
+  for (let j = 0; j < QK_K / 16; ++j) {
+    const scale: f32 = load<f32>(scales + (<usize>j << 2));
+    if (scale > max_scale) max_scale = scale;
+    const min: f32 = load<f32>(mins + (<usize>j << 2));
+    if (min > max_min) max_min = min;
+  }
 
-  for (let i = 0; i < nb; i++) {
-    let max_scale: f32 = 0; // as we are deducting the min, scales are always positive
-    let max_min: f32 = 0;
-    // one 16-wide sub-block search at a time (the unit a SIMD version puts in one lane)
+  if (max_scale > 0) {
+    const iscale: f32 = q4scale / max_scale;
     for (let j = 0; j < QK_K / 16; ++j) {
-      const xb = x + (<usize>(16 * j) << 2);
-      for (let l = 0; l < 16; ++l) store<f32>(weights + (<usize>l << 2), fabsf(load<f32>(xb + (<usize>l << 2))));
-      const scale: f32 = make_qkx2_quants(16, 3, xb, weights, L + <usize>(16 * j), mins + (<usize>j << 2), Laux,
-        <f32>-0.5, <f32>0.1, 15, true);
-      store<f32>(scales + (<usize>j << 2), scale);
-      if (scale > max_scale) max_scale = scale;
-      const min: f32 = load<f32>(mins + (<usize>j << 2));
-      if (min > max_min) max_min = min;
+      const l = nearest_int(iscale * load<f32>(scales + (<usize>j << 2)));
+      store<u8>(y + Q2K_SCALES + <usize>j, l); // int -> uint8_t keeps the low byte
     }
-
-    if (max_scale > 0) {
-      const iscale: f32 = q4scale / max_scale;
-      for (let j = 0; j < QK_K / 16; ++j) {
-        const l = nearest_int(iscale * load<f32>(scales + (<usize>j << 2)));
-        store<u8>(y + Q2K_SCALES + <usize>j, l); // int -> uint8_t keeps the low byte
-      }
-      store_f16(y + Q2K_D, max_scale / q4scale);
-    } else {
-      memory.fill(y + Q2K_SCALES, 0, QK_K / 16);
-      store_f16(y + Q2K_D, <f32>0);
+    store_f16(y + Q2K_D, max_scale / q4scale);
+  } else {
+    memory.fill(y + Q2K_SCALES, 0, QK_K / 16);
+    store_f16(y + Q2K_D, <f32>0);
+  }
+  if (max_min > 0) {
+    const iscale: f32 = q4scale / max_min;
+    for (let j = 0; j < QK_K / 16; ++j) {
+      const l = nearest_int(iscale * load<f32>(mins + (<usize>j << 2)));
+      const p = y + Q2K_SCALES + <usize>j;
+      store<u8>(p, <i32>load<u8>(p) | (l << 4)); // low byte of the int
     }
-    if (max_min > 0) {
-      const iscale: f32 = q4scale / max_min;
-      for (let j = 0; j < QK_K / 16; ++j) {
-        const l = nearest_int(iscale * load<f32>(mins + (<usize>j << 2)));
-        const p = y + Q2K_SCALES + <usize>j;
-        store<u8>(p, <i32>load<u8>(p) | (l << 4)); // low byte of the int
-      }
-      store_f16(y + Q2K_DMIN, max_min / q4scale);
-    } else {
-      store_f16(y + Q2K_DMIN, <f32>0);
-    }
+    store_f16(y + Q2K_DMIN, max_min / q4scale);
+  } else {
+    store_f16(y + Q2K_DMIN, <f32>0);
+  }
+}
 
-    q2_K_requantize_pack(x, y, L, fp16_to_fp32(load<u16>(y + Q2K_D)), fp16_to_fp32(load<u16>(y + Q2K_DMIN)));
-
+/** quantize_row_q2_K_ref: k values (a multiple of QK_K), no importance. Each 16-wide sub-block gets
+ *  search_q2_K_ref_sub, then scales_q2_K_ref. (C finds the largest scale and min inside the search
+ *  loop; finding them after compares the same values in the same order.) */
+export function quantize_row_q2_K_ref(x: usize, y: usize, k: i32): void {
+  const nb = k / QK_K;
+  for (let i = 0; i < nb; i++) {
+    for (let j = 0; j < QK_K / 16; ++j) search_q2_K_ref_sub(x, j);
+    scales_q2_K_ref(y);
+    q2_K_requantize_pack(x, y);
     x += <usize>QK_K << 2;
     y += Q2K_BLOCK_BYTES;
+  }
+}
+
+/** sigma2 of quantize_row_q2_K_impl: Σx²/QK_K of the super-block, in order (q3_K, q4_K: 2·Σx²/QK_K). */
+export function sigma2_q2_K(x: usize): f32 {
+  let sumx2: f32 = 0;
+  for (let j = 0; j < QK_K; ++j) {
+    const v: f32 = load<f32>(x + (<usize>j << 2));
+    sumx2 += v * v;
+  }
+  return sumx2 / <f32>QK_K;
+}
+
+/** One 16-wide sub-block j of quantize_row_q2_K_impl's search: weights qw·sqrt(sigma2 + x²) (qw: the
+ *  super-block's importance), their sum into SW_Q2K[j], make_qkx3_quants(nmax 3, rmin -0.9, rdelta
+ *  0.05, 36 steps, squared error) into SCALES_Q2K[j], MINS_Q2K[j] and L_Q2K + 16j. */
+export function search_q2_K_impl_sub(x: usize, j: i32, qw: usize, sigma2: f32): void {
+  // No NaN order is needed for the weights or their sums here (unlike q3_K): a NaN weight only
+  // reaches the searches' error sums (compared, never stored) and make_qp_quants' sw, where it makes
+  // suml2 NaN and the result 0.
+  const xb = x + (<usize>(16 * j) << 2);
+  const qwb = qw + (<usize>(16 * j) << 2);
+  const weight = WEIGHT_Q2K;
+  for (let l = 0; l < 16; ++l) {
+    const v: f32 = load<f32>(xb + (<usize>l << 2));
+    store<f32>(weight + (<usize>l << 2), load<f32>(qwb + (<usize>l << 2)) * Mathf.sqrt(sigma2 + v * v));
+  }
+  // sw[j] after memset(sw, 0) and `for (l < QK_K/16) sw[j] += weight[l]` (QK_K/16 == 16)
+  let sumw: f32 = 0;
+  for (let l = 0; l < 16; ++l) sumw += load<f32>(weight + (<usize>l << 2));
+  store<f32>(SW_Q2K + (<usize>j << 2), sumw);
+  store<f32>(SCALES_Q2K + (<usize>j << 2), make_qkx3_quants(16, 3, xb, weight, L_Q2K + <usize>(16 * j), MINS_Q2K + (<usize>j << 2), LAUX_Q2K,
+    <f32>-0.9, <f32>0.05, 36, false));
+}
+
+/** quantize_row_q2_K_impl's scales: make_qp_quants(nmax 15) over the 16 scales and the 16 mins,
+ *  weighted by SW_Q2K. Writes y's d, dmin and scales. */
+export function scales_q2_K_impl(y: usize): void {
+  const dm: f32 = make_qp_quants(QK_K / 16, 15, SCALES_Q2K, LS_Q2K, SW_Q2K);
+  const mm: f32 = make_qp_quants(QK_K / 16, 15, MINS_Q2K, LM_Q2K, SW_Q2K);
+  store_f16(y + Q2K_D, dm);
+  store_f16(y + Q2K_DMIN, mm);
+  for (let j = 0; j < QK_K / 16; ++j) {
+    store<u8>(y + Q2K_SCALES + <usize>j, <i32>load<u8>(LS_Q2K + <usize>j) | (<i32>load<u8>(LM_Q2K + <usize>j) << 4));
   }
 }
 
 /**
  * quantize_row_q2_K_impl: n_per_row values at x into block_q2_K at y with quant_weights (n_per_row
  * floats, required). Weights qw·sqrt(sigma2 + x²) with sigma2 = Σx²/QK_K of the super-block;
- * make_qkx3_quants per sub-block (nmax 3, rmin -0.9, rdelta 0.05, 36 steps, squared error); the 16
- * scales and the 16 mins then each get make_qp_quants(nmax 15) weighted by the sub-block weight sums.
+ * make_qkx3_quants per sub-block; the 16 scales and the 16 mins then each get make_qp_quants(nmax 15)
+ * weighted by the sub-block weight sums.
  */
 export function quantize_row_q2_K_impl(x: usize, y: usize, k: i32, quant_weights: usize): void {
   const nb = k / QK_K;
-  const L = L_Q2K;
-  const Laux = LAUX_Q2K;
-  const weight = WEIGHT_Q2K;
-  const mins = MINS_Q2K;
-  const scales = SCALES_Q2K;
-  const sw = SW_Q2K;
-  const Ls = LS_Q2K;
-  const Lm = LM_Q2K;
-
   for (let i = 0; i < nb; i++) {
-    let sumx2: f32 = 0;
-    for (let j = 0; j < QK_K; ++j) {
-      const v: f32 = load<f32>(x + (<usize>j << 2));
-      sumx2 += v * v;
-    }
-    const sigma2: f32 = sumx2 / <f32>QK_K; // q2_K: Σx²/QK_K (q3_K, q4_K: 2·Σx²/QK_K)
-    // No NaN order is needed for sigma2, the weights or their sums here (unlike q3_K): a NaN weight
-    // only reaches the searches' error sums (compared, never stored) and make_qp_quants' sw, where it
-    // makes suml2 NaN and the result 0.
-    for (let j = 0; j < QK_K / 16; ++j) {
-      const xb = x + (<usize>(16 * j) << 2);
-      const qw = quant_weights + (<usize>(QK_K * i + 16 * j) << 2);
-      for (let l = 0; l < 16; ++l) {
-        const v: f32 = load<f32>(xb + (<usize>l << 2));
-        store<f32>(weight + (<usize>l << 2), load<f32>(qw + (<usize>l << 2)) * Mathf.sqrt(sigma2 + v * v));
-      }
-      // sw[j] after memset(sw, 0) and `for (l < QK_K/16) sw[j] += weight[l]` (QK_K/16 == 16)
-      let sumw: f32 = 0;
-      for (let l = 0; l < 16; ++l) sumw += load<f32>(weight + (<usize>l << 2));
-      store<f32>(sw + (<usize>j << 2), sumw);
-      const scale: f32 = make_qkx3_quants(16, 3, xb, weight, L + <usize>(16 * j), mins + (<usize>j << 2), Laux,
-        <f32>-0.9, <f32>0.05, 36, false);
-      store<f32>(scales + (<usize>j << 2), scale);
-    }
-
-    const dm: f32 = make_qp_quants(QK_K / 16, 15, scales, Ls, sw);
-    const mm: f32 = make_qp_quants(QK_K / 16, 15, mins, Lm, sw);
-    store_f16(y + Q2K_D, dm);
-    store_f16(y + Q2K_DMIN, mm);
-    for (let j = 0; j < QK_K / 16; ++j) {
-      store<u8>(y + Q2K_SCALES + <usize>j, <i32>load<u8>(Ls + <usize>j) | (<i32>load<u8>(Lm + <usize>j) << 4));
-    }
-
-    q2_K_requantize_pack(x, y, L, fp16_to_fp32(load<u16>(y + Q2K_D)), fp16_to_fp32(load<u16>(y + Q2K_DMIN)));
-
+    const sigma2: f32 = sigma2_q2_K(x);
+    const qw = quant_weights + (<usize>(QK_K * i) << 2);
+    for (let j = 0; j < QK_K / 16; ++j) search_q2_K_impl_sub(x, j, qw, sigma2);
+    scales_q2_K_impl(y);
+    q2_K_requantize_pack(x, y);
     x += <usize>QK_K << 2;
     y += Q2K_BLOCK_BYTES;
   }
@@ -635,10 +652,12 @@ export function quantize_row_q2_K_impl(x: usize, y: usize, k: i32, quant_weights
 
 /**
  * The row function of quantize_q2_K: one row of n values (n % 256 == 0) through quantize_row_q2_K_ref
- * when qw == 0, else through quantize_row_q2_K_impl. Returns the bytes written (84 per 256 values).
+ * when qw == 0, else through quantize_row_q2_K_impl (the SIMD version of kquants_simd.ts unless
+ * set_scalar_kernels(1)). Returns the bytes written (84 per 256 values).
  */
 export function quantize_row_q2_K(x: usize, y: usize, n: i32, qw: usize): usize {
-  if (qw == 0) quantize_row_q2_K_ref(x, y, n);
+  if (!use_scalar()) quantize_row_q2_K_simd(x, y, n, qw);
+  else if (qw == 0) quantize_row_q2_K_ref(x, y, n);
   else quantize_row_q2_K_impl(x, y, n, qw);
   return <usize>(n / QK_K) * Q2K_BLOCK_BYTES;
 }

@@ -12,6 +12,8 @@
 // sub-block whose dm is NaN (where the build's NaN operand order shows) goes to the scalar code.
 
 import {
+  L_Q2K, MINS_Q2K, Q2K_BLOCK_BYTES, Q2K_D, Q2K_DMIN, Q2K_QS, Q2K_SCALES, SCALES_Q2K, SW_Q2K, q2_K_requantize_sub, scales_q2_K_impl,
+  scales_q2_K_ref, search_q2_K_impl_sub, search_q2_K_ref_sub, sigma2_q2_K,
   L_Q6K, Q6K_BLOCK_BYTES, Q6K_D, Q6K_QH, Q6K_QL, Q6K_SCALES, SCALES_Q6K, scales_q6_K, search_q6_K_sub,
   K4_D, K4_DMIN, K4_SCALES, L_K4, MINS_K4, Q4K_BLOCK_BYTES, Q4K_QS, Q5K_BLOCK_BYTES, Q5K_QH, Q5K_QS, SCALES_K4, SW_K4,
   finish_k4_impl, finish_k4_ref, min_k4, requantize_k4_sub, scale_k4, search_k4_impl_sub, search_k4_ref_sub, sigma2_k4,
@@ -258,5 +260,103 @@ export function quantize_row_q6_K_simd(x: usize, y: usize, n: i32, qw: usize): v
     x += SUPER_F32;
     if (qw != 0) qw += SUPER_F32;
     y += Q6K_BLOCK_BYTES;
+  }
+}
+
+// ---------------------------------------------------------------- q2_K
+
+/** q2_K's search of sub-blocks 4g..4g+3 (g = 0..3): without an imatrix (qw == 0) make_qkx2_quants
+ *  with weights |x| (nmax 3, rmin -0.5, rdelta 0.1, 15 steps, mean absolute error); with one,
+ *  weights qw·sqrt(sigma2 + x²), their sums into SW_Q2K, and make_qkx3_quants (-0.9, 0.05, 36 steps).
+ *  As for q4_K, a lane whose weights do not sum to a finite value is redone whole. */
+// @ts-ignore: decorator
+@inline function search_q2_x4(x: usize, qw: usize, g: i32, sigma2: f32): void {
+  const o = <usize>g * 4 * SUB16_F32;
+  const xg = x + o;
+  __transpose_x4(xg, SUB16_F32, 16, XT);
+  let redo: i32;
+  if (qw == 0) {
+    for (let i: usize = 0; i < 16 * 16; i += 16) v128.store(WT + i, f32x4.abs(v128.load(XT + i)));
+    redo = __qkx_search_x4(16, 3, <f32>-0.5, <f32>0.1, 15, true);
+  } else {
+    __transpose_x4(qw + o, SUB16_F32, 16, WT);
+    const s2 = f32x4.splat(sigma2);
+    let sumw = f32x4.splat(0);
+    for (let i: usize = 0; i < 16 * 16; i += 16) {
+      const xi = v128.load(XT + i);
+      const w = f32x4.mul(v128.load(WT + i), f32x4.sqrt(f32x4.add(s2, f32x4.mul(xi, xi))));
+      v128.store(WT + i, w);
+      sumw = f32x4.add(sumw, w);
+    }
+    v128.store(SW_Q2K + (<usize>g << 4), sumw);
+    redo = __qkx_search_x4(16, 3, <f32>-0.9, <f32>0.05, 36, false) | (~i32x4.bitmask(__finite_f32x4(sumw)) & 15);
+  }
+  v128.store(SCALES_Q2K + (<usize>g << 4), v128.load(OUT_SCALE));
+  v128.store(MINS_Q2K + (<usize>g << 4), f32x4.neg(v128.load(OUT_MIN))); // *the_min = -min
+  const L = L_Q2K + (<usize>g << 6);
+  for (let b = 0; b < 4; b++) __qkx_levels(xg + <usize>b * SUB16_F32, b, 16, 3, L + (<usize>b << 4));
+  if (redo != 0) {
+    for (let b = 0; b < 4; b++) {
+      if (!(redo & (1 << b))) continue;
+      if (qw == 0) search_q2_K_ref_sub(x, 4 * g + b);
+      else search_q2_K_impl_sub(x, 4 * g + b, qw, sigma2);
+    }
+  }
+}
+
+/** q2_K's requantization (where d != 0: clamp(nearest_int((x + dm)/d), 0, 3); a NaN dm goes to the
+ *  scalar code, as in q4_K) and packing: four 2-bit levels per byte, from levels l, l + 32, l + 64,
+ *  l + 96 of each 128. */
+// @ts-ignore: decorator
+@inline function requantize_pack_q2(x: usize, y: usize): void {
+  const dh: f32 = fp16_to_fp32(load<u16>(y + Q2K_D));
+  const mh: f32 = fp16_to_fp32(load<u16>(y + Q2K_DMIN));
+  const zero = i32x4.splat(0), hi = i32x4.splat(3);
+  for (let j = 0; j < QK_K / 16; ++j) {
+    const sc: i32 = <i32>load<u8>(y + Q2K_SCALES + <usize>j);
+    const d: f32 = dh * <f32>(sc & 0xF);
+    if (d == 0) continue;
+    const dm: f32 = mh * <f32>(sc >> 4);
+    if (dm != dm) {
+      q2_K_requantize_sub(x, y, j, dh, mh);
+      continue;
+    }
+    const D = f32x4.splat(d), DM = f32x4.splat(dm);
+    const p = x + <usize>j * SUB16_F32;
+    v128.store(L_Q2K + (<usize>j << 4), __bytes16_i32x4(
+      i32x4.max_s(zero, i32x4.min_s(__nearest_int_i32x4(f32x4.div(f32x4.add(v128.load(p), DM), D)), hi)),
+      i32x4.max_s(zero, i32x4.min_s(__nearest_int_i32x4(f32x4.div(f32x4.add(v128.load(p, 16), DM), D)), hi)),
+      i32x4.max_s(zero, i32x4.min_s(__nearest_int_i32x4(f32x4.div(f32x4.add(v128.load(p, 32), DM), D)), hi)),
+      i32x4.max_s(zero, i32x4.min_s(__nearest_int_i32x4(f32x4.div(f32x4.add(v128.load(p, 48), DM), D)), hi))));
+  }
+  pack2(L_Q2K, y + Q2K_QS);
+}
+
+/** Four 2-bit levels (0..3) per byte: byte 32c + l = L[128c + l] | L[.. + 32] << 2 | L[.. + 64] << 4 |
+ *  L[.. + 96] << 6 (q2_K's qs, and q3_K's from its low two bits). */
+// @ts-ignore: decorator
+@inline function pack2(L: usize, q: usize): void {
+  for (let c: usize = 0; c < 2; c++) {
+    for (let h: usize = 0; h < 32; h += 16) {
+      const p = L + 128 * c + h;
+      v128.store(q + 32 * c + h, v128.or(
+        v128.or(v128.load(p), i8x16.shl(v128.load(p, 32), 2)),
+        v128.or(i8x16.shl(v128.load(p, 64), 4), i8x16.shl(v128.load(p, 96), 6))));
+    }
+  }
+}
+
+/** quantize_row_q2_K_ref (qw == 0) or quantize_row_q2_K_impl. */
+export function quantize_row_q2_K_simd(x: usize, y: usize, n: i32, qw: usize): void {
+  const nb = n / QK_K;
+  for (let i = 0; i < nb; i++) {
+    const sigma2: f32 = qw != 0 ? sigma2_q2_K(x) : 0;
+    for (let g = 0; g < 4; g++) search_q2_x4(x, qw, g, sigma2);
+    if (qw == 0) scales_q2_K_ref(y);
+    else scales_q2_K_impl(y);
+    requantize_pack_q2(x, y);
+    x += SUPER_F32;
+    if (qw != 0) qw += SUPER_F32;
+    y += Q2K_BLOCK_BYTES;
   }
 }
