@@ -14,7 +14,7 @@
 
 import { nearest_int, fabsf, fp16_to_fp32, store_f16 } from "./common";
 import { use_scalar } from "./simd";
-import { quantize_row_q4_K_ref_simd, quantize_row_q4_K_impl_simd, quantize_row_q5_K_ref_simd, quantize_row_q5_K_impl_simd, quantize_row_q6_K_simd, quantize_row_q2_K_simd } from "./kquants_simd";
+import { quantize_row_q4_K_ref_simd, quantize_row_q4_K_impl_simd, quantize_row_q5_K_ref_simd, quantize_row_q5_K_impl_simd, quantize_row_q6_K_simd, quantize_row_q2_K_simd, quantize_row_q3_K_simd } from "./kquants_simd";
 import { make_qx_quants, make_q3_quants, make_qkx2_quants, make_qkx3_quants, make_qp_quants, clamp_i32, imin, GROUP_MAX_EPS, nan_first, nan_first_add, nan_first_mul } from "./search";
 
 const QK_K: i32 = 256;
@@ -666,19 +666,19 @@ export function quantize_row_q2_K(x: usize, y: usize, n: i32, qw: usize): usize 
 
 // ---- block_q3_K (ggml-common.h): uint8 hmask[QK_K/8], uint8 qs[QK_K/4], uint8 scales[12] (sixteen
 // 6-bit scales: low nibbles in 0..7, high 2 bits in 8..11), ggml_half d ----
-const Q3K_HMASK: usize = 0;
-const Q3K_QS: usize = Q3K_HMASK + QK_K / 8;
-const Q3K_SCALES: usize = Q3K_QS + QK_K / 4;
-const Q3K_D: usize = Q3K_SCALES + 12;
+export const Q3K_HMASK: usize = 0;
+export const Q3K_QS: usize = Q3K_HMASK + QK_K / 8;
+export const Q3K_SCALES: usize = Q3K_QS + QK_K / 4;
+export const Q3K_D: usize = Q3K_SCALES + 12;
 /** sizeof(block_q3_K) = 110 */
 export const Q3K_BLOCK_BYTES: usize = Q3K_D + 2;
 
 // Per-call scratch: int8_t L[QK_K], Ls[16]; float scales[16], weight[16], sw[16].
-const L_Q3K: usize = memory.data(QK_K, 16);
+export const L_Q3K: usize = memory.data(QK_K, 16);
 const LS_Q3K: usize = memory.data(QK_K / 16, 16);
-const SCALES_Q3K: usize = memory.data((QK_K / 16) << 2, 16);
+export const SCALES_Q3K: usize = memory.data((QK_K / 16) << 2, 16);
 const WEIGHT_Q3K: usize = memory.data(16 << 2, 16);
-const SW_Q3K: usize = memory.data((QK_K / 16) << 2, 16);
+export const SW_Q3K: usize = memory.data((QK_K / 16) << 2, 16);
 
 /** Stores 6-bit scale l (0..63) of sub-block j: its low nibble into scales[j % 8] (low or high half),
  *  its top 2 bits into scales[8 + j % 4] at bit 2·(j / 4). The bytes must start zeroed. */
@@ -694,6 +694,14 @@ const SW_Q3K: usize = memory.data((QK_K / 16) << 2, 16);
   store<u8>(p, <i32>load<u8>(p) | (l << (2 * (j / 4))));
 }
 
+/** The signed 6-bit scale of sub-block j from the 12 scale bytes at sc: int8_t sc = the nibble, then
+ *  its top bits, then - 32 (all in int8, as C's stores truncate). */
+// @ts-ignore: decorator
+@inline export function q3_K_scale(sc: usize, j: i32): i32 {
+  const l: i32 = j < 8 ? <i32>load<u8>(sc + <usize>j) & 0xF : <i32>load<u8>(sc + <usize>(j - 8)) >> 4;
+  return <i32><i8>((l | (((<i32>load<u8>(sc + <usize>(8 + j % 4)) >> (2 * (j / 4))) & 3) << 4)) - 32);
+}
+
 /** q3_K's requantization and packing, shared by _ref and _impl: decodes each 6-bit scale back to
  *  int8 sc - 32, and where d = fp16(y.d)·sc is not 0, L = clamp(nearest_int(x/d), -4, 3) + 4 (a
  *  sub-block with d == 0 keeps the search's levels); then the high bit of each level goes to hmask
@@ -703,10 +711,7 @@ const SW_Q3K: usize = memory.data((QK_K / 16) << 2, 16);
   const sc_bytes = y + Q3K_SCALES;
   const dh: f32 = fp16_to_fp32(load<u16>(y + Q3K_D));
   for (let j = 0; j < QK_K / 16; ++j) {
-    // int8_t sc: the nibble, then its top bits, then - 32 (all in int8, as C's stores truncate)
-    let sc: i32 = j < 8 ? <i32>load<u8>(sc_bytes + <usize>j) & 0xF : <i32>load<u8>(sc_bytes + <usize>(j - 8)) >> 4;
-    sc = <i32><i8>((sc | (((<i32>load<u8>(sc_bytes + <usize>(8 + j % 4)) >> (2 * (j / 4))) & 3) << 4)) - 32);
-    const d: f32 = dh * <f32>sc;
+    const d: f32 = dh * <f32>q3_K_scale(sc_bytes, j);
     if (d == 0) continue; // `if (!d)`: a NaN d goes on
     for (let ii = 0; ii < 16; ++ii) {
       const l = clamp_i32(nearest_int(load<f32>(x + (<usize>(16 * j + ii) << 2)) / d), -4, 3);
@@ -741,46 +746,60 @@ const SW_Q3K: usize = memory.data((QK_K / 16) << 2, 16);
   }
 }
 
-/** quantize_row_q3_K_ref: k values (a multiple of QK_K), no importance. Each 16-wide sub-block gets
- *  make_q3_quants(nmax 4, do_rmse); the scales are quantized to 6 bits against the one of largest
- *  magnitude (iscale = -32/max_scale, through int8_t before the clamp). */
+/** One 16-wide sub-block j of quantize_row_q3_K_ref's search: make_q3_quants(nmax 4, do_rmse) into
+ *  SCALES_Q3K[j] and L_Q3K + 16j. (The unit a SIMD lane runs.) */
+export function search_q3_K_ref_sub(x: usize, j: i32): void {
+  store<f32>(SCALES_Q3K + (<usize>j << 2), make_q3_quants(16, 4, x + (<usize>(16 * j) << 2), L_Q3K + <usize>(16 * j), true));
+}
+
+/** quantize_row_q3_K_ref's scales from SCALES_Q3K: quantized to 6 bits against the one of largest
+ *  magnitude (the first; iscale = -32/max_scale, through int8_t before the clamp). Writes y's
+ *  scales and d. */
+export function scales_q3_K_ref(y: usize): void {
+  const scales = SCALES_Q3K;
+  let max_scale: f32 = 0;
+  let amax: f32 = 0;
+  for (let j = 0; j < QK_K / 16; ++j) {
+    const s: f32 = load<f32>(scales + (<usize>j << 2));
+    const scale: f32 = fabsf(s);
+    if (scale > amax) {
+      amax = scale;
+      max_scale = s;
+    }
+  }
+
+  memory.fill(y + Q3K_SCALES, 0, 12);
+  if (max_scale != 0) { // `if (max_scale)`
+    const iscale: f32 = <f32>-32 / max_scale;
+    for (let j = 0; j < QK_K / 16; ++j) {
+      // int8_t l = nearest_int(...): the low byte, sign-extended, before the clamp
+      let l: i32 = <i32><i8>nearest_int(iscale * load<f32>(scales + (<usize>j << 2)));
+      l = clamp_i32(l, -32, 31) + 32;
+      q3_K_put_scale(y + Q3K_SCALES, j, l);
+    }
+    store_f16(y + Q3K_D, <f32>1 / iscale);
+  } else {
+    store_f16(y + Q3K_D, <f32>0);
+  }
+}
+
+/** quantize_row_q3_K_ref: k values (a multiple of QK_K), no importance: search_q3_K_ref_sub per
+ *  sub-block, then scales_q3_K_ref. (C finds the largest scale inside the search loop; finding it
+ *  after compares the same values in the same order.) */
 export function quantize_row_q3_K_ref(x: usize, y: usize, k: i32): void {
   const nb = k / QK_K;
-  const L = L_Q3K;
-  const scales = SCALES_Q3K;
-
   for (let i = 0; i < nb; i++) {
-    let max_scale: f32 = 0;
-    let amax: f32 = 0;
-    for (let j = 0; j < QK_K / 16; ++j) {
-      const s: f32 = make_q3_quants(16, 4, x + (<usize>(16 * j) << 2), L + <usize>(16 * j), true);
-      store<f32>(scales + (<usize>j << 2), s);
-      const scale: f32 = fabsf(s);
-      if (scale > amax) {
-        amax = scale;
-        max_scale = s;
-      }
-    }
-
-    memory.fill(y + Q3K_SCALES, 0, 12);
-    if (max_scale != 0) { // `if (max_scale)`
-      const iscale: f32 = <f32>-32 / max_scale;
-      for (let j = 0; j < QK_K / 16; ++j) {
-        // int8_t l = nearest_int(...): the low byte, sign-extended, before the clamp
-        let l: i32 = <i32><i8>nearest_int(iscale * load<f32>(scales + (<usize>j << 2)));
-        l = clamp_i32(l, -32, 31) + 32;
-        q3_K_put_scale(y + Q3K_SCALES, j, l);
-      }
-      store_f16(y + Q3K_D, <f32>1 / iscale);
-    } else {
-      store_f16(y + Q3K_D, <f32>0);
-    }
-
-    q3_K_requantize_pack(x, y, L);
-
+    for (let j = 0; j < QK_K / 16; ++j) search_q3_K_ref_sub(x, j);
+    scales_q3_K_ref(y);
+    q3_K_requantize_pack(x, y, L_Q3K);
     x += <usize>QK_K << 2;
     y += Q3K_BLOCK_BYTES;
   }
+}
+
+/** sigma2 of quantize_row_q3_K_impl: 2·Σx²/QK_K, Σx² as q3_K_sum_x2 adds it. */
+export function sigma2_q3_K(x: usize): f32 {
+  return <f32>2 * q3_K_sum_x2(x) / <f32>QK_K;
 }
 
 /** Σx² over one super-block as the reference build's quantize_row_q3_K_impl adds it: four squares at a
@@ -803,62 +822,63 @@ function q3_K_sum_x2(x: usize): f32 {
   return sum;
 }
 
+/** One 16-wide sub-block j of quantize_row_q3_K_impl's search: weights qw·sqrt(sigma2 + x²) (qw: the
+ *  super-block's importance) or, when qw is 0, x²; their sum into SW_Q3K[j]; make_qx_quants(nmax 4,
+ *  rmse_type 1) into SCALES_Q3K[j] and L_Q3K + 16j. */
+export function search_q3_K_impl_sub(x: usize, j: i32, qw: usize, sigma2: f32): void {
+  const weight = WEIGHT_Q3K;
+  const xb = x + (<usize>(16 * j) << 2);
+  if (qw != 0) {
+    const qwb = qw + (<usize>(16 * j) << 2);
+    for (let l = 0; l < 16; ++l) {
+      // qw[l] * sqrtf(sigma2 + x*x) with the build's operands: x*x + sigma2, then sqrt * qw,
+      // except for the last of the sixteen, qw * sqrt
+      const v: f32 = load<f32>(xb + (<usize>l << 2));
+      const s: f32 = Mathf.sqrt(nan_first(v * v, sigma2));
+      const q: f32 = load<f32>(qwb + (<usize>l << 2));
+      store<f32>(weight + (<usize>l << 2), l < 15 ? nan_first_mul(s, q) : nan_first_mul(q, s));
+    }
+  } else {
+    for (let l = 0; l < 16; ++l) {
+      const v: f32 = load<f32>(xb + (<usize>l << 2));
+      store<f32>(weight + (<usize>l << 2), v * v);
+    }
+  }
+  // sumw += weight[l]: the build adds the first two as sumw + w, the other fourteen as w + sumw.
+  // This one shows: with two NaN weights in a sub-block (NaN importance) it decides the sign of d.
+  let sumw: f32 = 0;
+  for (let l = 0; l < 16; ++l) {
+    const w: f32 = load<f32>(weight + (<usize>l << 2));
+    sumw = l < 2 ? nan_first(sumw, w) : nan_first(w, sumw);
+  }
+  store<f32>(SW_Q3K + (<usize>j << 2), sumw);
+  store<f32>(SCALES_Q3K + (<usize>j << 2), make_qx_quants(16, 4, xb, L_Q3K + <usize>(16 * j), 1, weight));
+}
+
+/** quantize_row_q3_K_impl's scales: make_qx_quants(nmax 32) over the 16 scales weighted by SW_Q3K
+ *  gives the 6-bit scales and d. Writes y's scales and d. */
+export function scales_q3_K_impl(y: usize): void {
+  memory.fill(y + Q3K_SCALES, 0, 12);
+  const d_block: f32 = make_qx_quants(QK_K / 16, 32, SCALES_Q3K, LS_Q3K, 1, SW_Q3K);
+  for (let j = 0; j < QK_K / 16; ++j) {
+    q3_K_put_scale(y + Q3K_SCALES, j, <i32>load<i8>(LS_Q3K + <usize>j));
+  }
+  store_f16(y + Q3K_D, d_block);
+}
+
 /**
  * quantize_row_q3_K_impl: n_per_row values at x into block_q3_K at y, with quant_weights as importance
  * (weights qw·sqrt(sigma2 + x²), sigma2 = 2·Σx²/QK_K of the super-block) or, when it is 0, x².
- * make_qx_quants(nmax 4) per sub-block, then make_qx_quants(nmax 32) over the 16 scales weighted by
- * the sub-block weight sums gives the 6-bit scales and d.
+ * make_qx_quants(nmax 4) per sub-block, then scales_q3_K_impl.
  */
 export function quantize_row_q3_K_impl(x: usize, y: usize, n_per_row: i32, quant_weights: usize): void {
   const nb = n_per_row / QK_K;
-  const L = L_Q3K;
-  const scales = SCALES_Q3K;
-  const weight = WEIGHT_Q3K;
-  const sw = SW_Q3K;
-  const Ls = LS_Q3K;
-
   for (let i = 0; i < nb; i++) {
-    const sigma2: f32 = <f32>2 * q3_K_sum_x2(x) / <f32>QK_K;
-
-    for (let j = 0; j < QK_K / 16; ++j) {
-      const xb = x + (<usize>(16 * j) << 2);
-      if (quant_weights != 0) {
-        const qw = quant_weights + (<usize>(QK_K * i + 16 * j) << 2);
-        for (let l = 0; l < 16; ++l) {
-          // qw[l] * sqrtf(sigma2 + x*x) with the build's operands: x*x + sigma2, then sqrt * qw,
-          // except for the last of the sixteen, qw * sqrt
-          const v: f32 = load<f32>(xb + (<usize>l << 2));
-          const s: f32 = Mathf.sqrt(nan_first(v * v, sigma2));
-          const q: f32 = load<f32>(qw + (<usize>l << 2));
-          store<f32>(weight + (<usize>l << 2), l < 15 ? nan_first_mul(s, q) : nan_first_mul(q, s));
-        }
-      } else {
-        for (let l = 0; l < 16; ++l) {
-          const v: f32 = load<f32>(xb + (<usize>l << 2));
-          store<f32>(weight + (<usize>l << 2), v * v);
-        }
-      }
-      // sumw += weight[l]: the build adds the first two as sumw + w, the other fourteen as w + sumw.
-      // This one shows: with two NaN weights in a sub-block (NaN importance) it decides the sign of d.
-      let sumw: f32 = 0;
-      for (let l = 0; l < 16; ++l) {
-        const w: f32 = load<f32>(weight + (<usize>l << 2));
-        sumw = l < 2 ? nan_first(sumw, w) : nan_first(w, sumw);
-      }
-      store<f32>(sw + (<usize>j << 2), sumw);
-
-      store<f32>(scales + (<usize>j << 2), make_qx_quants(16, 4, xb, L + <usize>(16 * j), 1, weight));
-    }
-
-    memory.fill(y + Q3K_SCALES, 0, 12);
-    const d_block: f32 = make_qx_quants(QK_K / 16, 32, scales, Ls, 1, sw);
-    for (let j = 0; j < QK_K / 16; ++j) {
-      q3_K_put_scale(y + Q3K_SCALES, j, <i32>load<i8>(Ls + <usize>j));
-    }
-    store_f16(y + Q3K_D, d_block);
-
-    q3_K_requantize_pack(x, y, L);
-
+    const sigma2: f32 = sigma2_q3_K(x);
+    const qw: usize = quant_weights != 0 ? quant_weights + (<usize>(QK_K * i) << 2) : 0;
+    for (let j = 0; j < QK_K / 16; ++j) search_q3_K_impl_sub(x, j, qw, sigma2);
+    scales_q3_K_impl(y);
+    q3_K_requantize_pack(x, y, L_Q3K);
     x += <usize>QK_K << 2;
     y += Q3K_BLOCK_BYTES;
   }
@@ -866,10 +886,12 @@ export function quantize_row_q3_K_impl(x: usize, y: usize, n_per_row: i32, quant
 
 /**
  * The row function of quantize_q3_K: one row of n values (n % 256 == 0) through quantize_row_q3_K_ref
- * when qw == 0, else through quantize_row_q3_K_impl. Returns the bytes written (110 per 256 values).
+ * when qw == 0, else through quantize_row_q3_K_impl (the SIMD version of kquants_simd.ts unless
+ * set_scalar_kernels(1)). Returns the bytes written (110 per 256 values).
  */
 export function quantize_row_q3_K(x: usize, y: usize, n: i32, qw: usize): usize {
-  if (qw == 0) quantize_row_q3_K_ref(x, y, n);
+  if (!use_scalar()) quantize_row_q3_K_simd(x, y, n, qw);
+  else if (qw == 0) quantize_row_q3_K_ref(x, y, n);
   else quantize_row_q3_K_impl(x, y, n, qw);
   return <usize>(n / QK_K) * Q3K_BLOCK_BYTES;
 }

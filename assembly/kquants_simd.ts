@@ -12,6 +12,8 @@
 // sub-block whose dm is NaN (where the build's NaN operand order shows) goes to the scalar code.
 
 import {
+  L_Q3K, Q3K_BLOCK_BYTES, Q3K_D, Q3K_HMASK, Q3K_QS, Q3K_SCALES, SCALES_Q3K, SW_Q3K, scales_q3_K_impl, scales_q3_K_ref,
+  search_q3_K_impl_sub, search_q3_K_ref_sub, sigma2_q3_K, q3_K_scale,
   L_Q2K, MINS_Q2K, Q2K_BLOCK_BYTES, Q2K_D, Q2K_DMIN, Q2K_QS, Q2K_SCALES, SCALES_Q2K, SW_Q2K, q2_K_requantize_sub, scales_q2_K_impl,
   scales_q2_K_ref, search_q2_K_impl_sub, search_q2_K_ref_sub, sigma2_q2_K,
   L_Q6K, Q6K_BLOCK_BYTES, Q6K_D, Q6K_QH, Q6K_QL, Q6K_SCALES, SCALES_Q6K, scales_q6_K, search_q6_K_sub,
@@ -21,7 +23,7 @@ import {
 import { fp16_to_fp32 } from "./common";
 import { __bytes16_i32x4, __finite_f32x4, __transpose4_store } from "./simd";
 import {
-  OUT_MIN, OUT_SCALE, WT, XT, __nearest_int_i32x4, __qkx_levels, __qkx_search_x4, __qx_levels, __qx_search_x4, __transpose_x4,
+  OUT_MIN, OUT_SCALE, OUT_SCALE2, WT, XT, __nearest_int_i32x4, __q3_levels, __q3_search_x8, __qkx_levels, __qkx_search_x4, __qx_levels, __qx_search_x4, __transpose_x4,
 } from "./search_simd";
 
 const QK_K: i32 = 256;
@@ -358,5 +360,105 @@ export function quantize_row_q2_K_simd(x: usize, y: usize, n: i32, qw: usize): v
     x += SUPER_F32;
     if (qw != 0) qw += SUPER_F32;
     y += Q2K_BLOCK_BYTES;
+  }
+}
+
+// ---------------------------------------------------------------- q3_K
+
+/** quantize_row_q3_K_ref's search of sub-blocks 8p..8p+7 (p = 0, 1): make_q3_quants(nmax 4,
+ *  do_rmse), two groups of four as two chains. */
+// @ts-ignore: decorator
+@inline function search_q3_ref_x8(x: usize, p: i32): void {
+  const o = <usize>p * 8 * SUB16_F32;
+  __transpose_x4(x + o, SUB16_F32, 16, XT);
+  __transpose_x4(x + o + 4 * SUB16_F32, SUB16_F32, 16, XT + 16 * 16);
+  const redo = __q3_search_x8(4);
+  v128.store(SCALES_Q3K + (<usize>p << 5), v128.load(OUT_SCALE));
+  v128.store(SCALES_Q3K + (<usize>p << 5) + 16, v128.load(OUT_SCALE2));
+  const L = L_Q3K + (<usize>p << 7);
+  for (let b = 0; b < 8; b++) __q3_levels(b, L + (<usize>b << 4));
+  if (redo != 0) {
+    for (let b = 0; b < 8; b++) if (redo & (1 << b)) search_q3_K_ref_sub(x, 8 * p + b);
+  }
+}
+
+/** quantize_row_q3_K_impl's search of sub-blocks 4g..4g+3 (g = 0..3): weights qw·sqrt(sigma2 + x²),
+ *  their sums into SW_Q3K, make_qx_quants(nmax 4, rmse_type 1). A lane whose weights do not sum to a
+ *  finite value is redone whole (the scalar code picks the NaNs of the weights and sums as the build
+ *  does). */
+// @ts-ignore: decorator
+@inline function search_q3_impl_x4(x: usize, qw: usize, g: i32, sigma2: f32): void {
+  const o = <usize>g * 4 * SUB16_F32;
+  const xg = x + o;
+  __transpose_x4(xg, SUB16_F32, 16, XT);
+  __transpose_x4(qw + o, SUB16_F32, 16, WT);
+  const s2 = f32x4.splat(sigma2);
+  let sumw = f32x4.splat(0);
+  for (let i: usize = 0; i < 16 * 16; i += 16) {
+    const xi = v128.load(XT + i);
+    const w = f32x4.mul(f32x4.sqrt(f32x4.add(f32x4.mul(xi, xi), s2)), v128.load(WT + i));
+    v128.store(WT + i, w);
+    sumw = f32x4.add(sumw, w);
+  }
+  v128.store(SW_Q3K + (<usize>g << 4), sumw);
+  const redo = __qx_search_x4(16, 4) | (~i32x4.bitmask(__finite_f32x4(sumw)) & 15);
+  v128.store(SCALES_Q3K + (<usize>g << 4), v128.load(OUT_SCALE));
+  const L = L_Q3K + (<usize>g << 6);
+  for (let b = 0; b < 4; b++) __qx_levels(xg + <usize>b * SUB16_F32, b, 16, 4, L + (<usize>b << 4));
+  if (redo != 0) {
+    for (let b = 0; b < 4; b++) if (redo & (1 << b)) search_q3_K_impl_sub(x, 4 * g + b, qw, sigma2);
+  }
+}
+
+/** q3_K's requantization (where d = fp16(y.d)·(sc - 32) is not 0: clamp(nearest_int(x/d), -4, 3) + 4)
+ *  and packing: bit 2 of level 32k + m into bit k of hmask[m], the low two bits by pack2. */
+// @ts-ignore: decorator
+@inline function requantize_pack_q3(x: usize, y: usize): void {
+  const sc_bytes = y + Q3K_SCALES;
+  const dh: f32 = fp16_to_fp32(load<u16>(y + Q3K_D));
+  const lo = i32x4.splat(-4), hi = i32x4.splat(3), off = i32x4.splat(4);
+  for (let j = 0; j < QK_K / 16; ++j) {
+    const d: f32 = dh * <f32>q3_K_scale(sc_bytes, j);
+    if (d == 0) continue; // `if (!d)`: a NaN d goes on
+    const D = f32x4.splat(d);
+    const p = x + <usize>j * SUB16_F32;
+    v128.store(L_Q3K + (<usize>j << 4), __bytes16_i32x4(
+      i32x4.add(i32x4.max_s(lo, i32x4.min_s(__nearest_int_i32x4(f32x4.div(v128.load(p), D)), hi)), off),
+      i32x4.add(i32x4.max_s(lo, i32x4.min_s(__nearest_int_i32x4(f32x4.div(v128.load(p, 16), D)), hi)), off),
+      i32x4.add(i32x4.max_s(lo, i32x4.min_s(__nearest_int_i32x4(f32x4.div(v128.load(p, 32), D)), hi)), off),
+      i32x4.add(i32x4.max_s(lo, i32x4.min_s(__nearest_int_i32x4(f32x4.div(v128.load(p, 48), D)), hi)), off)));
+  }
+  // levels are 0..7: `if (L > 3) { hmask |= bit; L -= 4; }` is bit 2 out, L & 3 left
+  const one = i8x16.splat(1), low = i8x16.splat(3);
+  for (let h: usize = 0; h < 32; h += 16) {
+    let hm = i8x16.splat(0);
+    for (let k = 0; k < 8; k++) {
+      const p = L_Q3K + 32 * <usize>k + h;
+      const l = v128.load(p);
+      hm = v128.or(hm, i8x16.shl(v128.and(i8x16.shr_u(l, 2), one), k));
+      v128.store(p, v128.and(l, low));
+    }
+    v128.store(y + Q3K_HMASK + h, hm);
+  }
+  pack2(L_Q3K, y + Q3K_QS);
+}
+
+/** quantize_row_q3_K_ref (qw == 0) or quantize_row_q3_K_impl. */
+export function quantize_row_q3_K_simd(x: usize, y: usize, n: i32, qw: usize): void {
+  const nb = n / QK_K;
+  for (let i = 0; i < nb; i++) {
+    if (qw == 0) {
+      search_q3_ref_x8(x, 0);
+      search_q3_ref_x8(x, 1);
+      scales_q3_K_ref(y);
+    } else {
+      const sigma2: f32 = sigma2_q3_K(x);
+      for (let g = 0; g < 4; g++) search_q3_impl_x4(x, qw, g, sigma2);
+      scales_q3_K_impl(y);
+    }
+    requantize_pack_q3(x, y);
+    x += SUPER_F32;
+    if (qw != 0) qw += SUPER_F32;
+    y += Q3K_BLOCK_BYTES;
   }
 }

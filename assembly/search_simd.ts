@@ -33,6 +33,8 @@ export const OUT_MIN: usize = memory.data(16, 16);
 export const OUT_IS: usize = memory.data(16, 16);
 export const OUT_MU: usize = memory.data(16, 16);
 export const OUT_DONE: usize = memory.data(16, 16);
+/** The second chain's scales of __q3_search_x8. */
+export const OUT_SCALE2: usize = memory.data(16, 16);
 
 /** Stores at dst the transpose of four runs of n floats (n a multiple of 4) at src, src + stride,
  *  src + 2·stride, src + 3·stride: vector i = [run0[i], run1[i], run2[i], run3[i]]. */
@@ -242,6 +244,118 @@ export const OUT_DONE: usize = memory.data(16, 16);
       __int_f32x4(__qx_level_f32x4(x + j, is, nmax, done)), __int_f32x4(__qx_level_f32x4(x + j + 16, is, nmax, done)),
       __int_f32x4(__qx_level_f32x4(x + j + 32, is, nmax, done)), __int_f32x4(__qx_level_f32x4(x + j + 48, is, nmax, done))));
   }
+}
+
+/** The i32 levels of __q3_search_x8 (vector 16k + i = element i of the four groups of chain k). */
+const LQ3: usize = memory.data(32 * 16, 16);
+
+/** clamp(nearest_int(v), lo, hi) on each lane, exact for every v, as floats. */
+// @ts-ignore: decorator
+@inline function nearest_clamped_f32x4(v: v128, lo: v128, hi: v128): v128 {
+  return f32x4.convert_i32x4_s(i32x4.max_s(lo, i32x4.min_s(__nearest_int_i32x4(v), hi)));
+}
+
+/**
+ * make_q3_quants(16, nmax, x, L, do_rmse = true) on eight groups of 16 (weights x²): four in XT[0..15]
+ * (chain 0) and four in XT[16..31] (chain 1), run as two interleaved chains because the refinement is
+ * latency-bound (each element's step needs the sums the previous one left). The first pass at
+ * iscale = -nmax/max, then up to 5 passes of the element-sequential refinement, each element of a
+ * lane looked at in order and its sums updated before the next, as in C. A lane whose pass changes
+ * nothing would break out of the loop; further passes cannot change it either (its state is what the
+ * pass started from), so the lanes run until none changes. nearest_int is the exact trick throughout
+ * (the refinement's x·sl2/slx is unbounded). Scales in OUT_SCALE (chain 0) and OUT_SCALE2 (chain 1),
+ * levels for __q3_levels; returns the lanes the scalar code must redo (bits 0-3 chain 0, 4-7 chain 1:
+ * a non-finite x or x²).
+ */
+// @ts-ignore: decorator
+@inline export function __q3_search_x8(nmax: i32): i32 {
+  const N: usize = 16 << 4;
+  const zero = f32x4.splat(0);
+  let amax0 = zero, max0 = zero, sumw0 = zero, amax1 = zero, max1 = zero, sumw1 = zero;
+  for (let i: usize = 0; i < N; i += 16) {
+    const x0 = v128.load(XT + i), x1 = v128.load(XT + N + i);
+    const a0 = f32x4.abs(x0), a1 = f32x4.abs(x1);
+    const m0 = f32x4.gt(a0, amax0), m1 = f32x4.gt(a1, amax1);
+    amax0 = v128.bitselect(a0, amax0, m0);
+    amax1 = v128.bitselect(a1, amax1, m1);
+    max0 = v128.bitselect(x0, max0, m0);
+    max1 = v128.bitselect(x1, max1, m1);
+    sumw0 = f32x4.add(sumw0, f32x4.mul(x0, x0)); // finiteness tests only
+    sumw1 = f32x4.add(sumw1, f32x4.mul(x1, x1));
+  }
+  const eps = f32x4.splat(GROUP_MAX_EPS);
+  const done0 = f32x4.lt(amax0, eps), done1 = f32x4.lt(amax1, eps);
+  const redo = i32x4.bitmask(v128.andnot(v128.not(__finite_f32x4(sumw0)), done0))
+    | (i32x4.bitmask(v128.andnot(v128.not(__finite_f32x4(sumw1)), done1)) << 4);
+  const lo = i32x4.splat(-nmax), hi = i32x4.splat(nmax - 1);
+  const is0 = f32x4.div(f32x4.splat(<f32>-nmax), max0), is1 = f32x4.div(f32x4.splat(<f32>-nmax), max1);
+  let sumlx0 = zero, suml20 = zero, sumlx1 = zero, suml21 = zero;
+  for (let i: usize = 0; i < N; i += 16) {
+    const x0 = v128.load(XT + i), x1 = v128.load(XT + N + i);
+    const l0 = nearest_clamped_f32x4(f32x4.mul(is0, x0), lo, hi), l1 = nearest_clamped_f32x4(f32x4.mul(is1, x1), lo, hi);
+    v128.store(LT + i, l0);
+    v128.store(LT + N + i, l1);
+    const w0 = f32x4.mul(x0, x0), w1 = f32x4.mul(x1, x1);
+    sumlx0 = f32x4.add(sumlx0, f32x4.mul(f32x4.mul(w0, x0), l0));
+    sumlx1 = f32x4.add(sumlx1, f32x4.mul(f32x4.mul(w1, x1), l1));
+    suml20 = f32x4.add(suml20, f32x4.mul(f32x4.mul(w0, l0), l0));
+    suml21 = f32x4.add(suml21, f32x4.mul(f32x4.mul(w1, l1), l1));
+  }
+  for (let itry = 0; itry < 5; ++itry) {
+    let changed = i32x4.splat(0);
+    for (let i: usize = 0; i < N; i += 16) {
+      // chain 0
+      const x0 = v128.load(XT + i), L0 = v128.load(LT + i);
+      const w0 = f32x4.mul(x0, x0);
+      const wx0 = f32x4.mul(w0, x0);
+      let slx0 = f32x4.sub(sumlx0, f32x4.mul(wx0, L0));
+      let sl20 = f32x4.sub(suml20, f32x4.mul(f32x4.mul(w0, L0), L0));
+      const n0 = nearest_clamped_f32x4(f32x4.div(f32x4.mul(x0, sl20), slx0), lo, hi);
+      // chain 1
+      const x1 = v128.load(XT + N + i), L1 = v128.load(LT + N + i);
+      const w1 = f32x4.mul(x1, x1);
+      const wx1 = f32x4.mul(w1, x1);
+      let slx1 = f32x4.sub(sumlx1, f32x4.mul(wx1, L1));
+      let sl21 = f32x4.sub(suml21, f32x4.mul(f32x4.mul(w1, L1), L1));
+      const n1 = nearest_clamped_f32x4(f32x4.div(f32x4.mul(x1, sl21), slx1), lo, hi);
+      // slx > 0 && new_l != L[i], then the new sums and the test that keeps them
+      const c0 = v128.and(f32x4.gt(slx0, zero), f32x4.ne(n0, L0));
+      const c1 = v128.and(f32x4.gt(slx1, zero), f32x4.ne(n1, L1));
+      slx0 = f32x4.add(slx0, f32x4.mul(wx0, n0));
+      slx1 = f32x4.add(slx1, f32x4.mul(wx1, n1));
+      sl20 = f32x4.add(sl20, f32x4.mul(f32x4.mul(w0, n0), n0));
+      sl21 = f32x4.add(sl21, f32x4.mul(f32x4.mul(w1, n1), n1));
+      const t0 = v128.and(c0, v128.and(f32x4.gt(sl20, zero),
+        f32x4.gt(f32x4.mul(f32x4.mul(slx0, slx0), suml20), f32x4.mul(f32x4.mul(sumlx0, sumlx0), sl20))));
+      const t1 = v128.and(c1, v128.and(f32x4.gt(sl21, zero),
+        f32x4.gt(f32x4.mul(f32x4.mul(slx1, slx1), suml21), f32x4.mul(f32x4.mul(sumlx1, sumlx1), sl21))));
+      v128.store(LT + i, v128.bitselect(n0, L0, t0));
+      v128.store(LT + N + i, v128.bitselect(n1, L1, t1));
+      sumlx0 = v128.bitselect(slx0, sumlx0, t0);
+      sumlx1 = v128.bitselect(slx1, sumlx1, t1);
+      suml20 = v128.bitselect(sl20, suml20, t0);
+      suml21 = v128.bitselect(sl21, suml21, t1);
+      changed = v128.or(changed, v128.or(t0, t1));
+    }
+    if (!v128.any_true(changed)) break;
+  }
+  // suml2 > 0 ? sumlx/suml2 : 0, and 0 for all-zero lanes
+  v128.store(OUT_SCALE, v128.andnot(v128.bitselect(f32x4.div(sumlx0, suml20), zero, f32x4.gt(suml20, zero)), done0));
+  v128.store(OUT_SCALE2, v128.andnot(v128.bitselect(f32x4.div(sumlx1, suml21), zero, f32x4.gt(suml21, zero)), done1));
+  const off = f32x4.splat(<f32>nmax);
+  for (let i: usize = 0; i < N; i += 16) {
+    v128.store(LQ3 + i, __int_f32x4(v128.andnot(f32x4.add(v128.load(LT + i), off), done0)));
+    v128.store(LQ3 + N + i, __int_f32x4(v128.andnot(f32x4.add(v128.load(LT + N + i), off), done1)));
+  }
+  return redo;
+}
+
+/** Stores at L the 16 level bytes (L[i] + nmax, 0 in an all-zero lane) __q3_search_x8 found for
+ *  lane b (0..7: chain b / 4, lane b % 4). */
+// @ts-ignore: decorator
+@inline export function __q3_levels(b: i32, L: usize): void {
+  const p = LQ3 + (<usize>(b >> 2) << 8) + (<usize>(b & 3) << 2);
+  for (let i = 0; i < 16; i++) store<u8>(L + <usize>i, load<u8>(p + (<usize>i << 4)));
 }
 
 /** nearest_int (the 12582912 trick) on each lane, garbage included: exact for every input. */

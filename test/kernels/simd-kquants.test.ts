@@ -1,4 +1,4 @@
-// The SIMD K-quant kernels (assembly/kquants_simd.ts, search_simd.ts: q2_K, q4_K, q5_K, q6_K) against their scalar references
+// The SIMD K-quant kernels (assembly/kquants_simd.ts, search_simd.ts: q2_K, q3_K, q4_K, q5_K, q6_K) against their scalar references
 // (set_scalar_kernels(1)), byte for byte, plain and imatrix, from f32, f16 and bf16 sources, over
 // rows built to sit on each guard of the vector paths (NaN/inf anywhere, overflowing x², subnormal
 // and overflowing scales, constant and ±0 sub-blocks, ties) mixed inside one super-block, so that a
@@ -15,7 +15,7 @@ import { bytesOf } from "../support/floats.js";
 import { SRC, type SrcName } from "../support/golden.js";
 import { diff, hostileImportance, rowSets, scalar, simd } from "../support/simd.js";
 
-const TYPES = ["q2_K", "q4_K", "q5_K", "q6_K"].map((name) => typeByName(name)!);
+const TYPES = ["q2_K", "q3_K", "q4_K", "q5_K", "q6_K"].map((name) => typeByName(name)!);
 const WIDTHS = [256, 512, 768, 1280, 4096];
 
 /** At most ~64k values of a row set (the scalar searches are slow). */
