@@ -17,7 +17,7 @@ import type { ByteSink, ByteSource } from "./io/types.js";
 import { Kernels } from "./kernels.js";
 import { openImatrix, openShards, type Opener } from "./open.js";
 import { parseKvOverride } from "./overrides.js";
-import { makePlan, type Plan, type PlannedTensor } from "./plan.js";
+import { makePlan, type Plan, type PlanOptions, type PlannedTensor } from "./plan.js";
 import { CHUNK_BYTES, checkRunnable, execute, inlineRunner, type JobRunner } from "./quantize.js";
 import { parseCustomQ, parseRecipe, parseTensorType, parseTypeName, type Rule } from "./rules.js";
 
@@ -45,7 +45,7 @@ async function noOpener(name: string): Promise<ByteSource> {
 
 /** What llama-quantize's options say, as values. Rules apply in this order: `rules`, then
  *  `tensorTypes`, `customQ`, and the recipe's (see src/rules.ts for precedence between kinds). */
-export interface PlanSettings {
+export interface PlanSettings extends Pick<PlanOptions, "pure" | "leaveOutputTensor" | "allowRequantize" | "pruneLayers" | "keepSplit" | "dryRun"> {
   /** a preset name (Q4_K_M) or llama_ftype number; may be left to the recipe's @preset */
   readonly preset?: string | number;
   /** a recipe's text (REGEX=TYPE lines, # comments, @preset / @output-tensor-type / @token-embedding-type) */
@@ -62,18 +62,11 @@ export interface PlanSettings {
   readonly imatrix?: ByteSource;
   readonly includeWeights?: readonly string[];
   readonly excludeWeights?: readonly string[];
-  readonly pure?: boolean;
-  readonly leaveOutputTensor?: boolean;
-  readonly allowRequantize?: boolean;
   /** type names, as --output-tensor-type / --token-embedding-type */
   readonly outputTensorType?: string;
   readonly tokenEmbeddingType?: string;
-  readonly pruneLayers?: readonly number[];
   /** --override-kv values: `KEY=TYPE:VALUE` */
   readonly overrides?: readonly string[];
-  readonly keepSplit?: boolean;
-  /** plan only, as --dry-run: no data is read, a missing imatrix is a warning (plan.needsImatrix) */
-  readonly dryRun?: boolean;
 }
 
 export interface ModelPlan {
