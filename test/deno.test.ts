@@ -4,7 +4,7 @@
 
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -68,5 +68,11 @@ describe.skipIf("missing" in deno)("Deno writes the bytes Node writes", () => {
   it.each(CASES.map((c) => [c.id, c] as const))("library on Deno files: %s", async (_id, c) => {
     await denoRun("deno/quantize.ts", ["model.gguf", "deno-lib.gguf", c.preset, ...c.flags]);
     expect(sha(join(dir, "deno-lib.gguf"))).toBe(golden.cases[c.id]);
+  });
+
+  it("reports a missing input on Deno files as the CLI does: one line, exit status 5, no output", async () => {
+    const run = denoRun("deno/quantize.ts", ["missing.gguf", "never.gguf", "Q8_0"]);
+    await expect(run).rejects.toMatchObject({ code: 5, stderr: expect.stringMatching(/^gguf-quantize: missing\.gguf: cannot open: NotFound\n$/) });
+    expect(existsSync(join(dir, "never.gguf"))).toBe(false);
   });
 });

@@ -8,6 +8,7 @@ import {
   ruleLines, summaryLines, webWorkerRunner, type Model, type ModelPlan,
 } from "../src/browser.js";
 import JobWorker from "../src/web-worker.ts?worker&inline";
+import { mib } from "./plan-view.js";
 import type { FromWorker, Inputs, ToWorker } from "./protocol.js";
 
 const post = (msg: FromWorker) => (self as unknown as Worker).postMessage(msg);
@@ -40,6 +41,11 @@ async function handle(msg: Exclude<ToWorker, { type: "cancel" }>): Promise<void>
     const root = await opfsRoot();
     // earlier outputs stay until the next run: one model's worth of storage at most
     for await (const name of (root as unknown as { keys(): AsyncIterable<string> }).keys()) await root.removeEntry(name).catch(() => {});
+    const need = p.plan.files[0].fileSize;
+    const { quota, usage } = await navigator.storage.estimate();
+    if (quota !== undefined && quota - (usage ?? 0) < need) {
+      throw new QuantizeError("IO", `${msg.output}: the browser's storage for this page has ${mib(quota - (usage ?? 0))} MiB free, the output needs ${mib(need)} MiB`);
+    }
     const sink = await opfsSink(msg.output);
     const controller = new AbortController();
     current = controller;
