@@ -83,13 +83,16 @@ describe("the library API", () => {
     const sink = memorySink();
     await quantize(split, plan, sink);
     // one output holds every tensor: the same as from the unsplit model, except the split keys
+    await split.close();
     const whole = await openModel(memorySource(model, "model.gguf"));
     const { plan: wholePlan } = await planModel(whole, { preset: "Q8_0" });
     expect(plan.sizeOut).toBe(wholePlan.sizeOut);
   });
 
   it("reads files by path in Node (openModelFile) to the same plan", async () => {
-    const { plan } = await planModel(await openModelFile(new URL("./fixtures/gguf/tiny.q8_0.gguf", import.meta.url).pathname), { preset: "COPY" });
+    const model = await openModelFile(new URL("./fixtures/gguf/tiny.q8_0.gguf", import.meta.url).pathname);
+    const { plan } = await planModel(model, { preset: "COPY" });
+    await model.close();
     expect(plan.tensors.every((t) => t.copy)).toBe(true);
   });
 });
