@@ -1,11 +1,12 @@
 // The browser page, driven in Debian's Chromium (playwright-core, no browser download): it plans a
 // generated model with a preset, a rule and an imatrix (the table agrees with the library's plan),
-// quantizes it offline in Web Workers into OPFS, and the saved file has Node's bytes; a cancelled
+// quantizes it offline in Web Workers into OPFS, and the saved file has Node's bytes (a split model
+// too, from its picked shards); a cancelled
 // run leaves nothing in OPFS and offers nothing to save. .ci/run installs chromium when missing;
 // elsewhere, without /usr/bin/chromium, these tests are skipped with a warning.
 
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,7 +15,7 @@ import { build, preview, type PreviewServer } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli.js";
 import { fileSource, openModelFile, planModel, typeName, type Plan } from "../src/node.js";
-import { generateModel, writeImatrix, writeModel } from "./support/generate.js";
+import { generateModel, modelShards, shardName, writeImatrix, writeModel } from "./support/generate.js";
 import { MODELS } from "./support/model-cases.js";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -36,16 +37,7 @@ beforeAll(async () => {
   await writeModel(join(dir, "model.gguf"), MODELS.dense);
   await writeImatrix(join(dir, "imatrix.gguf"), generateModel(MODELS.dense), "gguf");
   // Node's output for the same choices (the page's rules box is a recipe: --custom-q semantics)
-  const cwd = process.cwd();
-  process.chdir(dir);
-  let err = "";
-  try {
-    const code = await runCli(["--imatrix", "imatrix.gguf", "--custom-q", RULE, "model.gguf", "node.gguf", "Q4_K_M", "1"], { stdout: () => {}, stderr: (s) => { err += s; } });
-    expect(code, err).toBe(0);
-  } finally {
-    process.chdir(cwd);
-  }
-  nodeSha = createHash("sha256").update(readFileSync(join(dir, "node.gguf"))).digest("hex");
+  nodeSha = await nodeQuantize(["--imatrix", "imatrix.gguf", "--custom-q", RULE, "model.gguf", "node.gguf", "Q4_K_M", "1"]);
   const model = await openModelFile(join(dir, "model.gguf"));
   plan = (await planModel(model, { preset: "Q4_K_M", customQ: [RULE], imatrix: await fileSource(join(dir, "imatrix.gguf")) })).plan;
   await model.close();
@@ -55,6 +47,20 @@ beforeAll(async () => {
   url = server.resolvedUrls!.local[0];
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
 });
+
+/** Runs the Node CLI in the test folder (relative paths, as the page's file names); the output's sha256. */
+async function nodeQuantize(args: string[]): Promise<string> {
+  const cwd = process.cwd();
+  process.chdir(dir);
+  let err = "";
+  try {
+    const code = await runCli(args, { stdout: () => {}, stderr: (s) => { err += s; } });
+    expect(code, err).toBe(0);
+  } finally {
+    process.chdir(cwd);
+  }
+  return createHash("sha256").update(readFileSync(join(dir, args.at(-3)!))).digest("hex");
+}
 
 afterAll(async () => {
   await browser?.close();
@@ -108,6 +114,26 @@ describe.skipIf(!haveChromium)("the browser page", () => {
     expect(createHash("sha256").update(saved).digest("hex")).toBe(nodeSha);
     expect(await page.$eval("#progress", (p) => (p as HTMLProgressElement).value)).toBe(1);
     expect(await opfsEntries(page)).toEqual(["model-Q4_K_M.gguf"]);
+    await context.close();
+  });
+
+  it("quantizes a split model from its picked shards", async () => {
+    const m = generateModel(MODELS.f32);
+    const shards = modelShards(m, [20, m.tensors.length - 20]);
+    const names = shards.map((_, i) => shardName("split", i, shards.length));
+    shards.forEach((b, i) => writeFileSync(join(dir, names[i]), b));
+    const ref = await nodeQuantize([names[0], "split-node.gguf", "Q8_0", "1"]);
+    const context = await browser.newContext({ acceptDownloads: true });
+    const page = await context.newPage();
+    await page.goto(url);
+    await page.setInputFiles("#model", names.map((n) => join(dir, n)).reverse());
+    await page.selectOption("#preset", "Q8_0");
+    await page.waitForFunction(() => document.querySelector("#status")?.textContent?.startsWith("Q8_0:") && !document.querySelector<HTMLButtonElement>("#start")!.disabled);
+    await page.click("#start");
+    await page.waitForSelector("#save", { timeout: 60_000 });
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#save")]);
+    expect(download.suggestedFilename()).toBe("split-Q8_0.gguf");
+    expect(createHash("sha256").update(readFileSync((await download.path())!)).digest("hex")).toBe(ref);
     await context.close();
   });
 
