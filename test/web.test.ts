@@ -1,9 +1,9 @@
 // The browser page, driven in Debian's Chromium (playwright-core, no browser download): it plans a
 // generated model with a preset, a rule and an imatrix (the table agrees with the library's plan),
 // quantizes it offline in Web Workers into OPFS, and the saved file has Node's bytes (a split model
-// too, from its picked shards); a cancelled
-// run leaves nothing in OPFS and offers nothing to save. .ci/run installs chromium when missing;
-// elsewhere, without /usr/bin/chromium, these tests are skipped with a warning.
+// too, from its picked shards); a cancelled run leaves nothing in OPFS and offers nothing to save.
+// .ci/run installs chromium when missing; elsewhere, without /usr/bin/chromium, these tests are
+// skipped with a warning.
 
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
