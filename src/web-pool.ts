@@ -9,10 +9,8 @@ import type { JobRunner } from "./quantize.js";
 import { fromFailure, runOnPorts, type JobFailure, type JobPort } from "./schedule.js";
 
 /** Starts one job worker (src/web-worker.ts). Bundlers want to see the `new URL(...)` where the
- *  worker is made, so a page passes its own; the default suits the published package. */
+ *  worker is made, so a page passes its own (src/browser.ts has the published package's). */
 export type SpawnWorker = () => Worker;
-
-const defaultSpawn: SpawnWorker = () => new Worker(new URL("./web-worker.js", import.meta.url), { type: "module" });
 
 function webPort(w: Worker, sinks: readonly ByteSink[]): JobPort {
   let nextId = 0;
@@ -41,7 +39,7 @@ function webPort(w: Worker, sinks: readonly ByteSink[]): JobPort {
 
 /** A JobRunner over `threads` Web Workers reading `sources` (one Blob per input shard) and writing
  *  through `sinks` on this thread; the workers end with the run. */
-export function webWorkerRunner(threads: number, sources: readonly Blob[], sinks: readonly ByteSink[], spawn: SpawnWorker = defaultSpawn): JobRunner {
+export function webWorkerRunner(threads: number, sources: readonly Blob[], sinks: readonly ByteSink[], spawn: SpawnWorker): JobRunner {
   return async (jobs, onDone, signal) => {
     const module = kernelsModule();
     const workers = Array.from({ length: Math.max(1, threads) }, spawn);

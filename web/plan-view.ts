@@ -2,7 +2,7 @@
 // every tensor, and a chart of bits per weight by layer and tensor kind. Plain functions returning
 // markup, so they can be tested without a browser.
 
-import type { PlanJson } from "../src/browser.js";
+import type { PlanJson } from "../src/index.js";
 
 type PlanTensor = PlanJson["tensors"][number];
 

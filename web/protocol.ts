@@ -1,6 +1,6 @@
 // Messages between the page (web/main.ts) and its run worker (web/run-worker.ts).
 
-import type { ErrorCode, PlanJson, PlanSettings } from "../src/browser.js";
+import type { ErrorCode, PlanJson, PlanSettings } from "../src/index.js";
 
 /** Plan settings that can be posted (the imatrix travels as a File beside them). */
 export type PostedSettings = Omit<PlanSettings, "imatrix" | "rules">;

@@ -4,9 +4,10 @@
 // bundle, so once the page has loaded nothing more is fetched: it works offline.
 
 import {
-  QuantizeError, blobSource, openModel, opfsRoot, opfsSink, planJson, planModel, quantize,
-  ruleLines, summaryLines, webWorkerRunner, type Model, type ModelPlan,
-} from "../src/browser.js";
+  QuantizeError, blobSource, openModel, planJson, planModel, quantize, ruleLines, summaryLines, type Model, type ModelPlan,
+} from "../src/index.js";
+import { opfsRoot, opfsSink } from "../src/io/opfs.js";
+import { webWorkerRunner } from "../src/web-pool.js";
 import JobWorker from "../src/web-worker.ts?worker&inline";
 import { mib } from "./plan-view.js";
 import type { FromWorker, Inputs, ToWorker } from "./protocol.js";
