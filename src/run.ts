@@ -12,7 +12,7 @@ import { openImatrix, openShards, outputNames, splitPath, type OpenedModel } fro
 import { makePlan, type Plan, type PlanOptions } from "./plan.js";
 import { checkRunnable, execute, inlineRunner } from "./quantize.js";
 
-export { splitPath, outputNames as outputPaths };
+export { splitPath };
 
 export interface RunOptions extends Omit<PlanOptions, "imatrix"> {
   readonly input: string;
