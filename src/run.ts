@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { QuantizeError } from "./errors.js";
 import { summaryLines, tensorLine } from "./format.js";
 import { getI32, getU16, readGgufHeader, type GgufHeader } from "./gguf/read.js";
-import { filterImatrix, loadImatrix } from "./imatrix.js";
+import { filterImatrix, loadImatrix, type LoadImatrixOptions } from "./imatrix.js";
 import { createSink, openSource, type NodeSink } from "./io/node.js";
 import type { ByteSource } from "./io/types.js";
 import { workerRunner } from "./pool.js";
@@ -48,7 +48,7 @@ async function sameFile(a: string, b: string): Promise<boolean> {
 }
 
 /** Opens a model: one file, or every shard of a split model when given its first shard. */
-async function openModel(input: string): Promise<{ sources: ByteSource[]; headers: GgufHeader[] }> {
+export async function openModel(input: string): Promise<{ sources: ByteSource[]; headers: GgufHeader[] }> {
   const sources: ByteSource[] = [];
   const headers: GgufHeader[] = [];
   try {
@@ -84,6 +84,19 @@ async function openModel(input: string): Promise<{ sources: ByteSource[]; header
   }
 }
 
+/** Loads and filters an importance matrix as llama-quantize does; undefined when filtering leaves
+ *  nothing (llama-quantize then passes no imatrix at all). */
+export async function loadImatrixFile(path: string, filter: { includeWeights?: readonly string[]; excludeWeights?: readonly string[] } = {},
+  options: LoadImatrixOptions = {}): Promise<PlanOptions["imatrix"]> {
+  const src = await openSource(path);
+  try {
+    const loaded = filterImatrix(await loadImatrix(src, options), { include: filter.includeWeights, exclude: filter.excludeWeights });
+    return loaded.entries.size > 0 ? { data: loaded, path } : undefined;
+  } finally {
+    await src.close();
+  }
+}
+
 /** The output paths of a plan. */
 export function outputPaths(plan: Plan, output: string): string[] {
   return plan.files.map((_, f) => (plan.split ? splitPath(output, f, plan.files.length) : output));
@@ -91,17 +104,7 @@ export function outputPaths(plan: Plan, output: string): string[] {
 
 export async function quantizeFile(opts: RunOptions): Promise<Plan> {
   const log = opts.log ?? (() => {});
-  let imatrix: PlanOptions["imatrix"];
-  if (opts.imatrixPath) {
-    const src = await openSource(opts.imatrixPath);
-    try {
-      const loaded = filterImatrix(await loadImatrix(src), { include: opts.includeWeights, exclude: opts.excludeWeights });
-      // llama-quantize passes no imatrix at all when filtering leaves it empty
-      if (loaded.entries.size > 0) imatrix = { data: loaded, path: opts.imatrixPath };
-    } finally {
-      await src.close();
-    }
-  }
+  const imatrix = opts.imatrixPath ? await loadImatrixFile(opts.imatrixPath, opts) : undefined;
   if (!opts.dryRun && !opts.keepSplit && (await sameFile(opts.input, opts.output))) {
     throw new QuantizeError("IO", `input and output files are the same: '${opts.input}'`);
   }

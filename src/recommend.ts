@@ -1,0 +1,406 @@
+// `gguf-quantize recommend`: per-tensor types chosen to minimise the total imatrix-weighted
+// quantization error under a size budget, written as a recipe that --recipe reproduces.
+//
+// 1. measure: for every quantizable tensor and candidate type, quantize a deterministic sample of
+//    rows with the real kernels (and the tensor's importance slice, as the quantizer would),
+//    dequantize them, and sum Σ_j w_j (x_j - q_j)² (w = the imatrix column, or 1 without one);
+//    scaled to the whole tensor. Rows are quantized independently, so a sampled row gets exactly
+//    the bytes a full run would give it. For a matmul, this estimates E‖Δy‖² per token (assuming
+//    uncorrelated inputs); for token_embd (a lookup, not a matmul) it is divided by the row count,
+//    the error of one looked-up row.
+// 2. allocate: a multiple-choice knapsack solved the Lagrangian way: every tensor starts at its
+//    smallest type and the steps along each tensor's lower convex hull of (bytes, error) are taken
+//    in order of error saved per byte while they fit; then the remaining budget is filled with
+//    the best-ratio upgrades that still fit (also off the hull).
+// 3. plan: the choice becomes one anchored rule per tensor (recipe rules win over the preset's
+//    mixture), the real planner sizes the file, and the recipe is written compactly and checked
+//    to plan the same types and bytes.
+// Sizes come from the planner itself, so the prediction is the size the quantizer writes.
+
+import { QuantizeError } from "./errors.js";
+import { PRESETS, defaultType, parsePreset, type Preset } from "./ftypes.js";
+import type { GgufHeader } from "./gguf/read.js";
+import { pad } from "./gguf/read.js";
+import { Kernels, quantizeRows } from "./kernels.js";
+import { makePlan, type Plan, type PlanOptions, type PlannedTensor } from "./plan.js";
+import { effectiveRecipe, parseRecipe, type Rule } from "./rules.js";
+import { T, TYPES, rowBytes, tensorBytes, typeName } from "./types.js";
+
+/** Types whose kernels exist and that some llama.cpp preset uses as its base type; not the ternary
+ *  types (TQ1_0/TQ2_0 hold only {-1, 0, 1} per weight and suit only ternary-trained models). */
+export function defaultCandidates(kernels = new Kernels()): number[] {
+  const presetTypes = new Set(PRESETS.map((p) => defaultType(p.ftype)).filter((t): t is number => t !== undefined));
+  return TYPES.filter((t) => t.quantized && t.kernel && kernels.has(t.id) && presetTypes.has(t.id) && t.id !== T.TQ1_0 && t.id !== T.TQ2_0)
+    .map((t) => t.id);
+}
+
+// ---- allocation (pure) ----
+
+export interface Option {
+  readonly type: number;
+  /** bytes it adds to the budgeted size */
+  readonly cost: number;
+  /** weighted squared error */
+  readonly error: number;
+}
+
+/** Options worth having: sorted by cost, each strictly better than every cheaper one. */
+function pareto(options: readonly Option[]): Option[] {
+  const sorted = [...options].sort((a, b) => a.cost - b.cost || a.error - b.error || a.type - b.type);
+  const out: Option[] = [];
+  for (const o of sorted) if (out.length === 0 || o.error < out[out.length - 1].error) out.push(o);
+  return out;
+}
+
+/** The lower convex hull of a Pareto front (cost ascending): slopes of successive steps decrease. */
+function hull(front: readonly Option[]): Option[] {
+  const h: Option[] = [];
+  for (const o of front) {
+    while (h.length >= 2) {
+      const a = h[h.length - 2], b = h[h.length - 1];
+      // b lies on or above the segment a -> o: drop it
+      if ((b.error - a.error) * (o.cost - a.cost) >= (o.error - a.error) * (b.cost - a.cost)) h.pop();
+      else break;
+    }
+    h.push(o);
+  }
+  return h;
+}
+
+/**
+ * Picks one option per item minimising Σ error with Σ cost ≤ budget (greedy on the convex hulls,
+ * then a fill pass). Returns the chosen options, or undefined when even the cheapest choice is
+ * over budget. Deterministic: ties go to the lower item index, then the cheaper option.
+ */
+export function allocate(items: readonly (readonly Option[])[], budget: number): Option[] | undefined {
+  const fronts = items.map(pareto);
+  if (fronts.some((f) => f.length === 0)) throw new RangeError("allocate: an item has no option");
+  const hulls = fronts.map(hull);
+  const pos = hulls.map(() => 0);
+  const chosen: Option[] = hulls.map((h) => h[0]);
+  let used = chosen.reduce((a, o) => a + o.cost, 0);
+  if (used > budget) return undefined;
+
+  // hull steps by error saved per byte; an item whose next step does not fit stops there
+  const live = new Set(hulls.map((_, i) => i).filter((i) => hulls[i].length > 1));
+  const slope = (i: number) => {
+    const a = hulls[i][pos[i]], b = hulls[i][pos[i] + 1];
+    return (a.error - b.error) / Math.max(b.cost - a.cost, 1e-300);
+  };
+  while (live.size > 0) {
+    let best = -1, bestSlope = -Infinity;
+    for (const i of live) {
+      const s = slope(i);
+      if (s > bestSlope) { best = i; bestSlope = s; }
+    }
+    const next = hulls[best][pos[best] + 1];
+    const extra = next.cost - chosen[best].cost;
+    if (used + extra > budget) { live.delete(best); continue; }
+    used += extra;
+    pos[best]++;
+    chosen[best] = next;
+    if (pos[best] + 1 >= hulls[best].length) live.delete(best);
+  }
+
+  // fill: any strictly better option that fits, best error saved per byte first
+  for (;;) {
+    let bi = -1, bo: Option | undefined, br = -Infinity;
+    fronts.forEach((front, i) => {
+      for (const o of front) {
+        const extra = o.cost - chosen[i].cost;
+        const saved = chosen[i].error - o.error;
+        if (saved <= 0 || used + extra > budget) continue;
+        const r = extra <= 0 ? Infinity : saved / extra;
+        if (r > br) { bi = i; bo = o; br = r; }
+      }
+    });
+    if (!bo) break;
+    used += bo.cost - chosen[bi].cost;
+    chosen[bi] = bo;
+  }
+  return chosen;
+}
+
+// ---- measurement ----
+
+export interface MeasureOptions {
+  /** rows sampled per tensor at most (default 256); rows are evenly spaced, so the choice is deterministic */
+  readonly sampleRows?: number;
+  readonly log?: (line: string) => void;
+  /** tensors measured so far, and in all */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** The rows measured: evenly spaced over all rows (experts included), at most `max`. */
+export function sampleRows(nrows: number, max: number): number[] {
+  if (nrows <= max) return Array.from({ length: nrows }, (_, i) => i);
+  return Array.from({ length: max }, (_, i) => Math.floor(((i + 0.5) * nrows) / max));
+}
+
+interface Source {
+  readInto(dst: Uint8Array, position: number): Promise<void>;
+}
+
+/**
+ * Weighted squared error of each type on one tensor (a map type -> error), from `rows` sampled rows
+ * read from its source; only the sampled rows are held in memory.
+ */
+export async function measureTensor(kernels: Kernels, source: Source, t: PlannedTensor, types: readonly number[], maxRows: number, perRow = false): Promise<Map<number, number>> {
+  const n = t.ne[0];
+  const rowsPerMatrix = t.ne[1] ?? 1;
+  const nrows = t.ne.slice(1).reduce((a, b) => a * b, 1);
+  const rows = sampleRows(nrows, maxRows);
+  const srcRow = rowBytes(t.srcType, n);
+  const raw = new Uint8Array(rows.length * srcRow);
+  for (let i = 0; i < rows.length; i++) await source.readInto(raw.subarray(i * srcRow, (i + 1) * srcRow), t.srcOffset + rows[i] * srcRow);
+  const x = t.srcType === T.F32 ? new Float32Array(raw.buffer, 0, rows.length * n) : new Float32Array(quantizeRows(kernels, T.F32, raw, t.srcType, n).buffer);
+  // runs of sampled rows in the same matrix (expert): each is quantized with its own importance slice
+  const runs: { first: number; count: number; w?: Float32Array }[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    const e = Math.floor(rows[i] / rowsPerMatrix);
+    const last = runs[runs.length - 1];
+    if (last && Math.floor(rows[last.first] / rowsPerMatrix) === e) last.count++;
+    else runs.push({ first: i, count: 1, w: t.imatrix?.subarray(e * n, (e + 1) * n) });
+  }
+  const scale = (perRow ? 1 : nrows) / rows.length;
+  const out = new Map<number, number>();
+  for (const type of types) {
+    if (type === t.srcType) { out.set(type, 0); continue; }
+    let err = 0;
+    for (const run of runs) {
+      const q = quantizeRows(kernels, type, raw.subarray(run.first * srcRow, (run.first + run.count) * srcRow), t.srcType, n, run.w);
+      const y = toF32(kernels, type, q, run.count * n);
+      for (let r = 0; r < run.count; r++) {
+        const off = (run.first + r) * n;
+        for (let j = 0; j < n; j++) {
+          const d = x[off + j] - y[r * n + j];
+          err += (run.w ? run.w[j] : 1) * d * d;
+        }
+      }
+    }
+    out.set(type, err * scale);
+  }
+  return out;
+}
+
+/** Values back as f32: to_float for quantized types, the row conversion for f16/bf16. */
+function toF32(kernels: Kernels, type: number, bytes: Uint8Array, k: number): Float32Array {
+  if (type === T.F32) return new Float32Array(bytes.buffer, bytes.byteOffset, k);
+  if (type === T.F16 || type === T.BF16) return new Float32Array(quantizeRows(kernels, T.F32, bytes, type, k).buffer);
+  return kernels.dequantize(type, bytes, k);
+}
+
+// ---- the whole analysis ----
+
+export interface PresetPoint {
+  readonly preset: Preset;
+  readonly plan: Plan;
+  /** output file size */
+  readonly bytes: number;
+  readonly bpw: number;
+  /** Σ measured error; undefined when a type it uses has no kernel */
+  readonly error?: number;
+}
+
+/** Everything `recommend` needs, measured once; allocation for any budget is then cheap. */
+export interface Analysis {
+  readonly input: string;
+  readonly imatrixPath: string;
+  readonly headers: readonly GgufHeader[];
+  readonly imatrix: NonNullable<PlanOptions["imatrix"]>;
+  /** the probe plan: which tensors are quantizable, their importance slices, the fixed bytes */
+  readonly probe: Plan;
+  /** indexes into probe.tensors of the tensors whose type is chosen */
+  readonly items: readonly number[];
+  /** per item: candidate type -> error */
+  readonly errors: readonly Map<number, number>[];
+  readonly candidates: readonly number[];
+  readonly presets: readonly PresetPoint[];
+  readonly sampleRows: number;
+}
+
+export interface AnalyzeOptions extends MeasureOptions {
+  readonly input: string;
+  readonly headers: readonly GgufHeader[];
+  readonly sources: readonly Source[];
+  readonly imatrix: NonNullable<PlanOptions["imatrix"]>;
+  /** candidate types (default: defaultCandidates()) */
+  readonly types?: readonly number[];
+}
+
+const QUANTIZED_PRESETS = (): Preset[] => {
+  const seen = new Set<number>();
+  return PRESETS.filter((p) => {
+    const d = defaultType(p.ftype);
+    if (p.name === "COPY" || d === undefined || seen.has(p.ftype) || p.desc.startsWith("alias")) return false;
+    seen.add(p.ftype);
+    return true;
+  });
+};
+
+/** Plans every preset, measures every tensor with every candidate type (and every type a preset would use). */
+export async function analyze(opts: AnalyzeOptions): Promise<Analysis> {
+  const log = opts.log ?? (() => {});
+  const kernels = new Kernels();
+  const candidates = [...(opts.types ?? defaultCandidates(kernels))];
+  for (const c of candidates) if (!kernels.has(c)) throw new QuantizeError("USAGE", `--types: no kernel for ${typeName(c)} yet`);
+  const planFor = (ftype: number, rules?: readonly Rule[]) => makePlan(opts.headers, opts.input, { ftype, imatrix: opts.imatrix, rules });
+  const probe = planFor(parsePreset("Q8_0")!.ftype);
+  const items = probe.tensors.map((t, i) => (t.decision.allowsQuantization ? i : -1)).filter((i) => i >= 0);
+
+  const presets: { preset: Preset; plan: Plan }[] = [];
+  for (const preset of QUANTIZED_PRESETS()) {
+    try {
+      presets.push({ preset, plan: planFor(preset.ftype) });
+    } catch (e) {
+      if (!(e instanceof QuantizeError)) throw e; // e.g. needs an imatrix entry the file lacks
+    }
+  }
+
+  const needed = items.map((i) => {
+    const t = probe.tensors[i];
+    const set = new Set(candidates.filter((c) => fits(t, c)));
+    for (const p of presets) if (kernels.has(p.plan.tensors[i].dstType) || p.plan.tensors[i].copy) set.add(p.plan.tensors[i].dstType);
+    return [...set].sort((a, b) => a - b);
+  });
+  const maxRows = opts.sampleRows ?? 256;
+  const errors: Map<number, number>[] = [];
+  for (let k = 0; k < items.length; k++) {
+    const t = probe.tensors[items[k]];
+    opts.onProgress?.(k, items.length);
+    errors.push(await measureTensor(kernels, opts.sources[t.shard], t, needed[k], maxRows, t.decision.category === "token_embd" && !isTiedOutput(probe)));
+  }
+  opts.onProgress?.(items.length, items.length);
+  log(`recommend: measured ${items.length} tensors x ${candidates.length} candidate types (at most ${maxRows} rows each)`);
+
+  const presetPoints = presets.map(({ preset, plan }): PresetPoint => {
+    let error: number | undefined = 0;
+    items.forEach((i, k) => {
+      const e = errors[k].get(plan.tensors[i].dstType);
+      error = e === undefined || error === undefined ? undefined : error + e;
+    });
+    return { preset, plan, bytes: fileBytes(plan), bpw: (plan.sizeOut * 8) / plan.nElements, error };
+  });
+  return { input: opts.input, imatrixPath: opts.imatrix.path, headers: opts.headers, imatrix: opts.imatrix, probe, items, errors, candidates, presets: presetPoints, sampleRows: maxRows };
+}
+
+/** A model without output.weight uses token_embd as its output matmul too. */
+const isTiedOutput = (plan: Plan) => !plan.tensors.some((t) => t.name === "output.weight");
+
+/** The type's block divides the row, and an imatrix-only type has the tensor's importance slice. */
+function fits(t: PlannedTensor, type: number): boolean {
+  const ty = TYPES[type];
+  return t.ne[0] % ty.blockSize === 0 && (!ty.needsImatrix || t.imatrix !== undefined);
+}
+
+export const fileBytes = (plan: Plan) => plan.files.reduce((a, f) => a + f.fileSize, 0);
+
+// ---- recommendation ----
+
+export type Target = { readonly bytes: number } | { readonly bpw: number };
+
+export interface Recommendation {
+  readonly plan: Plan;
+  readonly base: Preset;
+  /** per item (Analysis.items order): the chosen type */
+  readonly types: readonly number[];
+  readonly error: number;
+  readonly bytes: number;
+  readonly bpw: number;
+  /** the recipe file's text */
+  readonly recipe: string;
+}
+
+/**
+ * Chooses the types for a target (file bytes, or bits per weight as llama-quantize reports them:
+ * tensor bytes * 8 / elements). `base` is the recipe's @preset (it sets general.file_type); by
+ * default the evaluated preset nearest in size.
+ */
+export function recommend(a: Analysis, target: Target, base?: Preset): Recommendation {
+  const byFile = "bytes" in target;
+  const alignment = a.probe.alignment;
+  const cost = (bytes: number) => (byFile ? pad(bytes, alignment) : bytes);
+  const itemSet = new Set(a.items);
+  let fixed = byFile ? a.probe.files.reduce((s, f) => s + f.header.length, 0) : 0;
+  a.probe.tensors.forEach((t, i) => { if (!itemSet.has(i)) fixed += cost(t.dstBytes); });
+  const budget = byFile ? target.bytes : Math.floor((target.bpw * a.probe.nElements) / 8);
+  const options = a.items.map((i, k) => {
+    const t = a.probe.tensors[i];
+    const opts: Option[] = [];
+    for (const type of a.candidates) {
+      const e = a.errors[k].get(type);
+      if (e === undefined || !fits(t, type)) continue;
+      opts.push({ type, cost: cost(type === t.srcType ? t.srcBytes : tensorBytes(type, t.ne)), error: e });
+    }
+    if (opts.length === 0) throw new QuantizeError("REFUSED", `${t.name}: no candidate type fits its rows of ${t.ne[0]} values`);
+    return opts;
+  });
+  const chosen = allocate(options, budget - fixed);
+  if (!chosen) {
+    const min = fixed + options.reduce((s, o) => s + Math.min(...o.map((x) => x.cost)), 0);
+    const what = byFile ? `${budget} bytes` : `${target.bpw} BPW`;
+    const need = byFile ? `${min} bytes` : `${((min * 8) / a.probe.nElements).toFixed(4)} BPW`;
+    throw new QuantizeError("USAGE", `target ${what} is below the smallest the candidate types allow (${need})`);
+  }
+  const types = chosen.map((o) => o.type);
+  const error = chosen.reduce((s, o) => s + o.error, 0);
+  const rules: Rule[] = a.items.map((i, k) => {
+    const name = a.probe.tensors[i].name;
+    const text = `^${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}$`;
+    return { kind: "custom-q", text, regex: new RegExp(text), type: types[k], source: "recommend" };
+  });
+
+  // the base preset: the given one, else the nearest evaluated preset by size that plans cleanly
+  const predicted = fixed + chosen.reduce((s, o) => s + o.cost, 0);
+  // (rules apply only under a preset whose base type is quantized, as in llama.cpp)
+  const size = (p: PresetPoint) => (byFile ? p.bytes : p.plan.sizeOut);
+  const near = a.presets.filter((p) => TYPES[defaultType(p.preset.ftype)!].quantized)
+    .sort((x, y) => Math.abs(size(x) - predicted) - Math.abs(size(y) - predicted) || size(x) - size(y)).map((p) => p.preset);
+  let plan: Plan | undefined, chosenBase: Preset | undefined, lastError: unknown;
+  for (const p of base ? [base] : [...near, parsePreset("Q8_0")!]) {
+    try {
+      plan = makePlan(a.headers, a.input, { ftype: p.ftype, imatrix: a.imatrix, rules });
+      chosenBase = p;
+      break;
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  if (!plan || !chosenBase) throw lastError;
+  a.items.forEach((i, k) => {
+    if (plan!.tensors[i].dstType !== types[k]) throw new Error(`recommend: ${plan!.tensors[i].name} planned as ${typeName(plan!.tensors[i].dstType)}, chose ${typeName(types[k])}`);
+  });
+  const bytes = fileBytes(plan);
+  const bpw = (plan.sizeOut * 8) / plan.nElements;
+  if (byFile && bytes !== predicted) throw new Error(`recommend: planned ${bytes} bytes, allocated ${predicted}`);
+
+  const header = [
+    `recipe written by gguf-quantize recommend for ${a.input}`,
+    `target ${byFile ? `${target.bytes} bytes` : `${target.bpw} BPW`}; predicted ${bytes} bytes (${(bytes / 1048576).toFixed(2)} MiB), ${bpw.toFixed(4)} BPW, weighted error ${error.toPrecision(6)}`,
+    `use: gguf-quantize --recipe THIS ${a.input} OUT.gguf  (the @imatrix below must be the file measured)`,
+  ];
+  const recipe = effectiveRecipe(plan, chosenBase.name, { imatrix: a.imatrixPath, header });
+  // the recipe must plan exactly what was chosen
+  const back = parseRecipe(recipe, "recommended recipe");
+  const check = makePlan(a.headers, a.input, { ftype: parsePreset(back.options.preset!)!.ftype, imatrix: a.imatrix, rules: back.rules });
+  if (fileBytes(check) !== bytes || a.items.some((i, k) => check.tensors[i].dstType !== types[k])) throw new Error("recommend: the written recipe does not reproduce the choice");
+  return { plan, base: chosenBase, types, error, bytes, bpw, recipe };
+}
+
+/** The report: the recommendation next to the presets nearest in size. */
+export function reportLines(a: Analysis, r: Recommendation, around = 2): string[] {
+  const rows = [...a.presets].sort((x, y) => x.bytes - y.bytes || x.preset.name.localeCompare(y.preset.name));
+  const below = rows.filter((p) => p.bytes <= r.bytes).slice(-around);
+  const above = rows.filter((p) => p.bytes > r.bytes).slice(0, around);
+  const line = (name: string, bytes: number, bpw: number, err?: number) =>
+    `${name.padEnd(12)} ${String(bytes).padStart(14)} ${(bytes / 1048576).toFixed(2).padStart(10)} ${bpw.toFixed(4).padStart(8)} ${(err === undefined ? "n/a" : err.toPrecision(6)).padStart(14)}`;
+  const tally = new Map<number, number>();
+  for (const t of r.types) tally.set(t, (tally.get(t) ?? 0) + 1);
+  return [
+    `${"".padEnd(12)} ${"bytes".padStart(14)} ${"MiB".padStart(10)} ${"BPW".padStart(8)} ${"error".padStart(14)}`,
+    ...below.map((p) => line(p.preset.name, p.bytes, p.bpw, p.error)),
+    line("recommended", r.bytes, r.bpw, r.error),
+    ...above.map((p) => line(p.preset.name, p.bytes, p.bpw, p.error)),
+    `types: ${[...tally].sort((x, y) => x[0] - y[0]).map(([t, c]) => `${typeName(t)} x${c}`).join(", ")} (base preset ${r.base.name})`,
+  ];
+}
