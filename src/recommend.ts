@@ -26,12 +26,16 @@ import { makePlan, type Plan, type PlanOptions, type PlannedTensor } from "./pla
 import { effectiveRecipe, parseRecipe, type Rule } from "./rules.js";
 import { T, TYPES, rowBytes, tensorBytes, typeName } from "./types.js";
 
-/** Types whose kernels exist and that some llama.cpp preset uses as its base type; not the ternary
- *  types (TQ1_0/TQ2_0 hold only {-1, 0, 1} per weight and suit only ternary-trained models). */
+/** Formats made for models trained to them: ternary (TQ1_0, TQ2_0: {-1, 0, 1}·d), binary (Q1_0:
+ *  ±d) and Q2_0 ({-1, 0, 1, 2}·d, no importance weighting). On ordinary weights they only look
+ *  cheap; --types can still ask for them. */
+const TRAINED_FOR = new Set<number>([T.TQ1_0, T.TQ2_0, T.Q1_0, T.Q2_0]);
+
+/** Types whose kernels exist and that some llama.cpp preset uses as its base type, but TRAINED_FOR
+ *  (iq1/iq2/iq3 join when their kernels do). */
 export function defaultCandidates(kernels = new Kernels()): number[] {
   const presetTypes = new Set(PRESETS.map((p) => defaultType(p.ftype)).filter((t): t is number => t !== undefined));
-  return TYPES.filter((t) => t.quantized && t.kernel && kernels.has(t.id) && presetTypes.has(t.id) && t.id !== T.TQ1_0 && t.id !== T.TQ2_0)
-    .map((t) => t.id);
+  return TYPES.filter((t) => t.quantized && kernels.has(t.id) && presetTypes.has(t.id) && !TRAINED_FOR.has(t.id)).map((t) => t.id);
 }
 
 // ---- allocation (pure) ----

@@ -314,13 +314,15 @@ export function statsSvg(s: ImatrixStatistics, title: string): string {
     });
     y += PH + M.t;
   };
-  const perKind = (pick: (t: TensorStats) => number) => kinds.map((k, i) => ({
+  // cosine similarity and L₂ distance need a previous block: the first has none
+  const perKind = (pick: (t: TensorStats) => number, fromSecond: boolean) => kinds.map((k, i) => ({
     name: k, color: palette[i % palette.length],
-    pts: s.tensors.filter((t) => t.tensor === k && /^\d+$/.test(t.layer)).map((t) => [Number(t.layer), pick(t)] as [number, number]).sort((a, b) => a[0] - b[0]),
+    pts: s.tensors.filter((t) => t.tensor === k && /^\d+$/.test(t.layer) && (!fromSecond || Number(t.layer) > xs[0]))
+      .map((t) => [Number(t.layer), pick(t)] as [number, number]).sort((a, b) => a[0] - b[0]),
   }));
-  panel(s.legacy ? "Σ E[act²] per tensor" : "L₂ distance to the previous layer, per tensor", perKind((t) => (s.legacy ? t.sum : t.l2Dist)), true);
+  panel(s.legacy ? "Σ E[act²] per tensor" : "L₂ distance to the previous layer, per tensor", perKind((t) => (s.legacy ? t.sum : t.l2Dist), !s.legacy), true);
   panel("ZD share per layer (%)", [{ name: "ZD", color: "#d62728", pts: s.layers.map((l) => [l.layer, 100 * l.zd]) }], false);
-  panel("cosine similarity with the previous layer", [{ name: "layer", color: "#000", pts: s.layers.map((l) => [l.layer, l.cosSim]) }, ...perKind((t) => t.cosSim)], false);
+  panel("cosine similarity with the previous layer", [{ name: "layer", color: "#000", pts: s.layers.filter((l) => l.layer > xs[0]).map((l) => [l.layer, l.cosSim]) }, ...perKind((t) => t.cosSim, true)], false);
   const axis = xs.map((l) => `<text x="${px(l).toFixed(1)}" y="${y - M.t + 14}" font-size="9" text-anchor="middle">${l}</text>`);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${y}" viewBox="0 0 ${W} ${y}" font-family="sans-serif">`,
