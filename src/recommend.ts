@@ -354,12 +354,17 @@ export function recommend(a: Analysis, target: Target, base?: Preset): Recommend
     return { kind: "custom-q", text, regex: new RegExp(text), type: types[k], source: "recommend" };
   });
 
-  // the base preset: the given one, else the nearest evaluated preset by size that plans cleanly
+  // the base preset (general.file_type): the given one, else among the presets whose base type is
+  // the type holding most weights, the nearest in size that plans cleanly (rules apply only under a
+  // preset whose base type is quantized, as in llama.cpp)
   const predicted = fixed + chosen.reduce((s, o) => s + o.cost, 0);
-  // (rules apply only under a preset whose base type is quantized, as in llama.cpp)
+  const weights = new Map<number, number>();
+  a.items.forEach((i, k) => weights.set(types[k], (weights.get(types[k]) ?? 0) + a.probe.tensors[i].ne.reduce((x, y) => x * y, 1)));
+  const dominant = [...weights].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0][0];
   const size = (p: PresetPoint) => (byFile ? p.bytes : p.plan.sizeOut);
-  const near = a.presets.filter((p) => TYPES[defaultType(p.preset.ftype)!].quantized)
-    .sort((x, y) => Math.abs(size(x) - predicted) - Math.abs(size(y) - predicted) || size(x) - size(y)).map((p) => p.preset);
+  const bySize = (x: PresetPoint, y: PresetPoint) => Math.abs(size(x) - predicted) - Math.abs(size(y) - predicted) || size(x) - size(y);
+  const quantized = a.presets.filter((p) => TYPES[defaultType(p.preset.ftype)!].quantized);
+  const near = [...quantized.filter((p) => defaultType(p.preset.ftype) === dominant).sort(bySize), ...[...quantized].sort(bySize)].map((p) => p.preset);
   let plan: Plan | undefined, chosenBase: Preset | undefined, lastError: unknown;
   for (const p of base ? [base] : [...near, parsePreset("Q8_0")!]) {
     try {
