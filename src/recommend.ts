@@ -264,6 +264,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Analysis> {
   const needed = items.map((i) => {
     const t = probe.tensors[i];
     const set = new Set(candidates.filter((c) => fits(t, c)));
+    if (set.size === 0) set.add(T.F16); // no candidate fits the row: llama.cpp's last fallback
     for (const p of presets) if (kernels.has(p.plan.tensors[i].dstType) || p.plan.tensors[i].copy) set.add(p.plan.tensors[i].dstType);
     return [...set].sort((a, b) => a - b);
   });
@@ -330,14 +331,11 @@ export function recommend(a: Analysis, target: Target, base?: Preset): Recommend
   const budget = byFile ? target.bytes : Math.floor((target.bpw * a.probe.nElements) / 8);
   const options = a.items.map((i, k) => {
     const t = a.probe.tensors[i];
-    const opts: Option[] = [];
-    for (const type of a.candidates) {
-      const e = a.errors[k].get(type);
-      if (e === undefined || !fits(t, type)) continue;
-      opts.push({ type, cost: cost(type === t.srcType ? t.srcBytes : tensorBytes(type, t.ne)), error: e });
-    }
-    if (opts.length === 0) throw new QuantizeError("REFUSED", `${t.name}: no candidate type fits its rows of ${t.ne[0]} values`);
-    return opts;
+    const optionsOf = (types: readonly number[]) => types.filter((type) => a.errors[k].has(type) && fits(t, type))
+      .map((type): Option => ({ type, cost: cost(type === t.srcType ? t.srcBytes : tensorBytes(type, t.ne)), error: a.errors[k].get(type)! }));
+    const opts = optionsOf(a.candidates);
+    // rows no candidate fits: F16, as llama.cpp's shape fallback
+    return opts.length > 0 ? opts : optionsOf([T.F16]);
   });
   const chosen = allocate(options, budget - fixed);
   if (!chosen) {

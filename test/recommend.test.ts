@@ -179,6 +179,23 @@ describe("recommend through the CLI", () => {
     expect(res.recommended.base).toMatch(/^Q[234]_K/); // a preset whose base type holds most weights
   });
 
+  it("respects shapes: rows of 96 values get only block-32 types", async () => {
+    const odd: ModelSpec = { arch: "llama", nLayer: 1, nEmbd: 96, nFf: 256, nHead: 2, nVocab: 64, dtype: "f32", seed: 9 };
+    await writeModel(join(dir, "odd.gguf"), odd);
+    await writeImatrix(join(dir, "odd.imatrix"), generateModel(odd), "dat");
+    const recipe = join(dir, "odd.recipe");
+    const r = await run(["recommend", join(dir, "odd.gguf"), "--imatrix", join(dir, "odd.imatrix"), "--target-bpw", "4.5", "-o", recipe, "--json", "--quiet"]);
+    expect(r.err).toBe("");
+    const res = JSON.parse(r.out);
+    for (const t of res.recommended.tensors) {
+      const ne0 = t.name === "blk.0.ffn_down.weight" ? 256 : 96;
+      expect(ne0 % typeByName(t.type)!.blockSize, `${t.name} ${t.type}`).toBe(0);
+    }
+    const q = await run(["--quiet", "--recipe", recipe, join(dir, "odd.gguf"), join(dir, "odd-out.gguf")]);
+    expect(q.code).toBe(0);
+    expect(statSync(join(dir, "odd-out.gguf")).size).toBe(res.recommended.bytes);
+  });
+
   it("refuses a target below the smallest choice, and bad arguments", async () => {
     const base = ["recommend", join(dir, "model.gguf"), "--imatrix", join(dir, "imatrix.gguf"), "-o", join(dir, "x.recipe"), "--quiet"];
     const small = await run([...base, "--target-bpw", "0.5"]);

@@ -5,6 +5,11 @@ import { describe, expect, it } from "vitest";
 import { loadImatrix, writeGgufImatrix, writeLegacyImatrix, type ImatrixStat, type RawImatrixEntry } from "../src/imatrix.js";
 import { columnAverages, imatrixStatistics, splitTensorName, statsJson, statsSvg, statsTable, type TensorStats } from "../src/stats.js";
 import { memorySource } from "./support/bytes.js";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runCli } from "../src/cli.js";
+import { generateModel, writeImatrix, writeModel } from "./support/generate.js";
 
 const meta = { datasets: ["calib.txt"], chunkCount: 1, chunkSize: 512 };
 const stat = (name: string, values: number[], counts: number[], activations?: number[]): ImatrixStat =>
@@ -138,5 +143,37 @@ describe("helpers and output", () => {
     expect(svg.startsWith("<svg")).toBe(true);
     expect(svg).toMatch(/ffn_up_exps/);
     expect((svg.match(/<polyline/g) ?? []).length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe("gguf-quantize stats", () => {
+  it("prints the tables, lists the model's weights without an entry, writes an HTML chart", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gq-stats-"));
+    try {
+      const spec = { nLayer: 3, nEmbd: 64, nFf: 128, nVocab: 64, seed: 4 };
+      await writeModel(join(dir, "m.gguf"), spec);
+      await writeImatrix(join(dir, "i.gguf"), generateModel(spec), "gguf", { activations: true });
+      let out = "", err = "";
+      const code = await runCli(["stats", "--imatrix", join(dir, "i.gguf"), join(dir, "m.gguf"), "--chart", join(dir, "c.html")],
+        { stdout: (s) => { out += s; }, stderr: (s) => { err += s; } });
+      expect(err).toMatch(/wrote the chart/);
+      expect(code).toBe(0);
+      expect(out).toMatch(/Computing tensor statistics for .*i\.gguf \(21 tensors\)/);
+      expect(out).toMatch(/L₂ Dist/); // the file has Σx
+      expect(out).toMatch(/Computing layer statistics \(3 layers\)/);
+      expect(out).toMatch(/no imatrix entry for token_embd\.weight/);
+      const html = readFileSync(join(dir, "c.html"), "utf8");
+      expect(html).toMatch(/^<!doctype html>/);
+      expect(html).toMatch(/<svg /);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("needs --imatrix", async () => {
+    let err = "";
+    const code = await runCli(["stats"], { stdout: () => {}, stderr: (s) => { err += s; } });
+    expect(code).not.toBe(0);
+    expect(err).toMatch(/--imatrix/);
   });
 });
