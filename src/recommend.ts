@@ -18,11 +18,12 @@
 // Sizes come from the planner itself, so the prediction is the size the quantizer writes.
 
 import { QuantizeError } from "./errors.js";
-import { PRESETS, defaultType, parsePreset, type Preset } from "./ftypes.js";
+import { F, PRESETS, defaultType, parsePreset, type Preset } from "./ftypes.js";
 import type { GgufHeader } from "./gguf/read.js";
 import { pad } from "./gguf/read.js";
 import { Kernels, quantizeRows } from "./kernels.js";
 import { makePlan, type Plan, type PlanOptions, type PlannedTensor } from "./plan.js";
+import { requiresImatrix } from "./policy.js";
 import { effectiveRecipe, parseRecipe, type Rule } from "./rules.js";
 import { T, TYPES, rowBytes, tensorBytes, typeName } from "./types.js";
 
@@ -292,10 +293,12 @@ export async function analyze(opts: AnalyzeOptions): Promise<Analysis> {
 /** A model without output.weight uses token_embd as its output matmul too. */
 const isTiedOutput = (plan: Plan) => !plan.tensors.some((t) => t.name === "output.weight");
 
-/** The type's block divides the row, and an imatrix-only type has the tensor's importance slice. */
+/** The type's block divides the row, and a type that needs an importance matrix (for the kernel,
+ *  or by llama.cpp's tensor_requires_imatrix) has the tensor's slice. */
 function fits(t: PlannedTensor, type: number): boolean {
   const ty = TYPES[type];
-  return t.ne[0] % ty.blockSize === 0 && (!ty.needsImatrix || t.imatrix !== undefined);
+  const needs = ty.needsImatrix || requiresImatrix(t.name, type, F.Q8_0);
+  return t.ne[0] % ty.blockSize === 0 && (!needs || t.imatrix !== undefined);
 }
 
 export const fileBytes = (plan: Plan) => plan.files.reduce((a, f) => a + f.fileSize, 0);
