@@ -15,6 +15,7 @@ import { runCli } from "../src/cli.js";
 import { parsePreset } from "../src/ftypes.js";
 import { analyze, recommend, type Analysis } from "../src/recommend.js";
 import { loadImatrixFile, openModel } from "../src/run.js";
+import { typeName } from "../src/types.js";
 import { generateModel, writeImatrix, writeModel, type ModelSpec } from "../test/support/generate.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -24,6 +25,17 @@ const MODELS: { label: string; spec: ModelSpec }[] = [
   { label: "llama, 8 layers, GQA 4, 512 wide", spec: { arch: "llama", nLayer: 8, nEmbd: 512, nFf: 1024, nHead: 8, nHeadKv: 2, nVocab: 1024, dtype: "f16", seed: 11 } },
   { label: "qwen2moe, 4 layers, 4 experts", spec: { arch: "qwen2moe", nLayer: 4, nEmbd: 256, nFf: 512, nVocab: 512, dtype: "bf16", seed: 12 } },
 ];
+
+const tally = (types: readonly number[]) => {
+  const m = new Map<number, number>();
+  for (const t of types) m.set(t, (m.get(t) ?? 0) + 1);
+  return [...m].sort((a, b) => a[0] - b[0]).map(([t, n]) => `${typeName(t)} ${n}`).join(", ");
+};
+
+/** The types of the two tensors outside the blocks, where presets and the allocator differ most. */
+const edges = (a: Analysis, preset: readonly number[], rec: readonly number[]) =>
+  ["token_embd.weight", "output.weight"].map((n) => a.probe.tensors.findIndex((t) => t.name === n)).filter((i) => i >= 0)
+    .map((i) => `${typeName(preset[i])} → ${typeName(rec[i])}`).join(", ");
 
 async function analyzeModel(dir: string, spec: ModelSpec): Promise<Analysis> {
   const model = join(dir, "model.gguf"), imatrix = join(dir, "imatrix.gguf");
@@ -71,16 +83,16 @@ for (const { label, spec } of quick ? MODELS.slice(0, 1) : MODELS) {
     const a = await analyzeModel(dir, spec);
     const secs = ((performance.now() - t0) / 1000).toFixed(1);
     md.push(`## ${label}`, "", `${a.items.length} quantizable tensors, candidates ${a.candidates.length} types, measured in ${secs} s.`, "",
-      "| budget = preset | preset bytes | preset BPW | preset error | recommended bytes | actual bytes | BPW | error | error vs preset | base |",
-      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+      "| budget = preset | preset bytes | preset BPW | preset error | recommended bytes | actual bytes | BPW | error | error vs preset | base | token_embd, output: preset → recommended | types chosen (tensors) |",
+      "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|");
     for (const name of BUDGETS) {
       const p = a.presets.find((x) => x.preset.ftype === parsePreset(name)!.ftype);
-      if (!p || p.error === undefined) { md.push(`| ${name} | n/a (no kernel for a type it uses) |||||||||`); continue; }
+      if (!p || p.error === undefined) { md.push(`| ${name} | n/a (no kernel for a type it uses) |||||||||||`); continue; }
       const r = recommend(a, { bytes: p.bytes });
       const actual = await quantizedSize(dir, a.input, r.recipe);
       const ok = r.bytes <= p.bytes && r.error < p.error && actual === r.bytes;
       if (!ok) failures++;
-      md.push(`| ${name} | ${p.bytes} | ${p.bpw.toFixed(4)} | ${p.error.toPrecision(5)} | ${r.bytes} | ${actual} | ${r.bpw.toFixed(4)} | ${r.error.toPrecision(5)} | ${(100 * (r.error / p.error - 1)).toFixed(1)}%${ok ? "" : " **FAIL**"} | ${r.base.name} |`);
+      md.push(`| ${name} | ${p.bytes} | ${p.bpw.toFixed(4)} | ${p.error.toPrecision(5)} | ${r.bytes} | ${actual} | ${r.bpw.toFixed(4)} | ${r.error.toPrecision(5)} | ${(100 * (r.error / p.error - 1)).toFixed(1)}%${ok ? "" : " **FAIL**"} | ${r.base.name} | ${edges(a, p.plan.tensors.map((t) => t.dstType), r.plan.tensors.map((t) => t.dstType))} | ${tally(r.types)} |`);
       console.error(`${label}: ${name}: preset ${p.bytes} B err ${p.error.toPrecision(5)} -> recommended ${r.bytes} B (actual ${actual}) err ${r.error.toPrecision(5)}`);
     }
     md.push("");

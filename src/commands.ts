@@ -6,6 +6,7 @@
 
 import { Command, Option } from "commander";
 import { writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import type { CliIo } from "./cli.js";
 import { ERRORS, QuantizeError } from "./errors.js";
 import { PRESETS, parsePreset } from "./ftypes.js";
@@ -133,6 +134,7 @@ async function recommendCommand(argv: string[], io: CliIo): Promise<number> {
     .option("--base <preset>", "the recipe's @preset (sets general.file_type; default: the preset nearest in size)")
     .option("--sample-rows <n>", "rows measured per tensor at most (evenly spaced; default 256)")
     .option("-o, --output <recipe>", "where to write the recipe")
+    .option("-t, --threads <n>", "worker threads measuring tensors (default: one per core); the result never depends on it")
     .option("--json", "print the result as JSON")
     .option("--quiet", "no progress lines");
   const code = parse(p, argv);
@@ -150,6 +152,8 @@ async function recommendCommand(argv: string[], io: CliIo): Promise<number> {
     if (!(Number.isFinite(bpw) && bpw > 0)) usage(`--target-bpw: '${o.targetBpw}' is not a positive number`);
   }
   const size = o.targetSize !== undefined ? parseSize(o.targetSize) : undefined;
+  const threads = o.threads !== undefined ? Number(o.threads) : availableParallelism();
+  if (!(Number.isInteger(threads) && threads > 0)) usage(`--threads: '${o.threads}' is not a positive integer`);
 
   const imatrix = await loadImatrixFile(o.imatrix);
   if (!imatrix) usage(`${o.imatrix}: the importance matrix has no entries`);
@@ -159,10 +163,13 @@ async function recommendCommand(argv: string[], io: CliIo): Promise<number> {
   try {
     const progress = (done: number, total: number) => {
       if (o.quiet) return;
-      if (io.isTTY) io.stderr(`\r\x1b[2Krecommend: measuring tensor ${done}/${total}${done === total ? "\n" : ""}`);
-      else if (done < total) io.stderr(`recommend: measuring tensor ${done + 1}/${total}\n`);
+      if (io.isTTY) io.stderr(`\r\x1b[2Krecommend: measured ${done}/${total} tensors${done === total ? "\n" : ""}`);
+      else if (done > 0) io.stderr(`recommend: measured ${done}/${total} tensors\n`);
     };
-    a = await analyze({ input, headers, sources, imatrix: imatrix!, types, sampleRows, onProgress: progress, log: o.quiet ? undefined : (l) => io.stderr(l + "\n") });
+    a = await analyze({
+      input, headers, sources, paths: sources.map((s) => s.name), threads, imatrix: imatrix!, types, sampleRows,
+      onProgress: progress, log: o.quiet ? undefined : (l) => io.stderr(l + "\n"),
+    });
   } finally {
     await Promise.all(sources.map((s) => s.close()));
   }

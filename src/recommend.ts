@@ -21,7 +21,7 @@ import { QuantizeError } from "./errors.js";
 import { F, PRESETS, defaultType, parsePreset, type Preset } from "./ftypes.js";
 import type { GgufHeader } from "./gguf/read.js";
 import { pad } from "./gguf/read.js";
-import { Kernels, quantizeRows } from "./kernels.js";
+import { Kernels, kernelsModule, quantizeRows } from "./kernels.js";
 import { makePlan, type Plan, type PlanOptions, type PlannedTensor } from "./plan.js";
 import { requiresImatrix } from "./policy.js";
 import { effectiveRecipe, parseRecipe, type Rule } from "./rules.js";
@@ -146,11 +146,77 @@ interface Source {
   readInto(dst: Uint8Array, position: number): Promise<void>;
 }
 
+/** What measuring a tensor needs to know of it. */
+export type MeasuredTensor = Pick<PlannedTensor, "ne" | "srcType" | "srcOffset" | "shard" | "imatrix">;
+
+/** One tensor's measurement, as sent to a worker. */
+export interface MeasureJob {
+  readonly tensor: MeasuredTensor;
+  readonly types: readonly number[];
+  readonly maxRows: number;
+  /** token_embd: the error of one looked-up row */
+  readonly perRow: boolean;
+}
+
+/**
+ * Measures every job, on this thread or on `threads` workers (each with its own kernel instance
+ * and file handles, at most one tensor in flight each); the results never depend on the count.
+ */
+async function measureAll(jobs: readonly MeasureJob[], sources: readonly Source[], paths: readonly string[] | undefined, threads: number,
+  onProgress: (done: number, total: number) => void): Promise<Map<number, number>[]> {
+  const out: Map<number, number>[] = new Array(jobs.length);
+  let done = 0;
+  onProgress(0, jobs.length);
+  if (threads <= 1 || !paths || jobs.length < 2) {
+    const kernels = new Kernels();
+    for (let i = 0; i < jobs.length; i++) {
+      const j = jobs[i];
+      out[i] = await measureTensor(kernels, sources[j.tensor.shard], j.tensor, j.types, j.maxRows, j.perRow);
+      onProgress(++done, jobs.length);
+    }
+    return out;
+  }
+  const { Worker } = await import("node:worker_threads");
+  const { workerScript } = await import("./pool.js");
+  const script = workerScript("measure-worker");
+  const module = kernelsModule();
+  const workers = Array.from({ length: Math.min(threads, jobs.length) }, () =>
+    new Worker(script.script, { workerData: { module, sources: [...paths] }, eval: script.eval }));
+  let next = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const feed = (w: InstanceType<typeof Worker>) => {
+        if (failed) return;
+        if (next >= jobs.length) { if (done === jobs.length) resolve(); return; }
+        const id = next++;
+        const onMessage = (msg: { id: number; errors?: [number, number][]; error?: string }) => {
+          if (msg.id !== id) return;
+          w.off("message", onMessage);
+          if (msg.error !== undefined) { failed = true; reject(new Error(msg.error)); return; }
+          out[id] = new Map(msg.errors);
+          onProgress(++done, jobs.length);
+          feed(w);
+        };
+        w.on("message", onMessage);
+        w.postMessage({ id, job: jobs[id] });
+      };
+      for (const w of workers) {
+        w.on("error", (e) => { failed = true; reject(e); });
+        feed(w);
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return out;
+}
+
 /**
  * Weighted squared error of each type on one tensor (a map type -> error), from `rows` sampled rows
  * read from its source; only the sampled rows are held in memory.
  */
-export async function measureTensor(kernels: Kernels, source: Source, t: PlannedTensor, types: readonly number[], maxRows: number, perRow = false): Promise<Map<number, number>> {
+export async function measureTensor(kernels: Kernels, source: Source, t: MeasuredTensor, types: readonly number[], maxRows: number, perRow = false): Promise<Map<number, number>> {
   const n = t.ne[0];
   const rowsPerMatrix = t.ne[1] ?? 1;
   const nrows = t.ne.slice(1).reduce((a, b) => a * b, 1);
@@ -231,6 +297,10 @@ export interface AnalyzeOptions extends MeasureOptions {
   readonly imatrix: NonNullable<PlanOptions["imatrix"]>;
   /** candidate types (default: defaultCandidates()) */
   readonly types?: readonly number[];
+  /** worker threads (needs `paths`); 1: measure on this thread */
+  readonly threads?: number;
+  /** the shards' paths, for workers to open */
+  readonly paths?: readonly string[];
 }
 
 const QUANTIZED_PRESETS = (): Preset[] => {
@@ -270,13 +340,12 @@ export async function analyze(opts: AnalyzeOptions): Promise<Analysis> {
     return [...set].sort((a, b) => a - b);
   });
   const maxRows = opts.sampleRows ?? 256;
-  const errors: Map<number, number>[] = [];
-  for (let k = 0; k < items.length; k++) {
-    const t = probe.tensors[items[k]];
-    opts.onProgress?.(k, items.length);
-    errors.push(await measureTensor(kernels, opts.sources[t.shard], t, needed[k], maxRows, t.decision.category === "token_embd" && !isTiedOutput(probe)));
-  }
-  opts.onProgress?.(items.length, items.length);
+  const jobs = items.map((i, k): MeasureJob => {
+    const { ne, srcType, srcOffset, shard, imatrix } = probe.tensors[i];
+    const perRow = probe.tensors[i].decision.category === "token_embd" && !isTiedOutput(probe);
+    return { tensor: { ne, srcType, srcOffset, shard, imatrix }, types: needed[k], maxRows, perRow };
+  });
+  const errors = await measureAll(jobs, opts.sources, opts.paths, opts.threads ?? 1, opts.onProgress ?? (() => {}));
   log(`recommend: measured ${items.length} tensors x ${candidates.length} candidate types (at most ${maxRows} rows each)`);
 
   const presetPoints = presets.map(({ preset, plan }): PresetPoint => {
