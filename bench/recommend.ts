@@ -8,7 +8,7 @@
 // The generated weights are random-ish, so the errors are only a proxy for model quality.
 
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../src/cli.js";
@@ -44,7 +44,7 @@ async function analyzeModel(dir: string, spec: ModelSpec): Promise<Analysis> {
   const im = (await loadImatrixFile(imatrix))!;
   const { sources, headers } = await openModel(model);
   try {
-    return await analyze({ input: model, headers, sources, imatrix: im, sampleRows: Number.MAX_SAFE_INTEGER });
+    return await analyze({ input: model, headers, sources, paths: [model], threads: availableParallelism(), imatrix: im, sampleRows: Number.MAX_SAFE_INTEGER });
   } finally {
     await Promise.all(sources.map((s) => s.close()));
   }

@@ -203,6 +203,7 @@ async function measureAll(jobs: readonly MeasureJob[], sources: readonly Source[
       };
       for (const w of workers) {
         w.on("error", (e) => { failed = true; reject(e); });
+        w.on("exit", (code) => { if (code !== 0) { failed = true; reject(new Error(`measuring worker exited with code ${code}`)); } });
         feed(w);
       }
     });
@@ -213,8 +214,9 @@ async function measureAll(jobs: readonly MeasureJob[], sources: readonly Source[
 }
 
 /**
- * Weighted squared error of each type on one tensor (a map type -> error), from `rows` sampled rows
- * read from its source; only the sampled rows are held in memory.
+ * Weighted squared error of each type on one tensor (a map type -> error), estimated from at most
+ * `maxRows` sampled rows read from its source (only those are held in memory) and scaled to all
+ * rows, or (perRow) to one row.
  */
 export async function measureTensor(kernels: Kernels, source: Source, t: MeasuredTensor, types: readonly number[], maxRows: number, perRow = false): Promise<Map<number, number>> {
   const n = t.ne[0];
