@@ -13,7 +13,7 @@ import { PRESETS, parsePreset } from "./ftypes.js";
 import { openSource } from "./io/node.js";
 import { loadImatrix } from "./imatrix.js";
 import { allowsQuantization } from "./policy.js";
-import { analyze, recommend, reportLines, type Target } from "./recommend.js";
+import { analyze, checkBase, recommend, reportLines, type Target } from "./recommend.js";
 import { parseTypeName } from "./rules.js";
 import { loadImatrixFile, openModel } from "./run.js";
 import { imatrixStatistics, statsJson, statsSvg, statsTable } from "./stats.js";
@@ -144,6 +144,7 @@ async function recommendCommand(argv: string[], io: CliIo): Promise<number> {
   if ((o.targetBpw === undefined) === (o.targetSize === undefined)) usage("recommend: give one of --target-bpw and --target-size");
   const types = o.types !== undefined ? [...new Set((o.types as string).split(",").map((t) => t.trim()).filter((t) => t).map((t) => parseTypeName(t, "--types")))] : undefined;
   const base = o.base !== undefined ? parsePreset(o.base) ?? usage(`--base: unknown preset '${o.base}'`) : undefined;
+  if (base) checkBase(base);
   const sampleRows = o.sampleRows !== undefined ? Number(o.sampleRows) : undefined;
   if (sampleRows !== undefined && !(Number.isInteger(sampleRows) && sampleRows > 0)) usage(`--sample-rows: '${o.sampleRows}' is not a positive integer`);
   let bpw: number | undefined;

@@ -390,6 +390,13 @@ export interface Recommendation {
   readonly recipe: string;
 }
 
+/** A recipe's @preset must have a quantized base type: llama.cpp applies no rule under F16/BF16/F32. */
+export function checkBase(base: Preset): void {
+  if (!TYPES[defaultType(base.ftype) ?? T.F32].quantized) {
+    throw new QuantizeError("USAGE", `--base ${base.name}: recipe rules apply only under a preset with a quantized base type (llama.cpp skips them otherwise)`);
+  }
+}
+
 /**
  * Chooses the types for a target (file bytes, or bits per weight as llama-quantize reports them:
  * tensor bytes * 8 / elements). `base` is the recipe's @preset (it sets general.file_type); by
@@ -397,6 +404,7 @@ export interface Recommendation {
  */
 export function recommend(a: Analysis, target: Target, base?: Preset): Recommendation {
   const byFile = "bytes" in target;
+  if (base) checkBase(base);
   const alignment = a.probe.alignment;
   const cost = (bytes: number) => (byFile ? pad(bytes, alignment) : bytes);
   const itemSet = new Set(a.items);

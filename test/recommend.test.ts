@@ -205,6 +205,8 @@ describe("recommend through the CLI", () => {
     expect(small.err).toMatch(/below the smallest/);
     const both = await run([...base, "--target-bpw", "4", "--target-size", "1M"]);
     expect(both.err).toMatch(/one of --target-bpw and --target-size/);
+    const f16 = await run([...base, "--target-bpw", "4", "--base", "F16"]);
+    expect(f16.err).toMatch(/--base F16: recipe rules apply only under a preset with a quantized base type/);
     const badType = await run([...base, "--target-bpw", "4", "--types", "q4_K,bogus"]);
     expect(badType.err).toMatch(/invalid ggml_type 'bogus'/);
   });
