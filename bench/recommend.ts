@@ -92,7 +92,7 @@ for (const { label, spec } of quick ? MODELS.slice(0, 1) : MODELS) {
       const actual = await quantizedSize(dir, a.input, r.recipe);
       const ok = r.bytes <= p.bytes && r.error < p.error && actual === r.bytes;
       if (!ok) failures++;
-      md.push(`| ${name} | ${p.bytes} | ${p.bpw.toFixed(4)} | ${p.error.toPrecision(5)} | ${r.bytes} | ${actual} | ${r.bpw.toFixed(4)} | ${r.error.toPrecision(5)} | ${(100 * (r.error / p.error - 1)).toFixed(1)}%${ok ? "" : " **FAIL**"} | ${r.base.name} | ${edges(a, p.plan.tensors.map((t) => t.dstType), r.plan.tensors.map((t) => t.dstType))} | ${tally(r.types)} |`);
+      md.push(`| ${name} | ${p.bytes} | ${p.bpw.toFixed(4)} | ${p.error.toPrecision(5)} | ${r.bytes} | ${actual} | ${r.bpw.toFixed(4)} | ${r.error.toPrecision(5)} | ${(100 * (r.error / p.error - 1)).toFixed(1)}%${ok ? "" : " **FAIL**"} | ${r.base.name} | ${edges(a, p.types, r.plan.tensors.map((t) => t.dstType))} | ${tally(r.types)} |`);
       console.error(`${label}: ${name}: preset ${p.bytes} B err ${p.error.toPrecision(5)} -> recommended ${r.bytes} B (actual ${actual}) err ${r.error.toPrecision(5)}`);
     }
     md.push("");

@@ -267,9 +267,11 @@ function toF32(kernels: Kernels, type: number, bytes: Uint8Array, k: number): Fl
 
 export interface PresetPoint {
   readonly preset: Preset;
-  readonly plan: Plan;
-  /** output file size */
+  /** per tensor (probe.tensors order): the type the preset writes it as */
+  readonly types: readonly number[];
+  /** output file size, and the tensor bytes alone (what BPW counts) */
   readonly bytes: number;
+  readonly sizeOut: number;
   readonly bpw: number;
   /** Σ measured error; undefined when a type it uses has no kernel */
   readonly error?: number;
@@ -325,10 +327,12 @@ export async function analyze(opts: AnalyzeOptions): Promise<Analysis> {
   const probe = planFor(parsePreset("Q8_0")!.ftype);
   const items = probe.tensors.map((t, i) => (t.decision.allowsQuantization ? i : -1)).filter((i) => i >= 0);
 
-  const presets: { preset: Preset; plan: Plan }[] = [];
+  // each preset's plan, kept as types and sizes only (a plan holds the whole metadata)
+  const presets: Omit<PresetPoint, "error">[] = [];
   for (const preset of QUANTIZED_PRESETS()) {
     try {
-      presets.push({ preset, plan: planFor(preset.ftype) });
+      const plan = planFor(preset.ftype);
+      presets.push({ preset, types: plan.tensors.map((t) => t.dstType), bytes: fileBytes(plan), sizeOut: plan.sizeOut, bpw: (plan.sizeOut * 8) / plan.nElements });
     } catch (e) {
       if (!(e instanceof QuantizeError)) throw e; // e.g. needs an imatrix entry the file lacks
     }
@@ -338,7 +342,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Analysis> {
     const t = probe.tensors[i];
     const set = new Set(candidates.filter((c) => fits(t, c)));
     if (set.size === 0) set.add(T.F16); // no candidate fits the row: llama.cpp's last fallback
-    for (const p of presets) if (kernels.has(p.plan.tensors[i].dstType) || p.plan.tensors[i].copy) set.add(p.plan.tensors[i].dstType);
+    for (const p of presets) if (kernels.has(p.types[i]) || p.types[i] === t.srcType) set.add(p.types[i]);
     return [...set].sort((a, b) => a - b);
   });
   const maxRows = opts.sampleRows ?? 256;
@@ -350,13 +354,13 @@ export async function analyze(opts: AnalyzeOptions): Promise<Analysis> {
   const errors = await measureAll(jobs, opts.sources, opts.paths, opts.threads ?? 1, opts.onProgress ?? (() => {}));
   log(`recommend: measured ${items.length} tensors x ${candidates.length} candidate types (at most ${maxRows} rows each)`);
 
-  const presetPoints = presets.map(({ preset, plan }): PresetPoint => {
+  const presetPoints = presets.map((p): PresetPoint => {
     let error: number | undefined = 0;
     items.forEach((i, k) => {
-      const e = errors[k].get(plan.tensors[i].dstType);
+      const e = errors[k].get(p.types[i]);
       error = e === undefined || error === undefined ? undefined : error + e;
     });
-    return { preset, plan, bytes: fileBytes(plan), bpw: (plan.sizeOut * 8) / plan.nElements, error };
+    return { ...p, error };
   });
   return { input: opts.input, imatrixPath: opts.imatrix.path, headers: opts.headers, imatrix: opts.imatrix, probe, items, errors, candidates, presets: presetPoints, sampleRows: maxRows };
 }
@@ -441,7 +445,7 @@ export function recommend(a: Analysis, target: Target, base?: Preset): Recommend
   const weights = new Map<number, number>();
   a.items.forEach((i, k) => weights.set(types[k], (weights.get(types[k]) ?? 0) + a.probe.tensors[i].ne.reduce((x, y) => x * y, 1)));
   const dominant = [...weights].sort((x, y) => y[1] - x[1] || x[0] - y[0])[0][0];
-  const size = (p: PresetPoint) => (byFile ? p.bytes : p.plan.sizeOut);
+  const size = (p: PresetPoint) => (byFile ? p.bytes : p.sizeOut);
   const bySize = (x: PresetPoint, y: PresetPoint) => Math.abs(size(x) - predicted) - Math.abs(size(y) - predicted) || size(x) - size(y);
   const quantized = a.presets.filter((p) => TYPES[defaultType(p.preset.ftype)!].quantized);
   const near = [...quantized.filter((p) => defaultType(p.preset.ftype) === dominant).sort(bySize), ...[...quantized].sort(bySize)].map((p) => p.preset);
