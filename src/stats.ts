@@ -173,7 +173,8 @@ export function imatrixStatistics(raw: ReadonlyMap<string, RawImatrixEntry>): Im
     const s = vectorStats(name, e);
     if (typeof s === "string") skipped.push({ name, why: s });
     else tensors.push(s);
-    // compute_vector_statistics returns "legacy" only for entries it computed
+    // the mode follows the entries with statistics (llama-imatrix's error return, false, also
+    // reads as "not legacy", so one broken entry switches its whole table to E[x]; not here)
     if (typeof s !== "string") legacy &&= e.activations === undefined;
   }
   const byName = new Map(tensors.map((t) => [t.name, t]));
