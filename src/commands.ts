@@ -1,7 +1,7 @@
 // The subcommands beside llama-quantize's command line:
 //   gguf-quantize stats --imatrix FILE [IN.gguf] [--json] [--chart FILE.svg|.html]
 //   gguf-quantize recommend IN.gguf --imatrix FILE (--target-bpw B | --target-size SIZE) [--types LIST]
-//                 [--base PRESET] [--sample-rows N] -o RECIPE [--json]
+//                 [--pin REGEX=TYPE] [--base PRESET] [--sample-rows N] [-t N] -o RECIPE [--json]
 // cli.ts dispatches here when the first positional argument is literally the subcommand's name.
 
 import { Command, Option } from "commander";
@@ -14,7 +14,7 @@ import { openSource } from "./io/node.js";
 import { loadImatrix } from "./imatrix.js";
 import { allowsQuantization } from "./policy.js";
 import { analyze, checkBase, recommend, reportLines, type Target } from "./recommend.js";
-import { parseTypeName } from "./rules.js";
+import { parseCustomQ, parseTypeName, type Rule } from "./rules.js";
 import { loadImatrixFile, openModel } from "./run.js";
 import { imatrixStatistics, statsJson, statsSvg, statsTable } from "./stats.js";
 import { typeName } from "./types.js";
@@ -131,6 +131,8 @@ async function recommendCommand(argv: string[], io: CliIo): Promise<number> {
     .option("--target-bpw <bits>", "bits per weight, as llama-quantize reports them (tensor bytes * 8 / weights)")
     .option("--target-size <size>", "output file size: bytes, 4.5G (GiB), 4700MB, or a preset name for that preset's size")
     .option("--types <list>", "candidate types, comma-separated (default: every quantized type with a kernel that a preset uses)")
+    .option("--pin <regex=type,...>", "keep the tensors a rule matches at its type (first match wins; repeatable)",
+      (v: string, acc: Rule[]) => [...acc, ...parseCustomQ(v, "--pin")], [] as Rule[])
     .option("--base <preset>", "the recipe's @preset (sets general.file_type; default: the preset nearest in size)")
     .option("--sample-rows <n>", "rows measured per tensor at most (evenly spaced; default 256)")
     .option("-o, --output <recipe>", "where to write the recipe")
@@ -168,7 +170,7 @@ async function recommendCommand(argv: string[], io: CliIo): Promise<number> {
       else if (done > 0) io.stderr(`recommend: measured ${done}/${total} tensors\n`);
     };
     a = await analyze({
-      input, headers, sources, paths: sources.map((s) => s.name), threads, imatrix: imatrix!, types, sampleRows,
+      input, headers, sources, paths: sources.map((s) => s.name), threads, imatrix: imatrix!, types, sampleRows, pins: o.pin,
       onProgress: progress, log: o.quiet ? undefined : (l) => io.stderr(l + "\n"),
     });
   } finally {

@@ -292,6 +292,8 @@ export interface Analysis {
   readonly candidates: readonly number[];
   readonly presets: readonly PresetPoint[];
   readonly sampleRows: number;
+  /** per item: a type fixed by a --pin rule */
+  readonly pinned: ReadonlyMap<number, number>;
 }
 
 export interface AnalyzeOptions extends MeasureOptions {
@@ -305,6 +307,8 @@ export interface AnalyzeOptions extends MeasureOptions {
   readonly threads?: number;
   /** the shards' paths, for workers to open */
   readonly paths?: readonly string[];
+  /** --pin rules: a tensor the first of them matches keeps that type (it must fit its rows) */
+  readonly pins?: readonly Rule[];
 }
 
 const QUANTIZED_PRESETS = (): Preset[] => {
@@ -338,9 +342,20 @@ export async function analyze(opts: AnalyzeOptions): Promise<Analysis> {
     }
   }
 
-  const needed = items.map((i) => {
+  const pinned = new Map<number, number>();
+  items.forEach((i, k) => {
+    const t = probe.tensors[i];
+    const rule = opts.pins?.find((r) => r.regex.test(t.name));
+    if (!rule) return;
+    if (!fits(t, rule.type) || !(kernels.has(rule.type) || rule.type === t.srcType)) {
+      throw new QuantizeError("USAGE", `${rule.source}: ${t.name} cannot be ${typeName(rule.type)} (rows of ${t.ne[0]} values${t.imatrix ? "" : ", no importance slice"}${kernels.has(rule.type) ? "" : ", no kernel"})`);
+    }
+    pinned.set(k, rule.type);
+  });
+  const needed = items.map((i, k) => {
     const t = probe.tensors[i];
     const set = new Set(candidates.filter((c) => fits(t, c)));
+    if (pinned.has(k)) set.add(pinned.get(k)!);
     if (set.size === 0) set.add(T.F16); // no candidate fits the row: llama.cpp's last fallback
     for (const p of presets) if (kernels.has(p.types[i]) || p.types[i] === t.srcType) set.add(p.types[i]);
     return [...set].sort((a, b) => a - b);
@@ -362,7 +377,7 @@ export async function analyze(opts: AnalyzeOptions): Promise<Analysis> {
     });
     return { ...p, error };
   });
-  return { input: opts.input, imatrixPath: opts.imatrix.path, headers: opts.headers, imatrix: opts.imatrix, probe, items, errors, candidates, presets: presetPoints, sampleRows: maxRows };
+  return { input: opts.input, imatrixPath: opts.imatrix.path, headers: opts.headers, imatrix: opts.imatrix, probe, items, errors, candidates, presets: presetPoints, sampleRows: maxRows, pinned };
 }
 
 /** A model without output.weight uses token_embd as its output matmul too. */
@@ -404,9 +419,10 @@ export function checkBase(base: Preset): void {
 /**
  * Chooses the types for a target (file bytes, or bits per weight as llama-quantize reports them:
  * tensor bytes * 8 / elements). `base` is the recipe's @preset (it sets general.file_type); by
- * default the evaluated preset nearest in size.
+ * default the evaluated preset nearest in size. `pinned` (item -> type; default: the --pin rules)
+ * fixes some tensors' types; those types must have been measured.
  */
-export function recommend(a: Analysis, target: Target, base?: Preset): Recommendation {
+export function recommend(a: Analysis, target: Target, base?: Preset, pinned: ReadonlyMap<number, number> = a.pinned): Recommendation {
   const byFile = "bytes" in target;
   if (base) checkBase(base);
   const alignment = a.probe.alignment;
@@ -419,6 +435,7 @@ export function recommend(a: Analysis, target: Target, base?: Preset): Recommend
     const t = a.probe.tensors[i];
     const optionsOf = (types: readonly number[]) => types.filter((type) => a.errors[k].has(type) && fits(t, type))
       .map((type): Option => ({ type, cost: cost(type === t.srcType ? t.srcBytes : tensorBytes(type, t.ne)), error: a.errors[k].get(type)! }));
+    if (pinned.has(k)) return optionsOf([pinned.get(k)!]);
     const opts = optionsOf(a.candidates);
     // rows no candidate fits: F16, as llama.cpp's shape fallback
     return opts.length > 0 ? opts : optionsOf([T.F16]);
