@@ -181,6 +181,20 @@ describe("recommend through the CLI", () => {
     expect(res.recommended.base).toMatch(/^Q[234]_K/); // a preset whose base type holds most weights
   });
 
+  it("--pin keeps tensors at a type, and refuses a type that cannot fit", async () => {
+    const base = ["recommend", join(dir, "model.gguf"), "--imatrix", join(dir, "imatrix.gguf"), "--target-bpw", "6", "--sample-rows", "8", "-t", "1", "--json", "--quiet"];
+    const r = await run([...base, "--pin", "^(token_embd|output)\\.weight$=q6_K", "--pin", "ffn_down=q8_0", "-o", join(dir, "pin.recipe")]);
+    expect(r.err).toBe("");
+    const types = Object.fromEntries(JSON.parse(r.out).recommended.tensors.map((t: { name: string; type: string }) => [t.name, t.type]));
+    expect(types["token_embd.weight"]).toBe("q6_K");
+    expect(types["output.weight"]).toBe("q6_K");
+    expect(types["blk.1.ffn_down.weight"]).toBe("q8_0");
+    // token_embd has no importance slice, which iq2_xxs requires (the first matching rule counts)
+    const bad = await run([...base, "--pin", "token_embd=iq2_xxs,token_embd=q4_K", "-o", join(dir, "bad.recipe")]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--pin token_embd=iq2_xxs: token_embd\.weight cannot be iq2_xxs \(rows of 256 values, no importance slice/);
+  });
+
   it("respects shapes: rows of 96 values get only block-32 types", async () => {
     const odd: ModelSpec = { arch: "llama", nLayer: 1, nEmbd: 96, nFf: 256, nHead: 2, nVocab: 64, dtype: "f32", seed: 9 };
     await writeModel(join(dir, "odd.gguf"), odd);
