@@ -132,7 +132,7 @@ async function recommendCommand(argv: string[], io: CliIo): Promise<number> {
     .option("--target-size <size>", "output file size: bytes, 4.5G (GiB), 4700MB, or a preset name for that preset's size")
     .option("--types <list>", "candidate types, comma-separated (default: every quantized type with a kernel that a preset uses)")
     .option("--pin <regex=type,...>", "keep the tensors a rule matches at its type (first match wins; repeatable)",
-      (v: string, acc: Rule[]) => [...acc, ...parseCustomQ(v, "--pin")], [] as Rule[])
+      (v: string, acc: Rule[] | undefined) => [...(acc ?? []), ...parseCustomQ(v, "--pin")])
     .option("--base <preset>", "the recipe's @preset (sets general.file_type; default: the preset nearest in size)")
     .option("--sample-rows <n>", "rows measured per tensor at most (evenly spaced; default 256)")
     .option("-o, --output <recipe>", "where to write the recipe")
