@@ -154,6 +154,10 @@ describe("recommend through the CLI", () => {
     const text = readFileSync(recipe, "utf8");
     expect(text).toMatch(/^@preset \w+$/m);
     expect(text).toMatch(/^@imatrix .*imatrix\.gguf$/m);
+    // anchored rules, one per tensor kind and type: blocks sharing a type fold into one rule
+    const rules = text.split("\n").filter((l) => l && !l.startsWith("#") && !l.startsWith("@"));
+    for (const l of rules) expect(l).toMatch(/^\^.*\$=\w+$/);
+    expect(rules.length).toBeLessThan(res.recommended.tensors.length);
 
     const out = join(dir, "out.gguf");
     const q = await run(["--quiet", "--recipe", recipe, join(dir, "model.gguf"), out]);
