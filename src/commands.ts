@@ -13,7 +13,8 @@ import { PRESETS, parsePreset } from "./ftypes.js";
 import { openSource } from "./io/node.js";
 import { loadImatrix } from "./imatrix.js";
 import { allowsQuantization } from "./policy.js";
-import { analyze, checkBase, recommend, reportLines, type Target } from "./recommend.js";
+import { makePlan } from "./plan.js";
+import { analyze, checkBase, fileBytes, recommend, reportLines, type Target } from "./recommend.js";
 import { parseCustomQ, parseTypeName, type Rule } from "./rules.js";
 import { loadImatrixFile, openModel } from "./run.js";
 import { imatrixStatistics, statsJson, statsSvg, statsTable } from "./stats.js";
@@ -163,26 +164,29 @@ async function recommendCommand(argv: string[], io: CliIo): Promise<number> {
   const input = p.args[0];
   const { sources, headers } = await openModel(input);
   let a;
+  let target: Target;
   try {
+    if (bpw !== undefined) target = { bpw };
+    else if (typeof size === "number") target = { bytes: size };
+    else {
+      const preset = parsePreset(size!.preset)!;
+      try {
+        target = { bytes: fileBytes(makePlan(headers, input, { ftype: preset.ftype, imatrix })) };
+      } catch (e) {
+        return usage(`--target-size ${preset.name}: that preset cannot be planned for ${input}: ${(e as Error).message}`);
+      }
+    }
     const progress = (done: number, total: number) => {
       if (o.quiet) return;
       if (io.isTTY) io.stderr(`\r\x1b[2Krecommend: measured ${done}/${total} tensors${done === total ? "\n" : ""}`);
       else if (done > 0) io.stderr(`recommend: measured ${done}/${total} tensors\n`);
     };
     a = await analyze({
-      input, headers, sources, paths: sources.map((s) => s.name), threads, imatrix: imatrix!, types, sampleRows, pins: o.pin,
+      input, headers, sources, paths: sources.map((s) => s.name), threads, imatrix: imatrix!, types, sampleRows, pins: o.pin, target,
       onProgress: progress, log: o.quiet ? undefined : (l) => io.stderr(l + "\n"),
     });
   } finally {
     await Promise.all(sources.map((s) => s.close()));
-  }
-  let target: Target;
-  if (bpw !== undefined) target = { bpw };
-  else if (typeof size === "number") target = { bytes: size };
-  else {
-    const pt = a.presets.find((x) => x.preset.ftype === parsePreset(size!.preset)!.ftype);
-    if (!pt) usage(`--target-size ${size!.preset}: that preset cannot be planned for this model`);
-    target = { bytes: pt!.bytes };
   }
   const r = recommend(a, target, base);
   writeFileSync(o.output, r.recipe);

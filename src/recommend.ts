@@ -309,6 +309,8 @@ export interface AnalyzeOptions extends MeasureOptions {
   readonly paths?: readonly string[];
   /** --pin rules: a tensor the first of them matches keeps that type (it must fit its rows) */
   readonly pins?: readonly Rule[];
+  /** when known: refuse a target below the smallest choice before measuring */
+  readonly target?: Target;
 }
 
 const QUANTIZED_PRESETS = (): Preset[] => {
@@ -352,11 +354,16 @@ export async function analyze(opts: AnalyzeOptions): Promise<Analysis> {
     }
     pinned.set(k, rule.type);
   });
+  // an impossible target fails now, not after measuring
+  if (opts.target) {
+    const { cost, fixed, budget, tooSmall } = budgetOf(probe, items, opts.target);
+    const min = fixed + items.reduce((s, i, k) => s + Math.min(...choices(probe.tensors[i], pinned.get(k), candidates).map((type) => cost(probe.tensors[i], type))), 0);
+    if (min > budget) throw tooSmall(min);
+  }
+  // what to measure: every choice of every pin (with or without), and every type a preset writes
   const needed = items.map((i, k) => {
     const t = probe.tensors[i];
-    const set = new Set(candidates.filter((c) => fits(t, c)));
-    if (pinned.has(k)) set.add(pinned.get(k)!);
-    if (set.size === 0) set.add(T.F16); // no candidate fits the row: llama.cpp's last fallback
+    const set = new Set([...choices(t, undefined, candidates), ...(pinned.has(k) ? [pinned.get(k)!] : [])]);
     for (const p of presets) if (kernels.has(p.types[i]) || p.types[i] === t.srcType) set.add(p.types[i]);
     return [...set].sort((a, b) => a - b);
   });
@@ -393,6 +400,32 @@ function fits(t: PlannedTensor, type: number): boolean {
 
 export const fileBytes = (plan: Plan) => plan.files.reduce((a, f) => a + f.fileSize, 0);
 
+/** The types a tensor may get: its pin, else the candidates that fit, else F16 (llama.cpp's last fallback). */
+function choices(t: PlannedTensor, pin: number | undefined, candidates: readonly number[]): number[] {
+  if (pin !== undefined) return [pin];
+  const c = candidates.filter((type) => fits(t, type));
+  return c.length > 0 ? c : [T.F16];
+}
+
+/**
+ * What a choice is budgeted in: the file's bytes (padded tensor data and headers) for a size
+ * target, the tensor bytes for a BPW target; the bytes no choice changes; and the budget.
+ */
+function budgetOf(probe: Plan, items: readonly number[], target: Target) {
+  const byFile = "bytes" in target;
+  const cost = (t: PlannedTensor, type: number) => {
+    const bytes = type === t.srcType ? t.srcBytes : tensorBytes(type, t.ne);
+    return byFile ? pad(bytes, probe.alignment) : bytes;
+  };
+  const itemSet = new Set(items);
+  let fixed = byFile ? probe.files.reduce((s, f) => s + f.header.length, 0) : 0;
+  probe.tensors.forEach((t, i) => { if (!itemSet.has(i)) fixed += cost(t, t.dstType); });
+  const budget = byFile ? target.bytes : Math.floor((target.bpw * probe.nElements) / 8);
+  const tooSmall = (min: number) => new QuantizeError("USAGE", `target ${byFile ? `${target.bytes} bytes` : `${target.bpw} BPW`} is below the smallest `
+    + `the candidate types allow (${byFile ? `${min} bytes` : `${((min * 8) / probe.nElements).toFixed(4)} BPW`})`);
+  return { byFile, cost, fixed, budget, tooSmall };
+}
+
 // ---- recommendation ----
 
 export type Target = { readonly bytes: number } | { readonly bpw: number };
@@ -423,30 +456,15 @@ export function checkBase(base: Preset): void {
  * fixes some tensors' types; those types must have been measured.
  */
 export function recommend(a: Analysis, target: Target, base?: Preset, pinned: ReadonlyMap<number, number> = a.pinned): Recommendation {
-  const byFile = "bytes" in target;
   if (base) checkBase(base);
-  const alignment = a.probe.alignment;
-  const cost = (bytes: number) => (byFile ? pad(bytes, alignment) : bytes);
-  const itemSet = new Set(a.items);
-  let fixed = byFile ? a.probe.files.reduce((s, f) => s + f.header.length, 0) : 0;
-  a.probe.tensors.forEach((t, i) => { if (!itemSet.has(i)) fixed += cost(t.dstBytes); });
-  const budget = byFile ? target.bytes : Math.floor((target.bpw * a.probe.nElements) / 8);
+  const { byFile, cost, fixed, budget, tooSmall } = budgetOf(a.probe, a.items, target);
   const options = a.items.map((i, k) => {
     const t = a.probe.tensors[i];
-    const optionsOf = (types: readonly number[]) => types.filter((type) => a.errors[k].has(type) && fits(t, type))
-      .map((type): Option => ({ type, cost: cost(type === t.srcType ? t.srcBytes : tensorBytes(type, t.ne)), error: a.errors[k].get(type)! }));
-    if (pinned.has(k)) return optionsOf([pinned.get(k)!]);
-    const opts = optionsOf(a.candidates);
-    // rows no candidate fits: F16, as llama.cpp's shape fallback
-    return opts.length > 0 ? opts : optionsOf([T.F16]);
+    return choices(t, pinned.get(k), a.candidates).filter((type) => a.errors[k].has(type))
+      .map((type): Option => ({ type, cost: cost(t, type), error: a.errors[k].get(type)! }));
   });
   const chosen = allocate(options, budget - fixed);
-  if (!chosen) {
-    const min = fixed + options.reduce((s, o) => s + Math.min(...o.map((x) => x.cost)), 0);
-    const what = byFile ? `${budget} bytes` : `${target.bpw} BPW`;
-    const need = byFile ? `${min} bytes` : `${((min * 8) / a.probe.nElements).toFixed(4)} BPW`;
-    throw new QuantizeError("USAGE", `target ${what} is below the smallest the candidate types allow (${need})`);
-  }
+  if (!chosen) throw tooSmall(fixed + options.reduce((s, o) => s + Math.min(...o.map((x) => x.cost)), 0));
   const types = chosen.map((o) => o.type);
   const error = chosen.reduce((s, o) => s + o.error, 0);
   const rules: Rule[] = a.items.map((i, k) => {
@@ -486,7 +504,7 @@ export function recommend(a: Analysis, target: Target, base?: Preset, pinned: Re
 
   const header = [
     `recipe written by gguf-quantize recommend for ${a.input}`,
-    `target ${byFile ? `${target.bytes} bytes` : `${target.bpw} BPW`}; predicted ${bytes} bytes (${(bytes / 1048576).toFixed(2)} MiB), ${bpw.toFixed(4)} BPW, weighted error ${error.toPrecision(6)}`,
+    `target ${"bytes" in target ? `${target.bytes} bytes` : `${target.bpw} BPW`}; predicted ${bytes} bytes (${(bytes / 1048576).toFixed(2)} MiB), ${bpw.toFixed(4)} BPW, weighted error ${error.toPrecision(6)}`,
     `use: gguf-quantize --recipe THIS ${a.input} OUT.gguf  (the @imatrix below must be the file measured)`,
   ];
   const recipe = effectiveRecipe(plan, chosenBase.name, { imatrix: a.imatrixPath, header });

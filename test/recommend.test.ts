@@ -218,9 +218,10 @@ describe("recommend through the CLI", () => {
 
   it("refuses a target below the smallest choice, and bad arguments", async () => {
     const base = ["recommend", join(dir, "model.gguf"), "--imatrix", join(dir, "imatrix.gguf"), "-o", join(dir, "x.recipe"), "--quiet", "--sample-rows", "4", "-t", "1"];
-    const small = await run([...base, "--target-bpw", "0.5"]);
+    const small = await run([...base.filter((x) => x !== "--quiet"), "--target-bpw", "0.5"]);
     expect(small.code).not.toBe(0);
-    expect(small.err).toMatch(/below the smallest/);
+    expect(small.err).toMatch(/target 0\.5 BPW is below the smallest the candidate types allow \(\d+\.\d{4} BPW\)/);
+    expect(small.err).not.toMatch(/measured/); // refused before measuring
     const both = await run([...base, "--target-bpw", "4", "--target-size", "1M"]);
     expect(both.err).toMatch(/one of --target-bpw and --target-size/);
     const f16 = await run([...base, "--target-bpw", "4", "--base", "F16"]);
