@@ -194,7 +194,7 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
  * (recipe rules come last, and the planned types already fit their rows). Blocks that share a type
  * are folded into one rule: ^blk\.(0|1|4)\.attn_v\.weight$=q6_K.
  */
-export function effectiveRecipe(plan: Plan, preset: string, info: { imatrix?: string; input?: string } = {}): string {
+export function effectiveRecipe(plan: Plan, preset: string, info: { imatrix?: string; input?: string; header?: readonly string[] } = {}): string {
   const groups = new Map<string, { kind: string; type: number; layers: string[] }>();
   const kinds = new Map<string, Set<number>>();
   for (const t of plan.tensors) {
@@ -208,7 +208,7 @@ export function effectiveRecipe(plan: Plan, preset: string, info: { imatrix?: st
     kinds.set(kind, (kinds.get(kind) ?? new Set()).add(t.dstType));
   }
   const lines = [
-    `# effective recipe written by gguf-quantize --dry-run${info.input ? ` for ${info.input}` : ""}`,
+    ...(info.header ?? [`effective recipe written by gguf-quantize --dry-run${info.input ? ` for ${info.input}` : ""}`]).map((h) => `# ${h}`),
     `# ${plan.tensors.length} tensors, ${(plan.sizeOut / 1048576).toFixed(2)} MiB, ${((plan.sizeOut * 8) / plan.nElements).toFixed(2)} BPW`,
     `@preset ${preset}`,
   ];

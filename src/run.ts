@@ -42,16 +42,18 @@ async function sameFile(a: string, b: string): Promise<boolean> {
 }
 
 /** Opens a model: one file, or every shard of a split model when given its first shard. */
-async function openModel(input: string): Promise<OpenedModel> {
+export async function openModel(input: string): Promise<OpenedModel> {
   return openShards(await openSource(input), openSource);
+}
+
+/** Loads and filters an importance matrix file as llama-quantize does (see openImatrix). */
+export async function loadImatrixFile(path: string, filter: { includeWeights?: readonly string[]; excludeWeights?: readonly string[] } = {}): Promise<PlanOptions["imatrix"]> {
+  return openImatrix(await openSource(path), { include: filter.includeWeights, exclude: filter.excludeWeights });
 }
 
 export async function quantizeFile(opts: RunOptions): Promise<Plan> {
   const log = opts.log ?? (() => {});
-  let imatrix: PlanOptions["imatrix"];
-  if (opts.imatrixPath) {
-    imatrix = await openImatrix(await openSource(opts.imatrixPath), { include: opts.includeWeights, exclude: opts.excludeWeights });
-  }
+  const imatrix = opts.imatrixPath ? await loadImatrixFile(opts.imatrixPath, opts) : undefined;
   if (!opts.dryRun && !opts.keepSplit && (await sameFile(opts.input, opts.output))) {
     throw new QuantizeError("IO", `input and output files are the same: '${opts.input}'`);
   }
