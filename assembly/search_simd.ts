@@ -350,12 +350,21 @@ const LQ3: usize = memory.data(32 * 16, 16);
   return redo;
 }
 
-/** Stores at L the 16 level bytes (L[i] + nmax, 0 in an all-zero lane) __q3_search_x8 found for
- *  lane b (0..7: chain b / 4, lane b % 4). */
+/** Stores at L the 16 level bytes (L[i] + nmax, 0 in an all-zero lane) __q3_search_x8 found for each
+ *  of the four groups of chain c (0, 1), group after group: each four elements' i32 lanes narrowed
+ *  to bytes, regrouped by group (a 4x4 byte transpose), then a 4x4 transpose of the 32-bit quads. */
 // @ts-ignore: decorator
-@inline export function __q3_levels(b: i32, L: usize): void {
-  const p = LQ3 + (<usize>(b >> 2) << 8) + (<usize>(b & 3) << 2);
-  for (let i = 0; i < 16; i++) store<u8>(L + <usize>i, load<u8>(p + (<usize>i << 4)));
+@inline export function __q3_levels(c: i32, L: usize): void {
+  const p = LQ3 + (<usize>c << 8);
+  const t0 = q3_quad(p), t1 = q3_quad(p + 64), t2 = q3_quad(p + 128), t3 = q3_quad(p + 192);
+  __transpose4_store(t0, t1, t2, t3, L);
+}
+
+/** Elements 4k..4k+3 (the four i32 vectors at p) as bytes, lane b = group b's four bytes. */
+// @ts-ignore: decorator
+@inline function q3_quad(p: usize): v128 {
+  const bytes = __bytes16_i32x4(v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48));
+  return i8x16.shuffle(bytes, bytes, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 }
 
 /** nearest_int (the 12582912 trick) on each lane, garbage included: exact for every input. */
