@@ -1,20 +1,23 @@
-// SIMD128 lane-wise versions of the scale searches of search.ts (make_qkx2_quants / make_qkx3_quants),
-// for kernels that run four independent groups (sub-blocks or blocks) at once, one per f32x4 lane.
+// SIMD128 lane-wise versions of the scale searches of search.ts (make_qkx2_quants / make_qkx3_quants,
+// make_qx_quants, make_q3_quants), for kernels that run independent groups (sub-blocks or blocks)
+// at once, one per f32x4 lane: the legacy _impl kernels (legacy_simd.ts) and the K-quants
+// (kquants_simd.ts). iquants_simd.ts uses the same scratch for its own search.
 //
 // The caller transposes the four groups' n values (n = 16 or 32) and weights into XT and WT
 // (vector i = element i of the four groups), so each lane performs exactly the scalar op sequence,
 // every sum in element order. C's branches become masks and selects; the levels C keeps are
-// recomputed at the end from the (iscale, min) of the trial that produced them.
+// recomputed at the end from the (iscale, min) of the trial that produced them (make_q3_quants,
+// whose levels come from its refinement, keeps them instead).
 //
 // Exact only where the scalar code has no NaN or overflow to reproduce, so a lane is handed back
 // (its bit in the returned mask) unless:
 //   - its weights sum to a finite value (so every weight is finite, hence every x: the weights of
 //     every make_qkx* caller are non-finite where x is), or for make_qx_quants its products x·w do
-//     (a finite x·w needs a finite x and a finite w);
+//     (a finite x·w needs a finite x and a finite w), or for make_q3_quants the x² do;
 //   - make_qkx*: every trial keeps |(x - min)·iscale| below 2^21, where f32x4.nearest equals
 //     nearest_int (the 12582912 trick, ties to even below 2^22). make_qx_quants needs no such test:
-//     |iscale·x| <= (nmax + 0.9)·|x|/max|x| there.
-// Lanes that exit early (max <= min: every level 0) are exact whatever their values.
+//     |iscale·x| <= (nmax + 0.9)·|x|/max|x| there; make_q3_quants uses the trick itself.
+// Lanes that exit early (every level 0) are exact whatever their values.
 
 import { GROUP_MAX_EPS } from "./search";
 import { __transpose4_store, __finite_f32x4, __int_f32x4, __bytes16_i32x4 } from "./simd";

@@ -90,9 +90,10 @@ describe("K-quant SIMD kernels equal the scalar ones", () => {
       for (let r = 0; r < 3; r++) { const t0 = performance.now(); quantizeRows(k, t, bytes, SRC.f32, n, imatrix); best = Math.min(best, performance.now() - t0); }
       return best;
     };
+    // measured 2.5x (q3_K plain) to 12x: 1.5x leaves room for a loaded machine
     for (const ty of TYPES) {
-      expect(time(scalar, ty.id) / time(simd, ty.id), ty.name).toBeGreaterThan(2);
-      expect(time(scalar, ty.id, im) / time(simd, ty.id, im), `${ty.name} imatrix`).toBeGreaterThan(2);
+      expect(time(scalar, ty.id) / time(simd, ty.id), ty.name).toBeGreaterThan(1.5);
+      expect(time(scalar, ty.id, im) / time(simd, ty.id, im), `${ty.name} imatrix`).toBeGreaterThan(1.5);
     }
   });
 });
