@@ -315,3 +315,112 @@ export function quantize_row_iq2_xxs(x: usize, y: usize, n: i32, qw: usize): usi
   quantize_row_iq2_xxs_impl(x, y, n, qw);
   return <usize>(n / QK_K) * IQ2XXS_BLOCK_BYTES;
 }
+
+/**
+ * The 16-value sub-block search shared by iq2_xs and iq2_s (quantize_row_iq2_xs_impl /
+ * quantize_row_iq2_s_impl's loop body, kMaxQ = 3, 19 trial scales (5 + 0.1·is)/max): L[0..16) and
+ * the returned scale, with block_signs[0..2) already set. Returns the scale (>= 0), or -1 after
+ * kernel_abort. max is the largest xval (already >= the type's epsilon).
+ */
+function search16(g: i32, max: f32): f32 {
+  const kMaxQ = 3;
+  const top: i32 = 2 * kMaxQ - 1;
+  let best: f32 = 0;
+  let scale: f32 = max / <f32>top;
+  store<u8>(ON_GRID, 1);
+  store<u8>(ON_GRID, 1, 1);
+  for (let is = -9; is <= 9; ++is) {
+    const id: f32 = (<f32>top + <f32>is * <f32>0.1) / max;
+    const this_scale: f32 = <f32>1 / id;
+    if (!trial_levels(g, 2, id, this_scale, true)) return -1;
+    level_sums(LAUX, 16);
+    const sumqx = sumqx_out, sumq2 = sumq2_out;
+    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+      scale = sumqx / sumq2;
+      best = scale * sumqx;
+      memory.copy(L, LAUX, 16);
+      memory.copy(ON_GRID, ON_GRID_AUX, 2);
+    }
+  }
+  const n_not_ongrid = (load<u8>(ON_GRID) ? 0 : 1) + (load<u8>(ON_GRID, 1) ? 0 : 1);
+  if (n_not_ongrid > 0 && scale > 0) {
+    scale = refine(g, 2, scale, true);
+    if (aborted()) return -1;
+  }
+  return scale;
+}
+
+// ---- iq2_xs: block_iq2_xs { ggml_half d; uint16_t qs[QK_K/8]; uint8_t scales[QK_K/32]; } = 74 bytes ----
+export const IQ2XS_QS: usize = 2;
+export const IQ2XS_SCALES: usize = 2 + QK_K / 4;
+export const IQ2XS_BLOCK_BYTES: usize = IQ2XS_SCALES + QK_K / 32;
+
+/** quantize_row_iq2_xs_impl over one row of n values (quant_weights required), as built: the
+ *  16-value L[] is cleared at the start of every sub-block (PR #19861). */
+export function quantize_row_iq2_xs_impl(x: usize, y: usize, n: i32, quant_weights: usize): void {
+  if (quant_weights == 0) { kernel_abort(FAIL_NO_IMATRIX); return; }
+  const g = LATTICE_IQ2XS;
+  lattice_init(g);
+  const nbl = n / QK_K;
+  for (let ibl = 0; ibl < nbl; ++ibl) {
+    const blk = y + <usize>ibl * IQ2XS_BLOCK_BYTES;
+    store<u16>(blk, 0);
+    memory.fill(Q2, 0, QK_K / 4);
+    memory.fill(blk + IQ2XS_SCALES, 0, QK_K / 32);
+    let max_scale: f32 = 0;
+    const xbl = x + (<usize>(QK_K * ibl) << 2);
+    const sigma2: f32 = sum_squares(xbl) / <f32>QK_K;
+
+    for (let ib = 0; ib < QK_K / 16; ++ib) {
+      const xb = xbl + (<usize>(16 * ib) << 2);
+      weights(xb, quant_weights + (<usize>(QK_K * ibl + 16 * ib) << 2), 16, sigma2);
+      split_signs(xb, 2, true);
+      const max = max_xval(16);
+      memory.fill(L, 0, 16);
+      if (max < GROUP_MAX_EPS) {
+        setf(SCALES, ib, 0);
+        continue;
+      }
+      let scale = search16(g, max);
+      if (aborted()) return;
+      if (scale < 0) {
+        scale = -scale;
+        for (let k = 0; k < 2; ++k) store<u8>(SIGNS + <usize>k, ~load<u8>(SIGNS + <usize>k) & 127);
+      }
+      for (let k = 0; k < 2; ++k) {
+        const grid_index = final_index(g, k);
+        if (aborted()) return;
+        store<u16>(Q2 + (<usize>(2 * ib + k) << 1), <u16>(grid_index | (<i32>load<u8>(SIGNS + <usize>k) << 9)));
+      }
+      if (!(scale >= 0)) { kernel_abort(FAIL_SCALE); return; }
+      setf(SCALES, ib, scale);
+      max_scale = max_scale > scale ? max_scale : scale;
+    }
+
+    if (max_scale == 0) {
+      memory.fill(blk + IQ2XS_QS, 0, QK_K / 4);
+      continue;
+    }
+    const d: f32 = max_scale / <f32>31;
+    store_f16(blk, d);
+    const id: f32 = <f32>1 / d;
+    pack_scales(blk + IQ2XS_SCALES, id);
+    memory.copy(blk + IQ2XS_QS, Q2, QK_K / 4);
+  }
+}
+
+/** The 16 sub-block scales as 4-bit l = nearest_int(0.5·(id·scale - 1)) in 0..15, two per byte. */
+function pack_scales(p: usize, id: f32): void {
+  for (let ib = 0; ib < QK_K / 16; ++ib) {
+    const l = clamp_i32(nearest_int(<f32>0.5 * (id * f(SCALES, ib) - 1)), 0, 15);
+    const at = p + <usize>(ib >> 1);
+    if (ib % 2 == 0) store<u8>(at, <u8>l);
+    else store<u8>(at, load<u8>(at) | <u8>(l << 4));
+  }
+}
+
+/** The row function of quantize_iq2_xs. Returns 74 bytes per 256 values. */
+export function quantize_row_iq2_xs(x: usize, y: usize, n: i32, qw: usize): usize {
+  quantize_row_iq2_xs_impl(x, y, n, qw);
+  return <usize>(n / QK_K) * IQ2XS_BLOCK_BYTES;
+}
