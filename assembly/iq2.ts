@@ -22,7 +22,7 @@
 import { nearest_int, store_f16 } from "./common";
 import { make_qp_quants, GROUP_MAX_EPS, clamp_i32 } from "./search";
 import { LATTICE_IQ2XXS, LATTICE_IQ2XS, LATTICE_IQ2S, lattice_init, lattice_grid, kmap, neighbours_of } from "./lattice";
-import { kernel_abort, aborted, FAIL_NO_IMATRIX, FAIL_NO_NEIGHBOUR, FAIL_OFF_GRID, FAIL_SCALE, FAIL_MAP_RANGE } from "./rows";
+import { kernel_abort, aborted, FAIL_NO_IMATRIX, FAIL_NO_NEIGHBOUR, FAIL_OFF_GRID, FAIL_SCALE, FAIL_OUT_OF_BOUNDS } from "./rows";
 
 const QK_K: i32 = 256;
 const KMAP_SIZE: i32 = 43692;
@@ -63,10 +63,10 @@ const Q2: usize = memory.data(64, 16);    // the packed quants of one block, bef
   return u & 0xffff;
 }
 
-/** kmap_q2xs[u] for a u that C would read; FAIL_MAP_RANGE (and -1) past the table. */
+/** kmap_q2xs[u] for a u that C would read; FAIL_OUT_OF_BOUNDS (and -1) past the table. */
 // @ts-ignore: decorator
 @inline function lookup(g: i32, u: i32): i32 {
-  if (u >= KMAP_SIZE) { kernel_abort(FAIL_MAP_RANGE); return -1; }
+  if (u >= KMAP_SIZE) { kernel_abort(FAIL_OUT_OF_BOUNDS); return -1; }
   return kmap(g, u);
 }
 

@@ -75,8 +75,8 @@ export const FAIL_OFF_GRID: i32 = 3;
 export const FAIL_SCALE: i32 = 4;
 /** iq1_s / iq1_m: GGML_ASSERT(besti1 >= 0 && besti2 >= 0 && best_shift != 0) (no split scored) */
 export const FAIL_NO_SPLIT: i32 = 5;
-/** a level vector outside kmap_q2xs (C reads past the table: undefined, we refuse) */
-export const FAIL_MAP_RANGE: i32 = 6;
+/** C reads out of bounds here (a level vector past kmap_q2xs, iq1 neighbour fallback past the row): undefined, we refuse */
+export const FAIL_OUT_OF_BOUNDS: i32 = 6;
 
 /** Records that llama.cpp would abort here (the first code of a call is kept). */
 export function kernel_abort(code: i32): void { if (failure == 0) failure = code; }

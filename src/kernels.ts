@@ -56,7 +56,7 @@ const KERNEL_FAILURES: Record<number, string> = {
   3: "GGML_ABORT (\"Oops: found point not on grid\")",
   4: "GGML_ASSERT(scale >= 0) (a NaN scale)",
   5: "GGML_ASSERT(besti1 >= 0 && besti2 >= 0 && best_shift != 0) (no split scores)",
-  6: "a level vector past kmap_q2xs (llama.cpp reads out of bounds)",
+  6: "an out-of-bounds read (a level vector past kmap_q2xs, or iq1 neighbour fallback past the row)",
 };
 
 /** A kernel met data on which llama.cpp aborts (a failed GGML_ASSERT): `check` names it. */

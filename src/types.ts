@@ -50,7 +50,7 @@ export const TYPES: readonly GgmlType[] = [
   t(16, "iq2_xxs", QK, 2 + (QK / 8) * 2, true, { needsImatrix: true, kernel: "quantize_iq2_xxs" }),
   t(17, "iq2_xs", QK, 2 + (QK / 8) * 2 + QK / 32, true, { needsImatrix: true, kernel: "quantize_iq2_xs" }),
   t(18, "iq3_xxs", QK, 2 + (3 * QK) / 8, true),
-  t(19, "iq1_s", QK, 2 + QK / 8 + QK / 16, true, { needsImatrix: true }),
+  t(19, "iq1_s", QK, 2 + QK / 8 + QK / 16, true, { needsImatrix: true, kernel: "quantize_iq1_s" }),
   t(20, "iq4_nl", 32, 2 + 32 / 2, true, { kernel: "quantize_iq4_nl" }),
   t(21, "iq3_s", QK, 2 + QK / 4 + QK / 8 + QK / 32 + 4, true),
   t(22, "iq2_s", QK, 2 + QK / 4 + QK / 16, true),

@@ -15,7 +15,7 @@ export function quantizeRowsIsolated(type: number, rows: Float32Array, n: number
   const nrows = rows.length / n;
   const out: IsolatedRow[] = [];
   while (out.length < nrows) {
-    const r = spawnSync(process.execPath, ["--import", "tsx", join(root, "test", "support", "oracle-child.ts")], {
+    const r = spawnSync(process.execPath, [join(root, "test", "support", "oracle-child.mjs")], {
       cwd: root, input: JSON.stringify({ type, n, from: out.length, rows: b64(rows), imatrix: imatrix && b64(imatrix) }),
       encoding: "utf8", maxBuffer: 256 << 20,
       env: { ...process.env, GGML_NO_BACKTRACE: "1" }, // ggml_abort would otherwise attach gdb for a backtrace
