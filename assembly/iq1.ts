@@ -17,7 +17,7 @@
 // Hot spots for SIMD later: iq1_s's 561 split pairs × 2 scores, iq1_m's 153 splits × 4 sign
 // patterns with an O(16) inner sum each, and the neighbour search (up to ~200 points × 8).
 
-import { nearest_int, fabsf, store_f16 } from "./common";
+import { nearest_int, fabsf, store_f16, fp32_to_fp16 } from "./common";
 import { clamp_i32 } from "./search";
 import { LATTICE_IQ1, lattice_init, lattice_grid, kmap, neighbours_of } from "./lattice";
 import { kernel_abort, aborted, FAIL_NO_IMATRIX, FAIL_NO_NEIGHBOUR, FAIL_SCALE, FAIL_OUT_OF_BOUNDS } from "./rows";
@@ -291,4 +291,198 @@ export function quantize_row_iq1_s_impl(x: usize, y: usize, n: i32, quant_weight
 export function quantize_row_iq1_s(x: usize, y: usize, n: i32, qw: usize): usize {
   quantize_row_iq1_s_impl(x, y, n, qw);
   return <usize>(n / QK_K) * IQ1S_BLOCK_BYTES;
+}
+
+// ---- iq1_m: block_iq1_m { uint8_t qs[QK_K/8]; uint8_t qh[QK_K/16]; uint8_t scales[QK_K/32]; } = 56
+// bytes; the fp16 super-block scale is spread over the top nibbles of the four uint16 of scales ----
+export const IQ1M_QH: usize = QK_K / 8;
+export const IQ1M_SCALES: usize = IQ1M_QH + QK_K / 16;
+export const IQ1M_BLOCK_BYTES: usize = IQ1M_SCALES + QK_K / 32;
+const SUMQX4: usize = memory.data(4 << 2, 16);
+const SUMQ24: usize = memory.data(4 << 2, 16);
+
+/** The importance of the sub-block starting at value `at`, or 0 without an imatrix. */
+// @ts-ignore: decorator
+@inline function sub_weights(quant_weights: usize, at: i32): usize { return quant_weights != 0 ? quant_weights + (<usize>at << 2) : 0; }
+
+/** iq1_m's shift pattern k (0: +,+  1: +,-  2: -,+  3: -,-) for group g of a sub-block: x_p or x_m. */
+// @ts-ignore: decorator
+@inline function xx_of(k: i32, g: i32): usize { return (g == 0 ? k < 2 : k % 2 == 0) ? X_P : X_M; }
+
+// Prefix sums per half of the sub-block (values 0..7 and 8..15 may take different shifts), over the
+// sorted order: PX[h][j] = Σ w·x and PW[h][j] = Σ w over the first j sorted values lying in half h.
+const PX: usize = memory.data(2 * 17 << 2, 16);
+const PW: usize = memory.data(2 * 17 << 2, 16);
+// @ts-ignore: decorator
+@inline function px(h: i32, j: i32): f32 { return f(PX, 17 * h + j); }
+// @ts-ignore: decorator
+@inline function pw(h: i32, j: i32): f32 { return f(PW, 17 * h + j); }
+
+/**
+ * The four sign patterns' Σ (w·x_s[l])·x and Σ w·x_s[l]² for the split (i1, i2) of the 16 sorted
+ * values, from the prefix sums, as the build computes them (llama.cpp PR #28706: since
+ * x_s[0] - x_s[1] = x_s[1] - x_s[2] = -1, Σ over a half is T·x_s[2] - P(i1) - P(i2)).
+ */
+function iq1m_split_sums(i1: i32, i2: i32): void {
+  const p2 = f(X_P, 2), m2 = f(X_M, 2);
+  const cp1: f32 = f(X_P, 0) * f(X_P, 0) - f(X_P, 1) * f(X_P, 1), cp2: f32 = f(X_P, 1) * f(X_P, 1) - f(X_P, 2) * f(X_P, 2);
+  const cm1: f32 = f(X_M, 0) * f(X_M, 0) - f(X_M, 1) * f(X_M, 1), cm2: f32 = f(X_M, 1) * f(X_M, 1) - f(X_M, 2) * f(X_M, 2);
+  let qx_p0: f32 = 0, qx_m0: f32 = 0, q2_p0: f32 = 0, q2_m0: f32 = 0;
+  let qx_p1: f32 = 0, qx_m1: f32 = 0, q2_p1: f32 = 0, q2_m1: f32 = 0;
+  for (let h = 0; h < 2; ++h) {
+    const sx: f32 = px(h, i1) + px(h, i2);
+    const txs = px(h, 16), tws = pw(h, 16);
+    const qxp: f32 = txs * p2 - sx, qxm: f32 = txs * m2 - sx;
+    const q2p: f32 = tws * p2 * p2 + pw(h, i1) * cp1 + pw(h, i2) * cp2;
+    const q2m: f32 = tws * m2 * m2 + pw(h, i1) * cm1 + pw(h, i2) * cm2;
+    if (h == 0) { qx_p0 = qxp; qx_m0 = qxm; q2_p0 = q2p; q2_m0 = q2m; }
+    else { qx_p1 = qxp; qx_m1 = qxm; q2_p1 = q2p; q2_m1 = q2m; }
+  }
+  setf(SUMQX4, 0, qx_p0 + qx_p1); setf(SUMQX4, 1, qx_p0 + qx_m1); setf(SUMQX4, 2, qx_m0 + qx_p1); setf(SUMQX4, 3, qx_m0 + qx_m1);
+  setf(SUMQ24, 0, q2_p0 + q2_p1); setf(SUMQ24, 1, q2_p0 + q2_m1); setf(SUMQ24, 2, q2_m0 + q2_p1); setf(SUMQ24, 3, q2_m0 + q2_m1);
+}
+
+/** PX/PW over the sorted values of xb (sort_values first). */
+function iq1m_prefix_sums(xb: usize): void {
+  setf(PX, 0, 0); setf(PX, 17, 0); setf(PW, 0, 0); setf(PW, 17, 0);
+  for (let j = 0; j < 16; ++j) {
+    const i = pair_index(j);
+    const h = i < 8 ? 0 : 1;
+    setf(PX, 17 * h + j + 1, px(h, j) + f(WEIGHT, i) * f(xb, i));
+    setf(PX, 17 * (1 - h) + j + 1, px(1 - h, j));
+    setf(PW, 17 * h + j + 1, pw(h, j) + f(WEIGHT, i));
+    setf(PW, 17 * (1 - h) + j + 1, pw(1 - h, j));
+  }
+}
+
+/** quantize_row_iq1_m_impl over one row of n values, importance qw (n floats) or 0 (weights x²). */
+export function quantize_row_iq1_m_impl(x: usize, y: usize, n: i32, quant_weights: usize): void {
+  lattice_init(LATTICE_IQ1);
+  const block_size = 16;
+  const rowEnd = x + (<usize>n << 2);
+  const nbl = n / QK_K;
+  for (let ibl = 0; ibl < nbl; ++ibl) {
+    const blk = y + <usize>ibl * IQ1M_BLOCK_BYTES;
+    memory.fill(blk, 0, IQ1M_BLOCK_BYTES);
+    let max_scale: f32 = 0;
+    const xbl = x + (<usize>(QK_K * ibl) << 2);
+    let sumx2: f32 = 0;
+    for (let i = 0; i < QK_K; ++i) { const xi = f(xbl, i); sumx2 += xi * xi; }
+    const sigma2: f32 = <f32>2 * sumx2 / <f32>QK_K;
+
+    for (let ib = 0; ib < QK_K / block_size; ++ib) {
+      const xb = xbl + (<usize>(block_size * ib) << 2);
+      weights(xb, sub_weights(quant_weights, QK_K * ibl + block_size * ib), block_size, sigma2);
+      const max = max_abs(xb, block_size);
+      if (max < GROUP_MAX_EPS_IQ1_M) {
+        setf(SCALES, ib, 0);
+        store<i8>(SHIFTS + <usize>ib, 0);
+        memory.fill(L, 1, block_size);
+        continue;
+      }
+      sort_values(xb, block_size);
+      iq1m_prefix_sums(xb);
+      let best_score: f32 = -FLT_MAX, scale: f32 = max;
+      let besti1 = -1, besti2 = -1, best_k = -1;
+      for (let i1 = 0; i1 <= block_size; ++i1) {
+        for (let i2 = i1; i2 <= block_size; ++i2) {
+          iq1m_split_sums(i1, i2);
+          for (let k = 0; k < 4; ++k) {
+            const sumqx = f(SUMQX4, k), sumq2 = f(SUMQ24, k);
+            if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
+              scale = sumqx / sumq2;
+              best_score = scale * sumqx;
+              besti1 = i1; besti2 = i2; best_k = k;
+            }
+          }
+        }
+      }
+      if (besti1 < 0 || besti2 < 0 || best_k < 0) {
+        setf(SCALES, ib, 0);
+        store<i8>(SHIFTS + <usize>ib, 0);
+        memory.fill(L, 1, block_size);
+        continue;
+      }
+      split_levels(block_size, besti1, besti2);
+      if (scale < 0) {
+        for (let j = 0; j < block_size; ++j) store<i8>(L + <usize>j, <i8>(2 - <i32>load<i8>(L + <usize>j)));
+        scale = -scale;
+        best_k = 3 - best_k; // 0 <-> 3, 1 <-> 2
+      }
+      let all_on_grid = true;
+      for (let k = 0; k < block_size / 8; ++k) {
+        const xx = xx_of(best_k, k);
+        let grid_index = kmap(LATTICE_IQ1, pack_levels(L + <usize>(8 * k)));
+        if (grid_index < 0) {
+          all_on_grid = false;
+          grid_index = find_best_neighbour2(grid_index, xb + (<usize>(8 * k) << 2), WEIGHT + (<usize>(8 * k) << 2), scale, xx, L + <usize>(8 * k), rowEnd);
+          if (grid_index < 0) return;
+        }
+        store<i32>(INDEX + (<usize>k << 2), grid_index);
+      }
+      if (!all_on_grid) {
+        let sumqx_f: f32 = 0, sumq2_f: f32 = 0;
+        for (let k = 0; k < block_size / 8; ++k) {
+          const xx = xx_of(best_k, k);
+          const pg = lattice_grid(LATTICE_IQ1) + (<usize>load<i32>(INDEX + (<usize>k << 2)) << 3);
+          for (let j = 0; j < 8; ++j) {
+            const w = f(WEIGHT, 8 * k + j);
+            const q = f(xx, (<i32>load<i8>(pg + <usize>j) - 1) / 2);
+            sumqx_f += w * q * f(xb, 8 * k + j);
+            sumq2_f += w * q * q;
+          }
+        }
+        if (sumqx_f > 0 && sumq2_f > 0) scale = sumqx_f / sumq2_f;
+      }
+      const i0 = load<i32>(INDEX), i1 = load<i32>(INDEX, 4);
+      store<u8>(blk + <usize>(2 * ib), <u8>(i0 & 255));
+      store<u8>(blk + <usize>(2 * ib + 1), <u8>(i1 & 255));
+      store<u8>(blk + IQ1M_QH + <usize>ib, <u8>((i0 >> 8) | ((i1 >> 8) << 4)));
+      if (!(scale >= 0)) { kernel_abort(FAIL_SCALE); return; }
+      setf(SCALES, ib, scale);
+      store<i8>(SHIFTS + <usize>ib, <i8>best_k);
+      max_scale = max_scale > scale ? max_scale : scale;
+    }
+
+    if (max_scale == 0) continue;
+    const sc = blk + IQ1M_SCALES;
+    let d: f32 = max_scale / <f32>15;
+    const id: f32 = <f32>1 / d;
+    let sumqx_f: f32 = 0, sumq2_f: f32 = 0;
+    for (let ib = 0; ib < QK_K / block_size; ++ib) {
+      const l = clamp_i32(nearest_int(<f32>0.5 * (id * f(SCALES, ib) - 1)), 0, 7);
+      const word = sc + (<usize>(ib >> 2) << 1);
+      store<u16>(word, load<u16>(word) | <u16>(l << (3 * (ib % 4))));
+      const shift = <i32>load<i8>(SHIFTS + <usize>ib);
+      const qh = blk + IQ1M_QH + <usize>ib;
+      store<u8>(qh, load<u8>(qh) | <u8>(shift == 0 ? 0x00 : shift == 1 ? 0x80 : shift == 2 ? 0x08 : 0x88));
+      const xb = xbl + (<usize>(block_size * ib) << 2);
+      weights(xb, sub_weights(quant_weights, QK_K * ibl + block_size * ib), block_size, sigma2);
+      const odd: i32 = 2 * l + 1;
+      const lf: f32 = <f32>odd;
+      for (let k = 0; k < block_size / 8; ++k) {
+        const xx = xx_of(shift, k);
+        const index = <i32>load<u8>(blk + <usize>(2 * ib + k)) + ((<i32>load<u8>(qh) << (8 - 4 * k)) & 0x700);
+        const pg = lattice_grid(LATTICE_IQ1) + (<usize>index << 3);
+        for (let j = 0; j < 8; ++j) {
+          const w = f(WEIGHT, 8 * k + j);
+          const q: f32 = f(xx, (<i32>load<i8>(pg + <usize>j) - 1) / 2) * lf;
+          sumqx_f += w * q * f(xb, 8 * k + j);
+          sumq2_f += w * q * q;
+        }
+      }
+    }
+    if (sumq2_f > 0) d = sumqx_f / sumq2_f;
+    const s = <u32>fp32_to_fp16(d * <f32>1.1125);
+    store<u16>(sc, load<u16>(sc) | <u16>((s & 0x000f) << 12));
+    store<u16>(sc + 2, load<u16>(sc + 2) | <u16>((s & 0x00f0) << 8));
+    store<u16>(sc + 4, load<u16>(sc + 4) | <u16>((s & 0x0f00) << 4));
+    store<u16>(sc + 6, load<u16>(sc + 6) | <u16>(s & 0xf000));
+  }
+}
+
+/** The row function of quantize_iq1_m. Returns 56 bytes per 256 values. */
+export function quantize_row_iq1_m(x: usize, y: usize, n: i32, qw: usize): usize {
+  quantize_row_iq1_m_impl(x, y, n, qw);
+  return <usize>(n / QK_K) * IQ1M_BLOCK_BYTES;
 }

@@ -60,7 +60,7 @@ export const TYPES: readonly GgmlType[] = [
   t(26, "i32", 1, 4, false),
   t(27, "i64", 1, 8, false),
   t(28, "f64", 1, 8, false),
-  t(29, "iq1_m", QK, QK / 8 + QK / 16 + QK / 32, true),
+  t(29, "iq1_m", QK, QK / 8 + QK / 16 + QK / 32, true, { kernel: "quantize_iq1_m" }),
   t(30, "bf16", 1, 2, false, { kernel: "quantize_bf16" }),
   removed(31, "q4_0_4_4"),
   removed(32, "q4_0_4_8"),
