@@ -9,7 +9,7 @@ import { quantize_row_q4_0, quantize_row_q4_1, quantize_row_q5_0, quantize_row_q
 import { quantize_row_q2_K, quantize_row_q3_K, quantize_row_q4_K, quantize_row_q5_K, quantize_row_q6_K } from "./kquants";
 import { quantize_row_tq1_0, quantize_row_tq2_0, quantize_row_mxfp4, quantize_row_nvfp4, quantize_row_q1_0, quantize_row_q2_0 } from "./small";
 import { quantize_row_iq4_nl, quantize_row_iq4_xs } from "./iquants";
-import { quantize_row_iq2_xxs, quantize_row_iq2_xs } from "./iq2";
+import { quantize_row_iq2_xxs, quantize_row_iq2_xs, quantize_row_iq2_s } from "./iq2";
 import { quantize_row_iq1_s, quantize_row_iq1_m } from "./iq1";
 import { LATTICE_END } from "./lattice";
 import { dequantize_row } from "./dequant";
@@ -45,6 +45,7 @@ export function quantize_iq2_xxs(src: usize, srcType: i32, dst: usize, nrows: i3
 export function quantize_iq2_xs(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq2_xs, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_iq1_s(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq1_s, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_iq1_m(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq1_m, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_iq2_s(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq2_s, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_iq4_xs(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq4_xs, src, srcType, dst, nrows, n, imatrix); }
 
 export { validate_row_data } from "./validate";

@@ -424,3 +424,67 @@ export function quantize_row_iq2_xs(x: usize, y: usize, n: i32, qw: usize): usiz
   quantize_row_iq2_xs_impl(x, y, n, qw);
   return <usize>(n / QK_K) * IQ2XS_BLOCK_BYTES;
 }
+
+// ---- iq2_s: block_iq2_s { ggml_half d; uint8_t qs[QK_K/4]; uint8_t qh[QK_K/32]; uint8_t scales[QK_K/32]; }
+// = 82 bytes; qs holds the 32 low grid bytes, then the 32 sign bytes ----
+export const IQ2S_QS: usize = 2;
+export const IQ2S_SIGNS: usize = IQ2S_QS + QK_K / 8;
+export const IQ2S_QH: usize = 2 + QK_K / 4;
+export const IQ2S_SCALES: usize = IQ2S_QH + QK_K / 32;
+export const IQ2S_BLOCK_BYTES: usize = IQ2S_SCALES + QK_K / 32;
+
+/** quantize_row_iq2_s_impl over one row of n values, importance qw (n floats) or 0 (weights
+ *  0.25·sigma2 + x²); 8 plain sign bits per group, grid index 10 bits. */
+export function quantize_row_iq2_s_impl(x: usize, y: usize, n: i32, quant_weights: usize): void {
+  const g = LATTICE_IQ2S;
+  lattice_init(g);
+  const nbl = n / QK_K;
+  for (let ibl = 0; ibl < nbl; ++ibl) {
+    const blk = y + <usize>ibl * IQ2S_BLOCK_BYTES;
+    memory.fill(blk, 0, IQ2S_BLOCK_BYTES);
+    let max_scale: f32 = 0;
+    const xbl = x + (<usize>(QK_K * ibl) << 2);
+    const sigma2: f32 = <f32>2 * sum_squares(xbl) / <f32>QK_K;
+
+    for (let ib = 0; ib < QK_K / 16; ++ib) {
+      const xb = xbl + (<usize>(16 * ib) << 2);
+      weights(xb, quant_weights != 0 ? quant_weights + (<usize>(QK_K * ibl + 16 * ib) << 2) : 0, 16, sigma2);
+      split_signs(xb, 2, false);
+      const max = max_xval(16);
+      memory.fill(L, 0, 16);
+      if (max < GROUP_MAX_EPS_IQ2_S) {
+        setf(SCALES, ib, 0);
+        continue;
+      }
+      let scale = search16(g, max);
+      if (aborted()) return;
+      if (scale < 0) {
+        scale = -scale;
+        for (let k = 0; k < 2; ++k) store<u8>(SIGNS + <usize>k, ~load<u8>(SIGNS + <usize>k));
+      }
+      for (let k = 0; k < 2; ++k) {
+        const grid_index = final_index(g, k);
+        if (aborted()) return;
+        const i8 = 2 * ib + k;
+        store<u8>(blk + IQ2S_QS + <usize>i8, <u8>(grid_index & 255));
+        const qh = blk + IQ2S_QH + <usize>(i8 >> 2);
+        store<u8>(qh, load<u8>(qh) | <u8>((grid_index >> 8) << (2 * (i8 % 4))));
+        store<u8>(blk + IQ2S_SIGNS + <usize>i8, load<u8>(SIGNS + <usize>k));
+      }
+      if (!(scale >= 0)) { kernel_abort(FAIL_SCALE); return; }
+      setf(SCALES, ib, scale);
+      max_scale = max_scale > scale ? max_scale : scale;
+    }
+
+    if (max_scale == 0) continue;
+    const d: f32 = max_scale / <f32>31;
+    store_f16(blk, d * <f32>0.9875);
+    pack_scales(blk + IQ2S_SCALES, <f32>1 / d);
+  }
+}
+
+/** The row function of quantize_iq2_s. Returns 82 bytes per 256 values. */
+export function quantize_row_iq2_s(x: usize, y: usize, n: i32, qw: usize): usize {
+  quantize_row_iq2_s_impl(x, y, n, qw);
+  return <usize>(n / QK_K) * IQ2S_BLOCK_BYTES;
+}

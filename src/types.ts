@@ -53,7 +53,7 @@ export const TYPES: readonly GgmlType[] = [
   t(19, "iq1_s", QK, 2 + QK / 8 + QK / 16, true, { needsImatrix: true, kernel: "quantize_iq1_s" }),
   t(20, "iq4_nl", 32, 2 + 32 / 2, true, { kernel: "quantize_iq4_nl" }),
   t(21, "iq3_s", QK, 2 + QK / 4 + QK / 8 + QK / 32 + 4, true),
-  t(22, "iq2_s", QK, 2 + QK / 4 + QK / 16, true),
+  t(22, "iq2_s", QK, 2 + QK / 4 + QK / 16, true, { kernel: "quantize_iq2_s" }),
   t(23, "iq4_xs", QK, 2 + 2 + QK / 64 + QK / 2, true, { kernel: "quantize_iq4_xs" }),
   t(24, "i8", 1, 1, false),
   t(25, "i16", 1, 2, false),
