@@ -73,8 +73,6 @@ export const FAIL_NO_NEIGHBOUR: i32 = 2;
 export const FAIL_OFF_GRID: i32 = 3;
 /** GGML_ASSERT(scale >= 0) (a NaN scale) */
 export const FAIL_SCALE: i32 = 4;
-/** iq1_s / iq1_m: GGML_ASSERT(besti1 >= 0 && besti2 >= 0 && best_shift != 0) (no split scored) */
-export const FAIL_NO_SPLIT: i32 = 5;
 /** C reads out of bounds here (a level vector past kmap_q2xs, iq1 neighbour fallback past the row): undefined, we refuse */
 export const FAIL_OUT_OF_BOUNDS: i32 = 6;
 

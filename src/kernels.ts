@@ -55,7 +55,6 @@ const KERNEL_FAILURES: Record<number, string> = {
   2: "GGML_ASSERT(grid_index >= 0) (no neighbour on the grid compares finite)",
   3: "GGML_ABORT (\"Oops: found point not on grid\")",
   4: "GGML_ASSERT(scale >= 0) (a NaN scale)",
-  5: "GGML_ASSERT(besti1 >= 0 && besti2 >= 0 && best_shift != 0) (no split scores)",
   6: "an out-of-bounds read (a level vector past kmap_q2xs, or iq1 neighbour fallback past the row)",
 };
 
