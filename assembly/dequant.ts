@@ -6,6 +6,7 @@ import { fp16_to_fp32 } from "./common";
 import { kvalue_mxfp4, e8m0_to_fp32_half, ue4m3_to_fp32 } from "./small";
 import { kvalue_iq4nl } from "./tables";
 import { IQ4NL_BLOCK_BYTES, IQ4XS_BLOCK_BYTES, IQ4XS_SCALES_H, IQ4XS_SCALES_L, IQ4XS_QS } from "./iquants";
+import { dequantize_row_iq2_xxs, dequantize_row_iq2_xs, dequantize_row_iq2_s, dequantize_row_iq1_s, dequantize_row_iq1_m } from "./dequant_grid";
 
 // @ts-ignore: decorator
 @inline function half(p: usize): f32 { return fp16_to_fp32(load<u16>(p)); }
@@ -354,8 +355,13 @@ export function dequantize_row(type: i32, x: usize, y: usize, k: i32): bool {
     case 12: dequantize_row_q4_K(x, y, k); return true;
     case 13: dequantize_row_q5_K(x, y, k); return true;
     case 14: dequantize_row_q6_K(x, y, k); return true;
+    case 16: dequantize_row_iq2_xxs(x, y, k); return true;
+    case 17: dequantize_row_iq2_xs(x, y, k); return true;
+    case 19: dequantize_row_iq1_s(x, y, k); return true;
     case 20: dequantize_row_iq4_nl(x, y, k); return true;
+    case 22: dequantize_row_iq2_s(x, y, k); return true;
     case 23: dequantize_row_iq4_xs(x, y, k); return true;
+    case 29: dequantize_row_iq1_m(x, y, k); return true;
     case 34: dequantize_row_tq1_0(x, y, k); return true;
     case 35: dequantize_row_tq2_0(x, y, k); return true;
     case 39: dequantize_row_mxfp4(x, y, k); return true;
