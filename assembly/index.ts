@@ -9,6 +9,7 @@ import { quantize_row_q4_0, quantize_row_q4_1, quantize_row_q5_0, quantize_row_q
 import { quantize_row_q2_K, quantize_row_q3_K, quantize_row_q4_K, quantize_row_q5_K, quantize_row_q6_K } from "./kquants";
 import { quantize_row_tq1_0, quantize_row_tq2_0, quantize_row_mxfp4, quantize_row_nvfp4, quantize_row_q1_0, quantize_row_q2_0 } from "./small";
 import { quantize_row_iq4_nl, quantize_row_iq4_xs } from "./iquants";
+import { quantize_row_iq3_xxs, quantize_row_iq3_s } from "./iq3";
 import { dequantize_row } from "./dequant";
 
 /** First byte the host may use: everything below is the module's static data. */
@@ -37,6 +38,8 @@ export function quantize_nvfp4(src: usize, srcType: i32, dst: usize, nrows: i32,
 export function quantize_q1_0(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q1_0, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_q2_0(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_q2_0, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_iq4_nl(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq4_nl, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_iq3_xxs(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq3_xxs, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_iq3_s(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq3_s, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_iq4_xs(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq4_xs, src, srcType, dst, nrows, n, imatrix); }
 
 export { validate_row_data } from "./validate";

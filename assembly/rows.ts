@@ -59,13 +59,22 @@ export function row_f32(src: usize, srcType: i32, r: i32, n: i32): usize {
   return dequantize_row(srcType, src + <usize>r * rb, scratch, n) ? scratch : 0;
 }
 
-/** Quantizes nrows rows of n values with fn; returns the bytes written, or -1 on an unknown source type. */
+/** Set by a row quantizer whose row makes llama.cpp abort (a failed GGML_ASSERT in the IQ grid searches). */
+let rowAborts = false;
+export function llama_aborts(): void { rowAborts = true; }
+
+/** Quantizes nrows rows of n values with fn; returns the bytes written, -1 on an unknown source
+ *  type, or -2 - r when llama.cpp would abort the process on row r (nothing after it is written). */
 export function quantize_rows(fn: RowFn, src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize {
   let y = dst;
   for (let r = 0; r < nrows; r++) {
     const x = row_f32(src, srcType, r, n);
     if (x == 0) return -1;
     y += fn(x, y, n, imatrix);
+    if (rowAborts) {
+      rowAborts = false;
+      return -2 - <isize>r;
+    }
   }
   return <isize>(y - dst);
 }

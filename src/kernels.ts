@@ -48,6 +48,15 @@ export interface Regions {
 
 const align = (x: number, a: number) => Math.ceil(x / a) * a;
 
+/** A row on which llama.cpp's kernel aborts the process (a failed GGML_ASSERT in the IQ grid searches,
+ *  e.g. values or importances whose squares overflow): we refuse where it cannot write anything. */
+export class KernelAbort extends Error {
+  constructor(readonly typeName: string, readonly row: number) {
+    super(`llama.cpp's ${typeName} quantizer aborts on row ${row} (GGML_ASSERT in its grid search)`);
+    this.name = "KernelAbort";
+  }
+}
+
 export class Kernels {
   readonly memory: WebAssembly.Memory;
   private readonly exports: Exports;
@@ -119,6 +128,7 @@ export class Kernels {
     if (!fn) throw new Error(`no kernel for type ${ty.name}`);
     if (n % ty.blockSize !== 0) throw new RangeError(`row of ${n} values is not a multiple of ${ty.name}'s block size ${ty.blockSize}`);
     const written = fn(regions.src, srcType, regions.dst, nrows, n, useImatrix ? regions.imatrix : 0);
+    if (written <= -2) throw new KernelAbort(ty.name, -2 - written);
     if (written < 0) throw new Error(`kernel ${ty.kernel} cannot read source type ${srcType}`);
     const expected = rowBytes(typeId, n) * nrows;
     if (written !== expected) throw new Error(`kernel ${ty.kernel} wrote ${written} bytes, expected ${expected}`);

@@ -1,0 +1,466 @@
+// port of iq3xs_init_impl, iq3_find_best_neighbour, quantize_row_iq3_xxs_impl (grid_size 256, as
+// quantize_iq3_xxs calls it) and quantize_row_iq3_s_impl (block_size 32, as quantize_iq3_s calls it),
+// ggml-quants.c @ 36491e40, checked against the reference build (@node-llama-cpp/linux-x64@3.22.1).
+//
+// ggml_quantize_chunk runs one code path with or without an imatrix: quant_weights == NULL only
+// swaps the weights for x². Quirks of the C that shape the output and are reproduced here:
+// - The build clears L (the levels of a sub-block) right after computing the sub-block's max, as
+//   llama.cpp's later text does (@01243c58; the 36491e40 text leaves it uninitialized): when no trial
+//   scale of the search is accepted (an imatrix that is zero over the sub-block, squares that
+//   underflow, inf or NaN), iq3_xxs writes grid index 0 (levels 0,0,0,0) for every group, since all
+//   groups count as on the grid and nothing recomputes them. iq3_s marks every group off the grid
+//   before its search, so it recomputes L from the scale unless that scale is NaN.
+// - iq3_s skips an all-zero sub-block with `continue` before it advances its qs and signs pointers,
+//   so the next sub-blocks' grid indices and signs land in the slots of the skipped one (qh is
+//   indexed by sub-block and does not shift).
+// - llama.cpp aborts the process (GGML_ASSERT / GGML_ABORT) when no neighbour has a distance below
+//   FLT_MAX (inf or NaN distances: values or importances whose squares overflow), when a scale is
+//   NaN, or when a group ends off the grid. We report those rows to the driver (llama_aborts), which
+//   fails the call instead of writing bytes llama.cpp never writes.
+//
+// Exactness: every float is f32 in C's operand order; nearest_int is the 12582912 trick, clamped as
+// in C; C's MAX(a, b) is `a > b ? a : b` (it drops a NaN a).
+// Hot spots for SIMD later: the 31 (iq3_xxs) / 19 (iq3_s) trial scales of each 32-wide sub-block
+// are independent until the `best` comparison (lanes = trial scales, then a sequential pick), and
+// iq3_find_best_neighbour is a small dot product over 2-38 grid points.
+
+import { nearest_int, store_f16 } from "./common";
+import { imin, imax } from "./search";
+import { IQ3XXS_GRID, IQ3S_GRID } from "./grids_iq3";
+import { llama_aborts } from "./rows";
+
+const QK_K: i32 = 256;
+const KMAP_SIZE: i32 = 4096;
+/** kMaxQ: 8 levels (3 bits) per value, q = 2*l + 1 */
+const K_MAX_Q: i32 = 8;
+/** 2*kMaxQ - 1 as the float C converts it to */
+const KMAXQ_2M1: f32 = <f32>(<i32>(2 * K_MAX_Q - 1));
+const GROUP_MAX_EPS_IQ3_XXS: f32 = <f32>1e-8;
+const FLT_MAX: f32 = reinterpret<f32>(0x7F7FFFFF);
+
+// ---- iq3xs_init_impl: the quantizer's grid (bytes 2*l + 1), the map from 12-bit level words to grid
+// indices (or to -(1 + offset) of a neighbour list), and the neighbour lists. Sizes: what the
+// algorithm yields for these grids (checked as it builds).
+
+/** Neighbour-list slots (one count per off-grid word plus its neighbours): 3840 + 18985 and 3584 + 24733. */
+const NEIGHBOUR_SLOTS_256: i32 = 22825;
+const NEIGHBOUR_SLOTS_512: i32 = 28317;
+
+const GRID_256: usize = memory.data(256 << 2, 16);
+const MAP_256: usize = memory.data(KMAP_SIZE << 2, 16);
+const NEIGHBOURS_256: usize = memory.data(NEIGHBOUR_SLOTS_256 << 1, 16);
+const GRID_512: usize = memory.data(512 << 2, 16);
+const MAP_512: usize = memory.data(KMAP_SIZE << 2, 16);
+const NEIGHBOURS_512: usize = memory.data(NEIGHBOUR_SLOTS_512 << 1, 16);
+/** dist2[j] of one off-grid word to every grid point */
+const DIST2: usize = memory.data(512 << 2, 16);
+
+let tablesReady = false;
+
+/**
+ * One iq3xs_init_impl(grid_size). dq is the dequantization grid of ggml-common.h (iq3xxs_grid has
+ * bytes 8*l + 4 but 62 for l = 7, iq3s_grid has 2*l + 1). Neighbours of an off-grid word: the grid
+ * points at the nwant smallest distinct squared distances, ordered by (distance, index) as the
+ * qsort with iq3_compare_func leaves them (that comparator is a total order: no ties to break).
+ */
+function build_grid(gridSize: i32, nwant: i32, dq: usize, xxs: bool, grid: usize, map: usize, neighbours: usize, capacity: i32): void {
+  for (let k = 0; k < gridSize; ++k) {
+    const w = load<u32>(dq + (<usize>k << 2));
+    let out: u32 = 0;
+    for (let i = 0; i < 4; ++i) {
+      const b = (w >> (8 * <u32>i)) & 0xff;
+      const l = xxs ? b >> 3 : (b - 1) >> 1;
+      out |= (2 * l + 1) << (8 * <u32>i);
+    }
+    store<u32>(grid + (<usize>k << 2), out);
+  }
+  for (let i = 0; i < KMAP_SIZE; ++i) store<i32>(map + (<usize>i << 2), -1);
+  for (let k = 0; k < gridSize; ++k) {
+    let index = 0;
+    for (let i = 0; i < 4; ++i) index |= ((<i32>load<u8>(grid + (<usize>k << 2) + i) - 1) / 2) << (3 * i);
+    store<i32>(map + (<usize>index << 2), k);
+  }
+  let counter = 0;
+  for (let i = 0; i < KMAP_SIZE; ++i) {
+    if (load<i32>(map + (<usize>i << 2)) >= 0) continue;
+    for (let j = 0; j < gridSize; ++j) {
+      let d2 = 0;
+      for (let k = 0; k < 4; ++k) {
+        const d = <i32>load<u8>(grid + (<usize>j << 2) + k) - (2 * ((i >> (3 * k)) & 7) + 1);
+        d2 += d * d;
+      }
+      store<i32>(DIST2 + (<usize>j << 2), d2);
+    }
+    store<i32>(map + (<usize>i << 2), -(counter + 1));
+    const start = counter++;
+    let n = 0;
+    let below = -1;
+    for (let shell = 0; shell < nwant; ++shell) {
+      let d2 = i32.MAX_VALUE;
+      for (let j = 0; j < gridSize; ++j) {
+        const dj = load<i32>(DIST2 + (<usize>j << 2));
+        if (dj > below && dj < d2) d2 = dj;
+      }
+      if (d2 == i32.MAX_VALUE) break;
+      for (let j = 0; j < gridSize; ++j) {
+        if (load<i32>(DIST2 + (<usize>j << 2)) != d2) continue;
+        if (counter >= capacity) unreachable();
+        store<u16>(neighbours + (<usize>counter << 1), <u16>j);
+        ++counter;
+        ++n;
+      }
+      below = d2;
+    }
+    store<u16>(neighbours + (<usize>start << 1), <u16>n);
+  }
+  if (counter != capacity) unreachable();
+}
+
+/** ggml_quantize_init for both grids, once per instance. */
+function iq3_init(): void {
+  if (tablesReady) return;
+  build_grid(256, 2, IQ3XXS_GRID, true, GRID_256, MAP_256, NEIGHBOURS_256, NEIGHBOUR_SLOTS_256);
+  build_grid(512, 3, IQ3S_GRID, false, GRID_512, MAP_512, NEIGHBOURS_512, NEIGHBOUR_SLOTS_512);
+  tablesReady = true;
+}
+
+// ---- scratch, as C's arrays ----
+
+const WEIGHT: usize = memory.data(32 << 2, 16);
+const WAUX: usize = memory.data(32 << 2, 16);
+const XVAL: usize = memory.data(32 << 2, 16);
+const LAUX: usize = memory.data(32, 16);
+const L: usize = memory.data(32, 16);
+const ON_GRID: usize = memory.data(8, 16);
+const ON_GRID_AUX: usize = memory.data(8, 16);
+const BLOCK_SIGNS: usize = memory.data(8, 16);
+const SCALES: usize = memory.data((QK_K / 32) << 2, 16);
+/** iq3_xxs's q3[3*(QK_K/8) + QK_K/32]: grid indices, then scales_and_signs (u32 per sub-block) */
+const Q3: usize = memory.data(3 * (QK_K / 8) + QK_K / 32, 16);
+
+// @ts-ignore: decorator
+@inline function f32_at(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
+// @ts-ignore: decorator
+@inline function set_f32(p: usize, i: i32, v: f32): void { store<f32>(p + (<usize>i << 2), v); }
+// @ts-ignore: decorator
+@inline function cmax(a: f32, b: f32): f32 { return a > b ? a : b; }
+
+/**
+ * iq3_find_best_neighbour: among the neighbour list at nb (count, then grid indices), the grid point
+ * with the smallest Σ w·(scale·q - x)² (the first one on ties); writes its levels to L[0..3] and
+ * returns its index, or -1 when no distance is below FLT_MAX (llama.cpp's GGML_ASSERT fails).
+ */
+function iq3_find_best_neighbour(nb: usize, grid: usize, xval: usize, weight: usize, scale: f32, L: usize): i32 {
+  const num = <i32>load<u16>(nb);
+  let best_d2: f32 = FLT_MAX;
+  let grid_index = -1;
+  for (let j = 1; j <= num; ++j) {
+    const g = <i32>load<u16>(nb + (<usize>j << 1));
+    const pg = grid + (<usize>g << 2);
+    let d2: f32 = 0;
+    for (let i = 0; i < 4; ++i) {
+      const q = <f32>load<u8>(pg + i);
+      const diff: f32 = scale * q - f32_at(xval, i);
+      d2 += f32_at(weight, i) * diff * diff;
+    }
+    if (d2 < best_d2) { best_d2 = d2; grid_index = g; }
+  }
+  if (grid_index < 0) return -1;
+  const pg = grid + (<usize>grid_index << 2);
+  for (let i = 0; i < 4; ++i) store<i8>(L + i, <i8>((<i32>load<u8>(pg + i) - 1) / 2));
+  return grid_index;
+}
+
+/** The 12-bit word of the 4 levels at L (3 bits each). */
+// @ts-ignore: decorator
+@inline function level_word(L: usize): i32 {
+  let u = 0;
+  for (let i = 0; i < 4; ++i) u |= <i32>load<i8>(L + i) << (3 * i);
+  return u;
+}
+
+/** The levels of 4 values at xval for inverse scale id: clamp(nearest_int(0.5*(id*x - 1)), 0, 7). */
+// @ts-ignore: decorator
+@inline function group_levels(xval: usize, id: f32, L: usize): void {
+  for (let i = 0; i < 4; ++i) {
+    const l = nearest_int(<f32>0.5 * (id * f32_at(xval, i) - <f32>1));
+    store<i8>(L + i, <i8>imax(0, imin(K_MAX_Q - 1, l)));
+  }
+}
+
+/** weight[i] (qw[i]·sqrt(sigma2 + x²), or x² without an imatrix) and waux[i] = sqrt(weight[i]). */
+// @ts-ignore: decorator
+@inline function sub_block_weights(xb: usize, qw: usize, sigma2: f32): void {
+  if (qw != 0) {
+    for (let i = 0; i < 32; ++i) {
+      const xi = f32_at(xb, i);
+      set_f32(WEIGHT, i, f32_at(qw, i) * Mathf.sqrt(sigma2 + xi * xi));
+    }
+  } else {
+    for (let i = 0; i < 32; ++i) {
+      const xi = f32_at(xb, i);
+      set_f32(WEIGHT, i, xi * xi);
+    }
+  }
+  for (let i = 0; i < 32; ++i) set_f32(WAUX, i, Mathf.sqrt(f32_at(WEIGHT, i)));
+}
+
+/** sigma2 = 2*Σx²/QK_K over one super-block, the sum in order. */
+// @ts-ignore: decorator
+@inline function super_block_sigma2(xbl: usize): f32 {
+  let sumx2: f32 = 0;
+  for (let i = 0; i < QK_K; ++i) {
+    const xi = f32_at(xbl, i);
+    sumx2 += xi * xi;
+  }
+  return <f32>2 * sumx2 / <f32>QK_K;
+}
+
+/** Σ w·x·q and Σ w·q² over the 32 levels at L (q = 2*l + 1), as C sums them; returns sumqx, sets SUMQ2. */
+let sumq2_out: f32 = 0;
+// @ts-ignore: decorator
+@inline function weighted_sums(L: usize): f32 {
+  let sumqx: f32 = 0, sumq2: f32 = 0;
+  for (let i = 0; i < 32; ++i) {
+    const w = f32_at(WEIGHT, i);
+    const q = <f32>(<i32>(2 * <i32>load<i8>(L + i) + 1));
+    sumqx += w * f32_at(XVAL, i) * q;
+    sumq2 += w * q * q;
+  }
+  sumq2_out = sumq2;
+  return sumqx;
+}
+
+/**
+ * The scale search shared by both types: for each trial inverse scale id = (15 + 0.2·is)/max, the
+ * levels of every 4-group, snapped to the grid (the best neighbour when off it, into LAUX too), and
+ * the scale sumqx/sumq2 of the best trial. Copies the best trial's levels to L and its on-grid flags
+ * to ON_GRID. Returns the scale (max/15 when no trial is accepted); sets `aborted` when a neighbour
+ * search fails.
+ */
+let aborted = false;
+function search_scale(max: f32, ntry: i32, grid: usize, map: usize, neighbours: usize, L: usize): f32 {
+  let best: f32 = 0;
+  let scale: f32 = max / KMAXQ_2M1;
+  for (let is = -ntry; is <= ntry; ++is) {
+    const id: f32 = (KMAXQ_2M1 + <f32>is * <f32>0.2) / max;
+    const this_scale: f32 = <f32>1 / id;
+    for (let k = 0; k < 8; ++k) {
+      const La = LAUX + (<usize>k << 2);
+      group_levels(XVAL + (<usize>k << 4), id, La);
+      const u = level_word(La);
+      const gi = load<i32>(map + (<usize>u << 2));
+      store<bool>(ON_GRID_AUX + k, gi >= 0);
+      if (gi < 0) {
+        const nb = neighbours + (<usize>(-gi - 1) << 1);
+        if (iq3_find_best_neighbour(nb, grid, XVAL + (<usize>k << 4), WAUX + (<usize>k << 4), this_scale, La) < 0) aborted = true;
+      }
+    }
+    const sumqx = weighted_sums(LAUX);
+    const sumq2 = sumq2_out;
+    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+      scale = sumqx / sumq2;
+      best = scale * sumqx;
+      memory.copy(L, LAUX, 32);
+      memory.copy(ON_GRID, ON_GRID_AUX, 8);
+    }
+  }
+  return scale;
+}
+
+/**
+ * The rescue pass after the search: the groups not on the grid (all of them for iq3_s, which never
+ * marks one on it: onlyOffGrid false) get the levels of 1/scale snapped to the grid; returns the
+ * refitted scale (unchanged when sumq2 is not positive).
+ */
+function refit_off_grid(scale: f32, onlyOffGrid: bool, grid: usize, map: usize, neighbours: usize, L: usize): f32 {
+  const id: f32 = <f32>1 / scale;
+  for (let k = 0; k < 8; ++k) {
+    if (onlyOffGrid && load<bool>(ON_GRID + k)) continue;
+    const Lk = L + (<usize>k << 2);
+    let u = 0;
+    for (let i = 0; i < 4; ++i) {
+      const l = imax(0, imin(K_MAX_Q - 1, nearest_int(<f32>0.5 * (id * f32_at(XVAL + (<usize>k << 4), i) - <f32>1))));
+      u |= l << (3 * i);
+    }
+    let gi = load<i32>(map + (<usize>u << 2));
+    if (gi < 0) {
+      gi = iq3_find_best_neighbour(neighbours + (<usize>(-gi - 1) << 1), grid, XVAL + (<usize>k << 4), WAUX + (<usize>k << 4), scale, Lk);
+      if (gi < 0) { aborted = true; continue; } // C aborts before reading the grid
+    }
+    const pg = grid + (<usize>gi << 2);
+    for (let i = 0; i < 4; ++i) store<i8>(Lk + i, <i8>((<i32>load<u8>(pg + i) - 1) / 2));
+  }
+  const sumqx = weighted_sums(L);
+  const sumq2 = sumq2_out;
+  return sumq2 > 0 ? sumqx / sumq2 : scale;
+}
+
+// ---- block_iq3_xxs (ggml-common.h): ggml_half d; uint8_t qs[3*QK_K/8] (grid indices, then u32 scales_and_signs) ----
+/** sizeof(block_iq3_xxs) = 98 */
+export const IQ3XXS_BLOCK_BYTES: usize = 2 + 3 * QK_K / 8;
+
+/** quantize_row_iq3_xxs_impl(256, ...) over one row: n values at x into n/256 blocks at y, importance qw or 0. */
+export function quantize_row_iq3_xxs(x: usize, y: usize, n: i32, qw: usize): usize {
+  iq3_init();
+  aborted = false;
+  const nbl = n / QK_K;
+  const scales_and_signs = Q3 + QK_K / 4;
+  for (let ibl = 0; ibl < nbl; ++ibl) {
+    const blk = y + <usize>ibl * IQ3XXS_BLOCK_BYTES;
+    store<u16>(blk, 0); // GGML_FP32_TO_FP16(0.f)
+    memory.fill(Q3, 0, 3 * QK_K / 8 + QK_K / 32);
+    let max_scale: f32 = 0;
+    const xbl = x + (<usize>(QK_K * ibl) << 2);
+    const sigma2 = super_block_sigma2(xbl);
+
+    for (let ib = 0; ib < QK_K / 32; ++ib) {
+      const xb = xbl + (<usize>(32 * ib) << 2);
+      sub_block_weights(xb, qw != 0 ? qw + (<usize>(QK_K * ibl + 32 * ib) << 2) : 0, sigma2);
+      // signs of each 8: an odd number of negatives flips back the one with the least w·x²
+      for (let k = 0; k < 4; ++k) {
+        let nflip = 0;
+        let s: u32 = 0;
+        for (let i = 0; i < 8; ++i) {
+          const xi = f32_at(xb, 8 * k + i);
+          if (xi >= 0) set_f32(XVAL, 8 * k + i, xi);
+          else { set_f32(XVAL, 8 * k + i, -xi); ++nflip; s |= 1 << <u32>i; }
+        }
+        if (nflip % 2) {
+          let imin_ = 0;
+          let min: f32 = f32_at(WEIGHT, 8 * k) * f32_at(xb, 8 * k) * f32_at(xb, 8 * k);
+          for (let i = 1; i < 8; ++i) {
+            const ax: f32 = f32_at(WEIGHT, 8 * k + i) * f32_at(xb, 8 * k + i) * f32_at(xb, 8 * k + i);
+            if (ax < min) { min = ax; imin_ = i; }
+          }
+          set_f32(XVAL, 8 * k + imin_, -f32_at(XVAL, 8 * k + imin_));
+          s ^= 1 << <u32>imin_;
+        }
+        store<u8>(BLOCK_SIGNS + k, <u8>(s & 127));
+      }
+      let max: f32 = f32_at(XVAL, 0);
+      for (let i = 1; i < 32; ++i) max = cmax(max, f32_at(XVAL, i));
+      memory.fill(L, 0, 32);
+      if (max < GROUP_MAX_EPS_IQ3_XXS) {
+        set_f32(SCALES, ib, 0);
+        continue;
+      }
+      memory.fill(ON_GRID, 1, 8);
+      let scale = search_scale(max, 15, GRID_256, MAP_256, NEIGHBOURS_256, L);
+      let n_not_ongrid = 0;
+      for (let k = 0; k < 8; ++k) if (!load<bool>(ON_GRID + k)) ++n_not_ongrid;
+      if (n_not_ongrid > 0 && scale > 0) scale = refit_off_grid(scale, true, GRID_256, MAP_256, NEIGHBOURS_256, L);
+      if (scale < 0) {
+        scale = -scale;
+        for (let k = 0; k < 4; ++k) store<u8>(BLOCK_SIGNS + k, ~load<u8>(BLOCK_SIGNS + k) & 127);
+      }
+      for (let k = 0; k < 8; ++k) {
+        const gi = load<i32>(MAP_256 + (<usize>level_word(L + (<usize>k << 2)) << 2));
+        if (gi < 0) aborted = true; // "Oops: found point not on grid"
+        store<u8>(Q3 + <usize>(8 * ib + k), <u8>gi);
+      }
+      store<u32>(scales_and_signs + (<usize>ib << 2),
+        <u32>load<u8>(BLOCK_SIGNS) | (<u32>load<u8>(BLOCK_SIGNS + 1) << 7) | (<u32>load<u8>(BLOCK_SIGNS + 2) << 14) | (<u32>load<u8>(BLOCK_SIGNS + 3) << 21));
+      if (!(scale >= 0)) aborted = true; // GGML_ASSERT(scale >= 0): a NaN scale
+      set_f32(SCALES, ib, scale);
+      max_scale = cmax(max_scale, scale);
+    }
+
+    if (max_scale == 0) { // C's `!max_scale` (a NaN is truthy)
+      memory.fill(blk + 2, 0, 3 * QK_K / 8);
+      continue;
+    }
+    const d: f32 = max_scale / <f32>31;
+    store_f16(blk, d * <f32>1.0125);
+    const id: f32 = <f32>1 / d;
+    for (let ib = 0; ib < QK_K / 32; ++ib) {
+      const l = imax(0, imin(15, nearest_int(<f32>0.5 * (id * f32_at(SCALES, ib) - <f32>1))));
+      const p = scales_and_signs + (<usize>ib << 2);
+      store<u32>(p, load<u32>(p) | (<u32>l << 28));
+    }
+    memory.copy(blk + 2, Q3, 3 * QK_K / 8);
+  }
+  if (aborted) llama_aborts();
+  return <usize>nbl * IQ3XXS_BLOCK_BYTES;
+}
+
+// ---- block_iq3_s (ggml-common.h): ggml_half d; uint8_t qs[QK_K/4]; qh[QK_K/32]; signs[QK_K/8]; scales[QK_K/64] ----
+export const IQ3S_QS: usize = 2;
+export const IQ3S_QH: usize = IQ3S_QS + QK_K / 4;
+export const IQ3S_SIGNS: usize = IQ3S_QH + QK_K / 32;
+export const IQ3S_SCALES: usize = IQ3S_SIGNS + QK_K / 8;
+/** sizeof(block_iq3_s) = 110 */
+export const IQ3S_BLOCK_BYTES: usize = IQ3S_SCALES + QK_K / 64;
+
+/** quantize_row_iq3_s_impl(32, ...) over one row: n values at x into n/256 blocks at y, importance qw or 0. */
+export function quantize_row_iq3_s(x: usize, y: usize, n: i32, qw: usize): usize {
+  iq3_init();
+  aborted = false;
+  const nbl = n / QK_K;
+  for (let ibl = 0; ibl < nbl; ++ibl) {
+    const blk = y + <usize>ibl * IQ3S_BLOCK_BYTES;
+    memory.fill(blk, 0, IQ3S_BLOCK_BYTES);
+    let qs = blk + IQ3S_QS;
+    const qh = blk + IQ3S_QH;
+    let signs = blk + IQ3S_SIGNS;
+    let max_scale: f32 = 0;
+    const xbl = x + (<usize>(QK_K * ibl) << 2);
+    const sigma2 = super_block_sigma2(xbl);
+
+    for (let ib = 0; ib < QK_K / 32; ++ib) {
+      const xb = xbl + (<usize>(32 * ib) << 2);
+      sub_block_weights(xb, qw != 0 ? qw + (<usize>(QK_K * ibl + 32 * ib) << 2) : 0, sigma2);
+      for (let k = 0; k < 4; ++k) {
+        let s: u32 = 0;
+        for (let i = 0; i < 8; ++i) {
+          const xi = f32_at(xb, 8 * k + i);
+          if (xi >= 0) set_f32(XVAL, 8 * k + i, xi);
+          else { set_f32(XVAL, 8 * k + i, -xi); s |= 1 << <u32>i; }
+        }
+        store<u8>(BLOCK_SIGNS + k, <u8>s);
+      }
+      let max: f32 = f32_at(XVAL, 0);
+      for (let i = 1; i < 32; ++i) max = cmax(max, f32_at(XVAL, i));
+      memory.fill(L, 0, 32);
+      if (max == 0) { // C's `!max`; qs and signs stay where they are (see the header)
+        set_f32(SCALES, ib, 0);
+        continue;
+      }
+      memory.fill(ON_GRID, 0, 8);
+      let scale = search_scale(max, 9, GRID_512, MAP_512, NEIGHBOURS_512, L);
+      let n_not_ongrid = 0;
+      for (let k = 0; k < 8; ++k) if (!load<bool>(ON_GRID + k)) ++n_not_ongrid;
+      if (n_not_ongrid > 0 && scale > 0) scale = refit_off_grid(scale, false, GRID_512, MAP_512, NEIGHBOURS_512, L);
+      if (scale < 0) {
+        scale = -scale;
+        for (let k = 0; k < 4; ++k) store<u8>(BLOCK_SIGNS + k, ~load<u8>(BLOCK_SIGNS + k));
+      }
+      for (let k = 0; k < 8; ++k) {
+        const gi = load<i32>(MAP_512 + (<usize>level_word(L + (<usize>k << 2)) << 2));
+        if (gi < 0) aborted = true; // "Oops: found point not on grid"
+        store<u8>(qs + k, <u8>(gi & 255));
+        const bit = ib * 8 + k;
+        const p = qh + <usize>(bit / 8);
+        store<u8>(p, load<u8>(p) | <u8>((gi >> 8) << (bit % 8)));
+      }
+      qs += 8;
+      for (let k = 0; k < 4; ++k) store<u8>(signs + k, load<u8>(BLOCK_SIGNS + k));
+      signs += 4;
+      if (!(scale >= 0)) aborted = true; // GGML_ASSERT(scale >= 0)
+      set_f32(SCALES, ib, scale);
+      max_scale = cmax(max_scale, scale);
+    }
+
+    if (max_scale == 0) continue;
+    const d: f32 = max_scale / <f32>31;
+    store_f16(blk, d * <f32>1.033);
+    const id: f32 = <f32>1 / d;
+    for (let ib = 0; ib < QK_K / 32; ib += 2) {
+      const l1 = imax(0, imin(15, nearest_int(<f32>0.5 * (id * f32_at(SCALES, ib) - <f32>1))));
+      const l2 = imax(0, imin(15, nearest_int(<f32>0.5 * (id * f32_at(SCALES, ib + 1) - <f32>1))));
+      store<u8>(blk + IQ3S_SCALES + <usize>(ib / 2), <u8>(l1 | (l2 << 4)));
+    }
+  }
+  if (aborted) llama_aborts();
+  return <usize>nbl * IQ3S_BLOCK_BYTES;
+}
