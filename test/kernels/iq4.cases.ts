@@ -16,18 +16,23 @@ import { SRC_BF16, SRC_F16, SRC_F32, bytesOf, extremeImportance, halfSource, nan
 
 export { SRC_F32, SRC_F16, SRC_BF16 };
 
-export interface Iq4Type {
-  name: "iq4_nl" | "iq4_xs";
+/** A block type as the digest and diff helpers below need it (iq4 and iq3 cases share them). */
+export interface BlockType {
+  name: string;
   /** ggml_type */
   id: number;
-  /** values per block: 32 (QK4_NL) or 256 (QK_K) */
+  /** values per block (32: QK4_NL, 256: QK_K) */
   blockSize: number;
-  /** sizeof(block_iq4_nl) = 18, sizeof(block_iq4_xs) = 136 */
+  /** sizeof(block_*) */
   blockBytes: number;
   /** row widths of the golden sets */
   widths: number[];
   /** the block's fields by byte offset, for messages */
   field(offset: number): string;
+}
+
+export interface Iq4Type extends BlockType {
+  name: "iq4_nl" | "iq4_xs";
 }
 
 export const IQ4_NL: Iq4Type = {
@@ -147,7 +152,7 @@ export function goldenSets(ty: Iq4Type): RowSet[] {
 export const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
 /** First 16 hex digits of each row's sha256. */
-export function rowDigests(ty: Iq4Type, bytes: Uint8Array, n: number): string[] {
+export function rowDigests(ty: BlockType, bytes: Uint8Array, n: number): string[] {
   const rb = (n / ty.blockSize) * ty.blockBytes;
   const out: string[] = [];
   for (let o = 0; o < bytes.length; o += rb) out.push(sha256(bytes.subarray(o, o + rb)).slice(0, 16));
@@ -156,7 +161,7 @@ export function rowDigests(ty: Iq4Type, bytes: Uint8Array, n: number): string[] 
 
 /** null when equal, else where the first difference is: row (and its name), block, field, both bytes,
  *  and how many bytes of that row and how many rows differ. */
-export function firstDiff(ty: Iq4Type, ours: Uint8Array, ref: Uint8Array, n: number, names?: readonly string[]): string | null {
+export function firstDiff(ty: BlockType, ours: Uint8Array, ref: Uint8Array, n: number, names?: readonly string[]): string | null {
   if (ours.length !== ref.length) return `length ${ours.length} != ${ref.length}`;
   const rb = (n / ty.blockSize) * ty.blockBytes;
   let first: string | null = null;
