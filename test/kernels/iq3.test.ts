@@ -83,6 +83,19 @@ function iq3Suite(ty: Iq3Type): void {
       try { oursF32(rows, 256); } catch (e) { expect((e as KernelAbort).row).toBe(1); }
     });
 
+    it("ggml_validate_row_data checks only the fp16 d: every value of its high byte, random other bytes", () => {
+      const rng = new Rng(ty.id * 31);
+      for (let v = 0; v < 256; v++) {
+        const block = new Uint8Array(ty.blockBytes).map(() => rng.int(256));
+        block[1] = v;
+        const r = k.reserve(0, block.length, 0);
+        k.bytes(r.src, block.length).set(block);
+        const expected = (v & 0x7c) === 0x7c ? 0 : 1; // inf or NaN d
+        expect(k.validate(ty.id, r.src, block.length), `d high byte 0x${v.toString(16)}`).toBe(expected);
+        if (oracle) expect(oracle.validate(ty.id, block) ? 1 : 0, `llama.cpp, d high byte 0x${v.toString(16)}`).toBe(expected);
+      }
+    });
+
     describe("goldens (llama.cpp's bytes, committed)", () => {
       it("cover every row set, made by the reference build", () => {
         expect(golden.type).toBe(ty.name);
