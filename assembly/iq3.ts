@@ -28,6 +28,7 @@ import { nearest_int, store_f16 } from "./common";
 import { imin, imax } from "./search";
 import { IQ3XXS_GRID, IQ3S_GRID } from "./grids_iq3";
 import { llama_aborts } from "./rows";
+import { use_scalar, MAGIC_F32 } from "./simd";
 
 const QK_K: i32 = 256;
 const KMAP_SIZE: i32 = 4096;
@@ -52,6 +53,9 @@ const NEIGHBOURS_256: usize = memory.data(NEIGHBOUR_SLOTS_256 << 1, 16);
 const GRID_512: usize = memory.data(512 << 2, 16);
 const MAP_512: usize = memory.data(KMAP_SIZE << 2, 16);
 const NEIGHBOURS_512: usize = memory.data(NEIGHBOUR_SLOTS_512 << 1, 16);
+/** the grid points' levels as floats q = 2*l + 1, 16 bytes per point (the vector search's operands) */
+const GRIDF_256: usize = memory.data(256 << 4, 16);
+const GRIDF_512: usize = memory.data(512 << 4, 16);
 /** dist2[j] of one off-grid word to every grid point */
 const DIST2: usize = memory.data(512 << 2, 16);
 
@@ -63,7 +67,7 @@ let tablesReady = false;
  * points at the nwant smallest distinct squared distances, ordered by (distance, index) as the
  * qsort with iq3_compare_func leaves them (that comparator is a total order: no ties to break).
  */
-function build_grid(gridSize: i32, nwant: i32, dq: usize, xxs: bool, grid: usize, map: usize, neighbours: usize, capacity: i32): void {
+function build_grid(gridSize: i32, nwant: i32, dq: usize, xxs: bool, grid: usize, gridf: usize, map: usize, neighbours: usize, capacity: i32): void {
   for (let k = 0; k < gridSize; ++k) {
     const w = load<u32>(dq + (<usize>k << 2));
     let out: u32 = 0;
@@ -71,6 +75,7 @@ function build_grid(gridSize: i32, nwant: i32, dq: usize, xxs: bool, grid: usize
       const b = (w >> (8 * <u32>i)) & 0xff;
       const l = xxs ? b >> 3 : (b - 1) >> 1;
       out |= (2 * l + 1) << (8 * <u32>i);
+      store<f32>(gridf + (<usize>k << 4) + (<usize>i << 2), <f32>(<u32>(2 * l + 1)));
     }
     store<u32>(grid + (<usize>k << 2), out);
   }
@@ -119,8 +124,8 @@ function build_grid(gridSize: i32, nwant: i32, dq: usize, xxs: bool, grid: usize
 /** ggml_quantize_init for both grids, once per instance. */
 function iq3_init(): void {
   if (tablesReady) return;
-  build_grid(256, 2, IQ3XXS_GRID, true, GRID_256, MAP_256, NEIGHBOURS_256, NEIGHBOUR_SLOTS_256);
-  build_grid(512, 3, IQ3S_GRID, false, GRID_512, MAP_512, NEIGHBOURS_512, NEIGHBOUR_SLOTS_512);
+  build_grid(256, 2, IQ3XXS_GRID, true, GRID_256, GRIDF_256, MAP_256, NEIGHBOURS_256, NEIGHBOUR_SLOTS_256);
+  build_grid(512, 3, IQ3S_GRID, false, GRID_512, GRIDF_512, MAP_512, NEIGHBOURS_512, NEIGHBOUR_SLOTS_512);
   tablesReady = true;
 }
 
@@ -296,6 +301,146 @@ function refit_off_grid(scale: f32, onlyOffGrid: bool, grid: usize, map: usize, 
   return sumq2 > 0 ? sumqx / sumq2 : scale;
 }
 
+
+// ---- the vector search: the same arithmetic as search_scale / refit_off_grid / iq3_find_best_neighbour
+// (their scalar references, selected by set_scalar_kernels(1)), with one v128 per 4-group. Each lane
+// computes one value's level exactly as the scalar code does; what combines lanes is integer (the
+// level word) or follows C's order (a neighbour's distance is summed lane 0 to 3 from 0). Instead of
+// levels it keeps per group the grid index (GI) and the levels as floats q = 2*l + 1 (QF); the sums
+// use w*x hoisted out of the trial loop (WX: C recomputes the same product in every trial).
+
+const QF: usize = memory.data(32 << 2, 16);
+const QF_AUX: usize = memory.data(32 << 2, 16);
+const GI: usize = memory.data(8 << 2, 16);
+const GI_AUX: usize = memory.data(8 << 2, 16);
+const WX: usize = memory.data(32 << 2, 16);
+
+/** Each lane: clamp(nearest_int(0.5*(id*x - 1)), 0, 7) as i32. */
+// @ts-ignore: decorator
+@inline function __levels_f32x4(x: v128, id: f32): v128 {
+  const t = f32x4.mul(f32x4.splat(<f32>0.5), f32x4.sub(f32x4.mul(f32x4.splat(id), x), f32x4.splat(<f32>1)));
+  const l = i32x4.sub(v128.and(f32x4.add(t, f32x4.splat(MAGIC_F32)), i32x4.splat(0x007fffff)), i32x4.splat(0x00400000));
+  return i32x4.max_s(i32x4.splat(0), i32x4.min_s(i32x4.splat(K_MAX_Q - 1), l));
+}
+
+/** The 12-bit word of 4 levels (lane i at bits 3i). */
+// @ts-ignore: decorator
+@inline function __level_word_i32x4(l: v128): i32 {
+  const m = i32x4.mul(l, i32x4(1, 8, 64, 512));
+  return i32x4.extract_lane(m, 0) + i32x4.extract_lane(m, 1) + i32x4.extract_lane(m, 2) + i32x4.extract_lane(m, 3);
+}
+
+/** iq3_find_best_neighbour with one lane per value: x, w (waux) and the grid floats as v128. */
+function best_neighbour_v(nb: usize, gridf: usize, x: v128, w: v128, scale: f32): i32 {
+  const num = <i32>load<u16>(nb);
+  const s = f32x4.splat(scale);
+  let best_d2: f32 = FLT_MAX;
+  let grid_index = -1;
+  for (let j = 1; j <= num; ++j) {
+    const g = <i32>load<u16>(nb + (<usize>j << 1));
+    const diff = f32x4.sub(f32x4.mul(s, v128.load(gridf + (<usize>g << 4))), x);
+    const t = f32x4.mul(f32x4.mul(w, diff), diff);
+    let d2: f32 = 0;
+    d2 += f32x4.extract_lane(t, 0);
+    d2 += f32x4.extract_lane(t, 1);
+    d2 += f32x4.extract_lane(t, 2);
+    d2 += f32x4.extract_lane(t, 3);
+    if (d2 < best_d2) { best_d2 = d2; grid_index = g; }
+  }
+  return grid_index;
+}
+
+/** Group k's grid point for inverse scale id (scale for the neighbour search): its index into GI
+ *  and its levels into QF (at gi, qf); returns whether the levels were on the grid. */
+// @ts-ignore: decorator
+@inline function snap_group_v(k: i32, id: f32, scale: f32, gridf: usize, map: usize, neighbours: usize, gi: usize, qf: usize): bool {
+  const x = v128.load(XVAL + (<usize>k << 4));
+  const l = __levels_f32x4(x, id);
+  let g = load<i32>(map + (<usize>__level_word_i32x4(l) << 2));
+  if (g >= 0) {
+    store<i32>(gi + (<usize>k << 2), g);
+    v128.store(qf + (<usize>k << 4), f32x4.convert_i32x4_s(i32x4.add(i32x4.shl(l, 1), i32x4.splat(1))));
+    return true;
+  }
+  g = best_neighbour_v(neighbours + (<usize>(-g - 1) << 1), gridf, x, v128.load(WAUX + (<usize>k << 4)), scale);
+  if (g < 0) { aborted = true; g = 0; }
+  store<i32>(gi + (<usize>k << 2), g);
+  v128.store(qf + (<usize>k << 4), v128.load(gridf + (<usize>g << 4)));
+  return false;
+}
+
+/** weighted_sums over float levels: Σ (w*x)*q and Σ (w*q)*q in order; returns sumqx, sets sumq2_out. */
+// @ts-ignore: decorator
+@inline function weighted_sums_v(qf: usize): f32 {
+  let sumqx: f32 = 0, sumq2: f32 = 0;
+  for (let i = 0; i < 32; ++i) {
+    const q = f32_at(qf, i);
+    sumqx += f32_at(WX, i) * q;
+    sumq2 += f32_at(WEIGHT, i) * q * q;
+  }
+  sumq2_out = sumq2;
+  return sumqx;
+}
+
+/** search_scale, vector version: leaves the best trial in GI / QF / ON_GRID (grid point 0 when none
+ *  is accepted: C's L cleared to zero). */
+function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbours: usize): f32 {
+  for (let i = 0; i < 32; ++i) set_f32(WX, i, f32_at(WEIGHT, i) * f32_at(XVAL, i));
+  memory.fill(GI, 0, 8 << 2);
+  for (let k = 0; k < 8; ++k) v128.store(QF + (<usize>k << 4), f32x4.splat(<f32>1));
+  let best: f32 = 0;
+  let scale: f32 = max / KMAXQ_2M1;
+  for (let is = -ntry; is <= ntry; ++is) {
+    const id: f32 = (KMAXQ_2M1 + <f32>is * <f32>0.2) / max;
+    const this_scale: f32 = <f32>1 / id;
+    for (let k = 0; k < 8; ++k) store<bool>(ON_GRID_AUX + k, snap_group_v(k, id, this_scale, gridf, map, neighbours, GI_AUX, QF_AUX));
+    const sumqx = weighted_sums_v(QF_AUX);
+    const sumq2 = sumq2_out;
+    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+      scale = sumqx / sumq2;
+      best = scale * sumqx;
+      memory.copy(QF, QF_AUX, 32 << 2);
+      memory.copy(GI, GI_AUX, 8 << 2);
+      memory.copy(ON_GRID, ON_GRID_AUX, 8);
+    }
+  }
+  return scale;
+}
+
+/** refit_off_grid, vector version (on GI / QF). */
+function refit_off_grid_v(scale: f32, onlyOffGrid: bool, gridf: usize, map: usize, neighbours: usize): f32 {
+  const id: f32 = <f32>1 / scale;
+  for (let k = 0; k < 8; ++k) {
+    if (onlyOffGrid && load<bool>(ON_GRID + k)) continue;
+    snap_group_v(k, id, scale, gridf, map, neighbours, GI, QF);
+  }
+  const sumqx = weighted_sums_v(QF);
+  const sumq2 = sumq2_out;
+  return sumq2 > 0 ? sumqx / sumq2 : scale;
+}
+
+/** The levels of the groups' grid points (GI) into L, as the scalar path leaves them. */
+function levels_from_gi(grid: usize, L: usize): void {
+  for (let k = 0; k < 8; ++k) {
+    const pg = grid + (<usize>load<i32>(GI + (<usize>k << 2)) << 2);
+    for (let i = 0; i < 4; ++i) store<i8>(L + (<usize>(4 * k + i)), <i8>((<i32>load<u8>(pg + i) - 1) / 2));
+  }
+}
+
+/** The search, the refit of the groups off the grid and the levels into L, by either path. */
+function fit_sub_block(max: f32, ntry: i32, xxs: bool, grid: usize, gridf: usize, map: usize, neighbours: usize): f32 {
+  memory.fill(ON_GRID, xxs ? 1 : 0, 8);
+  const vec = !use_scalar();
+  let scale = vec ? search_scale_v(max, ntry, gridf, map, neighbours) : search_scale(max, ntry, grid, map, neighbours, L);
+  let n_not_ongrid = 0;
+  for (let k = 0; k < 8; ++k) if (!load<bool>(ON_GRID + k)) ++n_not_ongrid;
+  if (n_not_ongrid > 0 && scale > 0) {
+    scale = vec ? refit_off_grid_v(scale, xxs, gridf, map, neighbours) : refit_off_grid(scale, xxs, grid, map, neighbours, L);
+  }
+  if (vec) levels_from_gi(grid, L);
+  return scale;
+}
+
 // ---- block_iq3_xxs (ggml-common.h): ggml_half d; uint8_t qs[3*QK_K/8] (grid indices, then u32 scales_and_signs) ----
 /** sizeof(block_iq3_xxs) = 98 */
 export const IQ3XXS_BLOCK_BYTES: usize = 2 + 3 * QK_K / 8;
@@ -345,11 +490,7 @@ export function quantize_row_iq3_xxs(x: usize, y: usize, n: i32, qw: usize): usi
         set_f32(SCALES, ib, 0);
         continue;
       }
-      memory.fill(ON_GRID, 1, 8);
-      let scale = search_scale(max, 15, GRID_256, MAP_256, NEIGHBOURS_256, L);
-      let n_not_ongrid = 0;
-      for (let k = 0; k < 8; ++k) if (!load<bool>(ON_GRID + k)) ++n_not_ongrid;
-      if (n_not_ongrid > 0 && scale > 0) scale = refit_off_grid(scale, true, GRID_256, MAP_256, NEIGHBOURS_256, L);
+      let scale = fit_sub_block(max, 15, true, GRID_256, GRIDF_256, MAP_256, NEIGHBOURS_256);
       if (scale < 0) {
         scale = -scale;
         for (let k = 0; k < 4; ++k) store<u8>(BLOCK_SIGNS + k, ~load<u8>(BLOCK_SIGNS + k) & 127);
@@ -426,11 +567,7 @@ export function quantize_row_iq3_s(x: usize, y: usize, n: i32, qw: usize): usize
         set_f32(SCALES, ib, 0);
         continue;
       }
-      memory.fill(ON_GRID, 0, 8);
-      let scale = search_scale(max, 9, GRID_512, MAP_512, NEIGHBOURS_512, L);
-      let n_not_ongrid = 0;
-      for (let k = 0; k < 8; ++k) if (!load<bool>(ON_GRID + k)) ++n_not_ongrid;
-      if (n_not_ongrid > 0 && scale > 0) scale = refit_off_grid(scale, false, GRID_512, MAP_512, NEIGHBOURS_512, L);
+      let scale = fit_sub_block(max, 9, false, GRID_512, GRIDF_512, MAP_512, NEIGHBOURS_512);
       if (scale < 0) {
         scale = -scale;
         for (let k = 0; k < 4; ++k) store<u8>(BLOCK_SIGNS + k, ~load<u8>(BLOCK_SIGNS + k));

@@ -7,6 +7,8 @@
 //   refuses are left out of the oracle's call, which would abort this process), and in child
 //   processes on a sample of the refused rows, which must die on a GGML_ASSERT.
 //   IQ3_ROUNDS=N scales the random part (N times the seeds).
+// The kernels run a vector search by default (assembly/iq3.ts); its scalar reference must write the
+// same bytes (checked here without llama.cpp; the goldens check the vector path).
 // Dequantization of both types is covered by test/kernels/dequant.test.ts.
 
 import { readFileSync } from "node:fs";
@@ -61,6 +63,8 @@ function iq3Suite(ty: Iq3Type): void {
   const golden: GoldenFile = JSON.parse(readFileSync(new URL(`../fixtures/golden/kernels-${ty.name}.json`, import.meta.url), "utf8"));
   const sets = goldenSets(ty);
   const k = new Kernels();
+  const scalar = new Kernels();
+  (scalar as unknown as { exports: { set_scalar_kernels(on: number): void } }).exports.set_scalar_kernels(1);
   const oursF32 = (rows: Float32Array, n: number, imatrix?: Float32Array) => quantizeRows(k, ty.id, bytesOf(rows), SRC_F32, n, imatrix);
 
   describe(`${ty.name} kernel`, () => {
@@ -95,6 +99,25 @@ function iq3Suite(ty: Iq3Type): void {
         if (oracle) expect(oracle.validate(ty.id, block) ? 1 : 0, `llama.cpp, d high byte 0x${v.toString(16)}`).toBe(expected);
       }
     });
+
+    it("the vector search writes the bytes of the scalar reference (set_scalar_kernels), golden and random rows", () => {
+      const same = (src: Uint8Array, srcType: number, n: number, imatrix: Float32Array | undefined, what: string) => {
+        const a = oursByRow(k, ty, src, srcType, n, imatrix), b = oursByRow(scalar, ty, src, srcType, n, imatrix);
+        expect(a.map((r) => r === undefined), what).toEqual(b.map((r) => r === undefined));
+        expect(firstDiff(ty, concatBytes(kept(a)), concatBytes(kept(b)), n), what).toBeNull();
+        return a.length;
+      };
+      let rows = 0;
+      for (const s of sets) rows += same(s.src, s.srcType, s.n, s.imatrix, s.name);
+      Object.entries(IMATRIX_KINDS).forEach(([kind, makeImatrix], kindIndex) => {
+        const rng = new Rng(ty.id * 7919 + kindIndex);
+        const n = WIDTHS[rng.int(WIDTHS.length)];
+        const { rows: x } = randomRows(rng, n, Math.max(4, Math.floor(8192 / n)));
+        const srcType = [SRC_F32, SRC_F16, SRC_BF16][kindIndex % 3];
+        rows += same(randomSource(rng, x, n, srcType).src, srcType, n, makeImatrix(n, rng), `random ${kind}`);
+      });
+      expect(rows).toBeGreaterThan(700);
+    }, 120_000);
 
     describe("goldens (llama.cpp's bytes, committed)", () => {
       it("cover every row set, made by the reference build", () => {
