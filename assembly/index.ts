@@ -4,6 +4,7 @@
 // per-expert slice for 3-D tensors). The host owns the memory (imported) and all offsets.
 
 import { quantize_rows, set_scratch as _set_scratch } from "./rows";
+import { ARENA_BYTES } from "./arena";
 import { quantize_row_f32, quantize_row_f16, quantize_row_bf16 } from "./float";
 import { quantize_row_q4_0, quantize_row_q4_1, quantize_row_q5_0, quantize_row_q5_1, quantize_row_q8_0 } from "./legacy";
 import { quantize_row_q2_K, quantize_row_q3_K, quantize_row_q4_K, quantize_row_q5_K, quantize_row_q6_K } from "./kquants";
@@ -12,8 +13,9 @@ import { quantize_row_iq4_nl, quantize_row_iq4_xs } from "./iquants";
 import { quantize_row_iq3_xxs, quantize_row_iq3_s } from "./iq3";
 import { dequantize_row } from "./dequant";
 
-/** First byte the host may use: everything below is the module's static data. */
-export function heap_base(): usize { return __heap_base; }
+/** First byte the host may use: everything below is the module's static data and the arena of the
+ *  tables built at run time (assembly/arena.ts). */
+export function heap_base(): usize { return __heap_base + 15 + ARENA_BYTES; }
 
 /** Where kernels may widen one source row (nPerRow * 4 bytes). */
 export function set_scratch(p: usize): void { _set_scratch(p); }

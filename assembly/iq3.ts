@@ -25,13 +25,14 @@
 // iq3_find_best_neighbour is a small dot product over 2-38 grid points.
 
 import { nearest_int, store_f16 } from "./common";
+import { arena_alloc } from "./arena";
+import { KMAP_SIZE, NEIGHBOUR_SLOTS_256, NEIGHBOUR_SLOTS_512, NBT_CHUNKS_256, NBT_CHUNKS_512 } from "./iq3_tables";
 import { imin, imax } from "./search";
 import { IQ3XXS_GRID, IQ3S_GRID } from "./grids_iq3";
 import { llama_aborts } from "./rows";
 import { use_scalar, MAGIC_F32 } from "./simd";
 
 const QK_K: i32 = 256;
-const KMAP_SIZE: i32 = 4096;
 /** kMaxQ: 8 levels (3 bits) per value, q = 2*l + 1 */
 const K_MAX_Q: i32 = 8;
 /** 2*kMaxQ - 1 as the float C converts it to */
@@ -43,19 +44,13 @@ const FLT_MAX: f32 = reinterpret<f32>(0x7F7FFFFF);
 // indices (or to -(1 + offset) of a neighbour list), and the neighbour lists. Sizes: what the
 // algorithm yields for these grids (checked as it builds).
 
-/** Neighbour-list slots (one count per off-grid word plus its neighbours): 3840 + 18985 and 3584 + 24733. */
-const NEIGHBOUR_SLOTS_256: i32 = 22825;
-const NEIGHBOUR_SLOTS_512: i32 = 28317;
-
-const GRID_256: usize = memory.data(256 << 2, 16);
-const MAP_256: usize = memory.data(KMAP_SIZE << 2, 16);
-const NEIGHBOURS_256: usize = memory.data(NEIGHBOUR_SLOTS_256 << 1, 16);
-const GRID_512: usize = memory.data(512 << 2, 16);
-const MAP_512: usize = memory.data(KMAP_SIZE << 2, 16);
-const NEIGHBOURS_512: usize = memory.data(NEIGHBOUR_SLOTS_512 << 1, 16);
-/** the grid points' levels as floats q = 2*l + 1, 16 bytes per point (the vector search's operands) */
-const GRIDF_256: usize = memory.data(256 << 4, 16);
-const GRIDF_512: usize = memory.data(512 << 4, 16);
+// The tables live in the arena (assembly/arena.ts), set up by iq3_init; sizes in assembly/iq3_tables.ts.
+// GRIDF: the grid points' levels as floats q = 2*l + 1, 16 bytes per point (the vector search's
+// operands). NBT: the neighbour lists again for the vector search, as floats by groups of 4
+// neighbours: chunk c of a list is 4 v128 (level i of neighbours 4c..4c+3, one per lane; 64 bytes);
+// NBT_OFF: each off-grid word's list's byte offset into NBT.
+let GRID_256: usize = 0, GRIDF_256: usize = 0, MAP_256: usize = 0, NEIGHBOURS_256: usize = 0, NBT_256: usize = 0, NBT_OFF_256: usize = 0;
+let GRID_512: usize = 0, GRIDF_512: usize = 0, MAP_512: usize = 0, NEIGHBOURS_512: usize = 0, NBT_512: usize = 0, NBT_OFF_512: usize = 0;
 /** dist2[j] of one off-grid word to every grid point */
 const DIST2: usize = memory.data(512 << 2, 16);
 
@@ -121,11 +116,37 @@ function build_grid(gridSize: i32, nwant: i32, dq: usize, xxs: bool, grid: usize
   if (counter != capacity) unreachable();
 }
 
+/** The transposed float neighbour lists (NBT) of one grid, from its lists and grid floats. */
+function build_nbt(map: usize, neighbours: usize, gridf: usize, nbt: usize, nbtOff: usize, chunks: i32): void {
+  let c = 0;
+  for (let u = 0; u < KMAP_SIZE; ++u) {
+    const m = load<i32>(map + (<usize>u << 2));
+    if (m >= 0) continue;
+    const nb = neighbours + (<usize>(-m - 1) << 1);
+    const n = <i32>load<u16>(nb);
+    store<i32>(nbtOff + (<usize>u << 2), c << 6);
+    for (let j = 0; j < n; ++j) {
+      const g = <usize>load<u16>(nb + (<usize>(j + 1) << 1));
+      const chunk = nbt + (<usize>(c + (j >> 2)) << 6);
+      for (let i = 0; i < 4; ++i) store<f32>(chunk + (<usize>i << 4) + (<usize>(j & 3) << 2), load<f32>(gridf + (g << 4) + (<usize>i << 2)));
+    }
+    c += (n + 3) >> 2;
+    if (c > chunks) unreachable();
+  }
+  if (c != chunks) unreachable();
+}
+
 /** ggml_quantize_init for both grids, once per instance. */
 function iq3_init(): void {
   if (tablesReady) return;
+  GRID_256 = arena_alloc(256 << 2); GRIDF_256 = arena_alloc(256 << 4); MAP_256 = arena_alloc(KMAP_SIZE << 2);
+  NEIGHBOURS_256 = arena_alloc(NEIGHBOUR_SLOTS_256 << 1); NBT_256 = arena_alloc(NBT_CHUNKS_256 << 6); NBT_OFF_256 = arena_alloc(KMAP_SIZE << 2);
+  GRID_512 = arena_alloc(512 << 2); GRIDF_512 = arena_alloc(512 << 4); MAP_512 = arena_alloc(KMAP_SIZE << 2);
+  NEIGHBOURS_512 = arena_alloc(NEIGHBOUR_SLOTS_512 << 1); NBT_512 = arena_alloc(NBT_CHUNKS_512 << 6); NBT_OFF_512 = arena_alloc(KMAP_SIZE << 2);
   build_grid(256, 2, IQ3XXS_GRID, true, GRID_256, GRIDF_256, MAP_256, NEIGHBOURS_256, NEIGHBOUR_SLOTS_256);
   build_grid(512, 3, IQ3S_GRID, false, GRID_512, GRIDF_512, MAP_512, NEIGHBOURS_512, NEIGHBOUR_SLOTS_512);
+  build_nbt(MAP_256, NEIGHBOURS_256, GRIDF_256, NBT_256, NBT_OFF_256, NBT_CHUNKS_256);
+  build_nbt(MAP_512, NEIGHBOURS_512, GRIDF_512, NBT_512, NBT_OFF_512, NBT_CHUNKS_512);
   tablesReady = true;
 }
 
@@ -330,39 +351,62 @@ const WX: usize = memory.data(32 << 2, 16);
   return i32x4.extract_lane(m, 0) + i32x4.extract_lane(m, 1) + i32x4.extract_lane(m, 2) + i32x4.extract_lane(m, 3);
 }
 
-/** iq3_find_best_neighbour with one lane per value: x, w (waux) and the grid floats as v128. */
-function best_neighbour_v(nb: usize, gridf: usize, x: v128, w: v128, scale: f32): i32 {
+/** each neighbour's distance, in list order (lists hold at most 38; room for 40) */
+const D2_ALL: usize = memory.data(40 << 2, 16);
+const F32_INF_V: f32 = reinterpret<f32>(0x7F800000);
+
+/**
+ * iq3_find_best_neighbour with one lane per neighbour, 4 at a time: lane j of chunk c sums
+ * w_i*(scale*q_i - x_i)² over i = 0..3 from 0, as C does for neighbour 4c + j. C keeps the first
+ * distance below the running best, starting at FLT_MAX, in list order: that is the first neighbour
+ * whose distance equals the smallest one below FLT_MAX (NaN never qualifies; +0 and -0 compare
+ * equal either way), found here without a data-dependent branch per neighbour. nbt: the list's chunks.
+ */
+function best_neighbour_v(nb: usize, nbt: usize, x: v128, w: v128, scale: f32): i32 {
   const num = <i32>load<u16>(nb);
   const s = f32x4.splat(scale);
-  let best_d2: f32 = FLT_MAX;
-  let grid_index = -1;
-  for (let j = 1; j <= num; ++j) {
-    const g = <i32>load<u16>(nb + (<usize>j << 1));
-    const diff = f32x4.sub(f32x4.mul(s, v128.load(gridf + (<usize>g << 4))), x);
-    const t = f32x4.mul(f32x4.mul(w, diff), diff);
-    let d2: f32 = 0;
-    d2 += f32x4.extract_lane(t, 0);
-    d2 += f32x4.extract_lane(t, 1);
-    d2 += f32x4.extract_lane(t, 2);
-    d2 += f32x4.extract_lane(t, 3);
-    if (d2 < best_d2) { best_d2 = d2; grid_index = g; }
+  const x0 = f32x4.splat(f32x4.extract_lane(x, 0)), x1 = f32x4.splat(f32x4.extract_lane(x, 1));
+  const x2 = f32x4.splat(f32x4.extract_lane(x, 2)), x3 = f32x4.splat(f32x4.extract_lane(x, 3));
+  const w0 = f32x4.splat(f32x4.extract_lane(w, 0)), w1 = f32x4.splat(f32x4.extract_lane(w, 1));
+  const w2 = f32x4.splat(f32x4.extract_lane(w, 2)), w3 = f32x4.splat(f32x4.extract_lane(w, 3));
+  const flt_max = f32x4.splat(FLT_MAX), inf = f32x4.splat(F32_INF_V);
+  let lo = inf;
+  for (let j = 0; j < num; j += 4) {
+    const p = nbt + (<usize>j << 4);
+    const diff0 = f32x4.sub(f32x4.mul(s, v128.load(p)), x0);
+    let d2 = f32x4.add(f32x4.splat(0), f32x4.mul(f32x4.mul(w0, diff0), diff0));
+    const diff1 = f32x4.sub(f32x4.mul(s, v128.load(p, 16)), x1);
+    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w1, diff1), diff1));
+    const diff2 = f32x4.sub(f32x4.mul(s, v128.load(p, 32)), x2);
+    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w2, diff2), diff2));
+    const diff3 = f32x4.sub(f32x4.mul(s, v128.load(p, 48)), x3);
+    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w3, diff3), diff3));
+    v128.store(D2_ALL + (<usize>j << 2), d2);
+    // lanes that C would take (below FLT_MAX, a real neighbour), else +inf
+    const real = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(num - j));
+    lo = f32x4.min(lo, v128.bitselect(d2, inf, v128.and(f32x4.lt(d2, flt_max), real)));
   }
-  return grid_index;
+  const m = Mathf.min(Mathf.min(f32x4.extract_lane(lo, 0), f32x4.extract_lane(lo, 1)), Mathf.min(f32x4.extract_lane(lo, 2), f32x4.extract_lane(lo, 3)));
+  if (m == F32_INF_V) return -1;
+  let j = 0;
+  while (load<f32>(D2_ALL + (<usize>j << 2)) != m) ++j;
+  return <i32>load<u16>(nb + (<usize>(j + 1) << 1));
 }
 
 /** Group k's grid point for inverse scale id (scale for the neighbour search): its index into GI
  *  and its levels into QF (at gi, qf); returns whether the levels were on the grid. */
 // @ts-ignore: decorator
-@inline function snap_group_v(k: i32, id: f32, scale: f32, gridf: usize, map: usize, neighbours: usize, gi: usize, qf: usize): bool {
+@inline function snap_group_v(k: i32, id: f32, scale: f32, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize, gi: usize, qf: usize): bool {
   const x = v128.load(XVAL + (<usize>k << 4));
   const l = __levels_f32x4(x, id);
-  let g = load<i32>(map + (<usize>__level_word_i32x4(l) << 2));
+  const u = __level_word_i32x4(l);
+  let g = load<i32>(map + (<usize>u << 2));
   if (g >= 0) {
     store<i32>(gi + (<usize>k << 2), g);
     v128.store(qf + (<usize>k << 4), f32x4.convert_i32x4_s(i32x4.add(i32x4.shl(l, 1), i32x4.splat(1))));
     return true;
   }
-  g = best_neighbour_v(neighbours + (<usize>(-g - 1) << 1), gridf, x, v128.load(WAUX + (<usize>k << 4)), scale);
+  g = best_neighbour_v(neighbours + (<usize>(-g - 1) << 1), nbt + <usize>load<i32>(nbtOff + (<usize>u << 2)), x, v128.load(WAUX + (<usize>k << 4)), scale);
   if (g < 0) { aborted = true; g = 0; }
   store<i32>(gi + (<usize>k << 2), g);
   v128.store(qf + (<usize>k << 4), v128.load(gridf + (<usize>g << 4)));
@@ -384,7 +428,7 @@ function best_neighbour_v(nb: usize, gridf: usize, x: v128, w: v128, scale: f32)
 
 /** search_scale, vector version: leaves the best trial in GI / QF / ON_GRID (grid point 0 when none
  *  is accepted: C's L cleared to zero). */
-function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbours: usize): f32 {
+function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): f32 {
   for (let i = 0; i < 32; ++i) set_f32(WX, i, f32_at(WEIGHT, i) * f32_at(XVAL, i));
   memory.fill(GI, 0, 8 << 2);
   for (let k = 0; k < 8; ++k) v128.store(QF + (<usize>k << 4), f32x4.splat(<f32>1));
@@ -393,7 +437,7 @@ function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbour
   for (let is = -ntry; is <= ntry; ++is) {
     const id: f32 = (KMAXQ_2M1 + <f32>is * <f32>0.2) / max;
     const this_scale: f32 = <f32>1 / id;
-    for (let k = 0; k < 8; ++k) store<bool>(ON_GRID_AUX + k, snap_group_v(k, id, this_scale, gridf, map, neighbours, GI_AUX, QF_AUX));
+    for (let k = 0; k < 8; ++k) store<bool>(ON_GRID_AUX + k, snap_group_v(k, id, this_scale, gridf, map, neighbours, nbt, nbtOff, GI_AUX, QF_AUX));
     const sumqx = weighted_sums_v(QF_AUX);
     const sumq2 = sumq2_out;
     if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
@@ -408,11 +452,11 @@ function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbour
 }
 
 /** refit_off_grid, vector version (on GI / QF). */
-function refit_off_grid_v(scale: f32, onlyOffGrid: bool, gridf: usize, map: usize, neighbours: usize): f32 {
+function refit_off_grid_v(scale: f32, onlyOffGrid: bool, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): f32 {
   const id: f32 = <f32>1 / scale;
   for (let k = 0; k < 8; ++k) {
     if (onlyOffGrid && load<bool>(ON_GRID + k)) continue;
-    snap_group_v(k, id, scale, gridf, map, neighbours, GI, QF);
+    snap_group_v(k, id, scale, gridf, map, neighbours, nbt, nbtOff, GI, QF);
   }
   const sumqx = weighted_sums_v(QF);
   const sumq2 = sumq2_out;
@@ -428,14 +472,14 @@ function levels_from_gi(grid: usize, L: usize): void {
 }
 
 /** The search, the refit of the groups off the grid and the levels into L, by either path. */
-function fit_sub_block(max: f32, ntry: i32, xxs: bool, grid: usize, gridf: usize, map: usize, neighbours: usize): f32 {
+function fit_sub_block(max: f32, ntry: i32, xxs: bool, grid: usize, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): f32 {
   memory.fill(ON_GRID, xxs ? 1 : 0, 8);
   const vec = !use_scalar();
-  let scale = vec ? search_scale_v(max, ntry, gridf, map, neighbours) : search_scale(max, ntry, grid, map, neighbours, L);
+  let scale = vec ? search_scale_v(max, ntry, gridf, map, neighbours, nbt, nbtOff) : search_scale(max, ntry, grid, map, neighbours, L);
   let n_not_ongrid = 0;
   for (let k = 0; k < 8; ++k) if (!load<bool>(ON_GRID + k)) ++n_not_ongrid;
   if (n_not_ongrid > 0 && scale > 0) {
-    scale = vec ? refit_off_grid_v(scale, xxs, gridf, map, neighbours) : refit_off_grid(scale, xxs, grid, map, neighbours, L);
+    scale = vec ? refit_off_grid_v(scale, xxs, gridf, map, neighbours, nbt, nbtOff) : refit_off_grid(scale, xxs, grid, map, neighbours, L);
   }
   if (vec) levels_from_gi(grid, L);
   return scale;
@@ -490,7 +534,7 @@ export function quantize_row_iq3_xxs(x: usize, y: usize, n: i32, qw: usize): usi
         set_f32(SCALES, ib, 0);
         continue;
       }
-      let scale = fit_sub_block(max, 15, true, GRID_256, GRIDF_256, MAP_256, NEIGHBOURS_256);
+      let scale = fit_sub_block(max, 15, true, GRID_256, GRIDF_256, MAP_256, NEIGHBOURS_256, NBT_256, NBT_OFF_256);
       if (scale < 0) {
         scale = -scale;
         for (let k = 0; k < 4; ++k) store<u8>(BLOCK_SIGNS + k, ~load<u8>(BLOCK_SIGNS + k) & 127);
@@ -567,7 +611,7 @@ export function quantize_row_iq3_s(x: usize, y: usize, n: i32, qw: usize): usize
         set_f32(SCALES, ib, 0);
         continue;
       }
-      let scale = fit_sub_block(max, 9, false, GRID_512, GRIDF_512, MAP_512, NEIGHBOURS_512);
+      let scale = fit_sub_block(max, 9, false, GRID_512, GRIDF_512, MAP_512, NEIGHBOURS_512, NBT_512, NBT_OFF_512);
       if (scale < 0) {
         scale = -scale;
         for (let k = 0; k < 4; ++k) store<u8>(BLOCK_SIGNS + k, ~load<u8>(BLOCK_SIGNS + k));
