@@ -30,7 +30,7 @@ import { KMAP_SIZE, NEIGHBOUR_SLOTS_256, NEIGHBOUR_SLOTS_512, NBT_CHUNKS_256, NB
 import { imin, imax } from "./search";
 import { IQ3XXS_GRID, IQ3S_GRID } from "./grids_iq3";
 import { llama_aborts } from "./rows";
-import { use_scalar, MAGIC_F32 } from "./simd";
+import { use_scalar, MAGIC_F32, __transpose4_store } from "./simd";
 
 const QK_K: i32 = 256;
 /** kMaxQ: 8 levels (3 bits) per value, q = 2*l + 1 */
@@ -331,9 +331,7 @@ function refit_off_grid(scale: f32, onlyOffGrid: bool, grid: usize, map: usize, 
 // use w*x hoisted out of the trial loop (WX: C recomputes the same product in every trial).
 
 const QF: usize = memory.data(32 << 2, 16);
-const QF_AUX: usize = memory.data(32 << 2, 16);
 const GI: usize = memory.data(8 << 2, 16);
-const GI_AUX: usize = memory.data(8 << 2, 16);
 const WX: usize = memory.data(32 << 2, 16);
 
 /** Each lane: clamp(nearest_int(0.5*(id*x - 1)), 0, 7) as i32. */
@@ -426,27 +424,64 @@ function best_neighbour_v(nb: usize, nbt: usize, x: v128, w: v128, scale: f32): 
   return sumqx;
 }
 
-/** search_scale, vector version: leaves the best trial in GI / QF / ON_GRID (grid point 0 when none
- *  is accepted: C's L cleared to zero). */
+/** Per trial (at most 31): its groups' levels as floats (QF layout), grid indices and on-grid flags;
+ *  the levels again transposed by 4 trials (element i of trials 4t..4t+3 in one v128); the sums. */
+const MAX_TRIALS: i32 = 32;
+const QF_T: usize = memory.data(MAX_TRIALS * (32 << 2), 16);
+const GI_T: usize = memory.data(MAX_TRIALS * (8 << 2), 16);
+const ON_T: usize = memory.data(MAX_TRIALS * 8, 16);
+const QF_TT: usize = memory.data(MAX_TRIALS * (32 << 2), 16);
+const SUMQX_T: usize = memory.data(MAX_TRIALS << 2, 16);
+const SUMQ2_T: usize = memory.data(MAX_TRIALS << 2, 16);
+
+/**
+ * search_scale, vector version: every trial's groups first, then the sums of 4 trials at a time
+ * (one lane per trial, each summing its 32 terms in C's order), then C's sequential choice of the
+ * best trial. Leaves the best trial in GI / QF / ON_GRID (grid point 0 when none is accepted: C's
+ * L cleared to zero).
+ */
 function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): f32 {
   for (let i = 0; i < 32; ++i) set_f32(WX, i, f32_at(WEIGHT, i) * f32_at(XVAL, i));
-  memory.fill(GI, 0, 8 << 2);
-  for (let k = 0; k < 8; ++k) v128.store(QF + (<usize>k << 4), f32x4.splat(<f32>1));
+  const ntrials = 2 * ntry + 1;
+  for (let t = 0; t < ntrials; ++t) {
+    const id: f32 = (KMAXQ_2M1 + <f32>(t - ntry) * <f32>0.2) / max;
+    const this_scale: f32 = <f32>1 / id;
+    const qf = QF_T + (<usize>t << 7), gi = GI_T + (<usize>t << 5);
+    for (let k = 0; k < 8; ++k) store<bool>(ON_T + (<usize>(8 * t + k)), snap_group_v(k, id, this_scale, gridf, map, neighbours, nbt, nbtOff, gi, qf));
+  }
+  for (let t = 0; t < ntrials; t += 4) {
+    const q0 = QF_T + (<usize>t << 7), qt = QF_TT + (<usize>t << 7);
+    for (let k = 0; k < 8; ++k) {
+      const o = <usize>k << 4;
+      __transpose4_store(v128.load(q0 + o), v128.load(q0 + o, 128), v128.load(q0 + o, 256), v128.load(q0 + o, 384), qt + (o << 2));
+    }
+    let sqx = f32x4.splat(0), sq2 = f32x4.splat(0);
+    for (let i = 0; i < 32; ++i) {
+      const q = v128.load(qt + (<usize>i << 4));
+      sqx = f32x4.add(sqx, f32x4.mul(f32x4.splat(f32_at(WX, i)), q));
+      sq2 = f32x4.add(sq2, f32x4.mul(f32x4.mul(f32x4.splat(f32_at(WEIGHT, i)), q), q));
+    }
+    v128.store(SUMQX_T + (<usize>t << 2), sqx);
+    v128.store(SUMQ2_T + (<usize>t << 2), sq2);
+  }
   let best: f32 = 0;
   let scale: f32 = max / KMAXQ_2M1;
-  for (let is = -ntry; is <= ntry; ++is) {
-    const id: f32 = (KMAXQ_2M1 + <f32>is * <f32>0.2) / max;
-    const this_scale: f32 = <f32>1 / id;
-    for (let k = 0; k < 8; ++k) store<bool>(ON_GRID_AUX + k, snap_group_v(k, id, this_scale, gridf, map, neighbours, nbt, nbtOff, GI_AUX, QF_AUX));
-    const sumqx = weighted_sums_v(QF_AUX);
-    const sumq2 = sumq2_out;
+  let bestTrial = -1;
+  for (let t = 0; t < ntrials; ++t) {
+    const sumqx = f32_at(SUMQX_T, t), sumq2 = f32_at(SUMQ2_T, t);
     if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
       scale = sumqx / sumq2;
       best = scale * sumqx;
-      memory.copy(QF, QF_AUX, 32 << 2);
-      memory.copy(GI, GI_AUX, 8 << 2);
-      memory.copy(ON_GRID, ON_GRID_AUX, 8);
+      bestTrial = t;
     }
+  }
+  if (bestTrial >= 0) {
+    memory.copy(QF, QF_T + (<usize>bestTrial << 7), 32 << 2);
+    memory.copy(GI, GI_T + (<usize>bestTrial << 5), 8 << 2);
+    memory.copy(ON_GRID, ON_T + (<usize>(8 * bestTrial)), 8);
+  } else {
+    memory.fill(GI, 0, 8 << 2);
+    for (let k = 0; k < 8; ++k) v128.store(QF + (<usize>k << 4), f32x4.splat(<f32>1));
   }
   return scale;
 }
