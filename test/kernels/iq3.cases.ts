@@ -10,8 +10,8 @@
 
 import { Rng } from "../support/random.js";
 import { importance } from "../support/rows.js";
-import { SRC_BF16, SRC_F16, SRC_F32, bytesOf, halfSource, toHalf, type RowSet } from "./q6_K.cases.js";
-import { allRows as iq4AllRows, finiteRows as iq4FiniteRows, firstDiff, rowDigests, sha256, type BlockType } from "./iq4.cases.js";
+import { SRC_BF16, SRC_F16, SRC_F32, type RowSet } from "./q6_K.cases.js";
+import { allRows as iq4AllRows, finiteRows as iq4FiniteRows, firstDiff, rowDigests, setAdders, sha256, type BlockType } from "./iq4.cases.js";
 
 export { SRC_F32, SRC_F16, SRC_BF16, firstDiff, rowDigests, sha256 };
 
@@ -94,21 +94,11 @@ export const IMATRICES: Record<string, ((n: number) => Float32Array) | undefined
  * (Negative, extreme and non-finite importances and NaN-payload rows make llama.cpp abort on most
  * rows: test/kernels/iq3.test.ts meets them live, where the oracle is.)
  */
-export function goldenSets(ty: Iq3Type): RowSet[] {
+export function goldenSets(_ty: Iq3Type): RowSet[] {
   const sets: RowSet[] = [];
-  const f32Set = (n: number, im: string) => {
-    const { rows, names } = allRows(n);
-    sets.push({ name: `f32-${n}-${im}`, n, names, src: bytesOf(rows), srcType: SRC_F32, rows, imatrix: IMATRICES[im]?.(n), imatrixName: im });
-  };
-  for (const n of [256, 4096]) for (const im of ["none", "importance(n)"]) f32Set(n, im);
-  for (const im of ["halfZeroImportance(n)", "zeros"]) f32Set(512, im);
-  for (const [label, srcType] of [["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
-    for (const im of ["none", "importance(n)"]) {
-      const n = 512;
-      const fin = finiteRows(n);
-      const { src, rows } = halfSource(toHalf(fin.rows, srcType), srcType);
-      sets.push({ name: `${label}-${n}-${im}`, n, names: fin.names, src, srcType, rows, imatrix: IMATRICES[im]?.(n), imatrixName: im });
-    }
-  }
+  const add = setAdders(sets, allRows, finiteRows, IMATRICES);
+  for (const n of [256, 4096]) for (const im of ["none", "importance(n)"]) add.f32(n, im);
+  for (const im of ["halfZeroImportance(n)", "zeros"]) add.f32(512, im);
+  add.halves(512, ["none", "importance(n)"]);
   return sets;
 }

@@ -121,22 +121,12 @@ export const IMATRICES: Record<string, ((n: number) => Float32Array) | undefined
  */
 export function goldenSets(ty: Iq4Type): RowSet[] {
   const sets: RowSet[] = [];
-  const f32Set = (n: number, im: string) => {
-    const { rows, names } = allRows(n);
-    sets.push({ name: `f32-${n}-${im}`, n, names, src: bytesOf(rows), srcType: SRC_F32, rows, imatrix: IMATRICES[im]?.(n), imatrixName: im });
-  };
-  for (const n of ty.widths) for (const im of ["none", "importance(n)"]) f32Set(n, im);
+  const add = setAdders(sets, allRows, finiteRows, IMATRICES);
+  for (const n of ty.widths) for (const im of ["none", "importance(n)"]) add.f32(n, im);
   for (const n of ty.blockSize === 32 ? [32, 512] : [512]) {
-    for (const im of ["extremeImportance(n)", "negativeImportance(n)", "nonFiniteImportance(n)", "zeros"]) f32Set(n, im);
+    for (const im of ["extremeImportance(n)", "negativeImportance(n)", "nonFiniteImportance(n)", "zeros"]) add.f32(n, im);
   }
-  for (const [label, srcType] of [["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
-    for (const im of ["none", "importance(n)"]) {
-      const n = 512;
-      const fin = finiteRows(n);
-      const { src, rows } = halfSource(toHalf(fin.rows, srcType), srcType);
-      sets.push({ name: `${label}-${n}-${im}`, n, names: fin.names, src, srcType, rows, imatrix: IMATRICES[im]?.(n), imatrixName: im });
-    }
-  }
+  add.halves(512, ["none", "importance(n)"]);
   for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
     for (const im of ["none", "importance(n)"]) {
       const n = 512;
@@ -145,6 +135,28 @@ export function goldenSets(ty: Iq4Type): RowSet[] {
     }
   }
   return sets;
+}
+
+type Rows = (n: number) => { rows: Float32Array; names: string[] };
+
+/** Adds named row sets to `sets`: f32(n, im) = every row kind (allRows) at width n as f32 with the
+ *  named imatrix; halves(n, ims) = the finite rows converted to f16, then bf16, with each imatrix. */
+export function setAdders(sets: RowSet[], allRows: Rows, finiteRows: Rows, imatrices: Record<string, ((n: number) => Float32Array) | undefined>) {
+  return {
+    f32(n: number, im: string): void {
+      const { rows, names } = allRows(n);
+      sets.push({ name: `f32-${n}-${im}`, n, names, src: bytesOf(rows), srcType: SRC_F32, rows, imatrix: imatrices[im]?.(n), imatrixName: im });
+    },
+    halves(n: number, ims: string[]): void {
+      for (const [label, srcType] of [["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
+        for (const im of ims) {
+          const fin = finiteRows(n);
+          const { src, rows } = halfSource(toHalf(fin.rows, srcType), srcType);
+          sets.push({ name: `${label}-${n}-${im}`, n, names: fin.names, src, srcType, rows, imatrix: imatrices[im]?.(n), imatrixName: im });
+        }
+      }
+    },
+  };
 }
 
 // ---- digests and diffs ----
