@@ -20,9 +20,11 @@
 //
 // Exactness: every float is f32 in C's operand order; nearest_int is the 12582912 trick, clamped as
 // in C; C's MAX(a, b) is `a > b ? a : b` (it drops a NaN a).
-// Hot spots for SIMD later: the 31 (iq3_xxs) / 19 (iq3_s) trial scales of each 32-wide sub-block
-// are independent until the `best` comparison (lanes = trial scales, then a sequential pick), and
-// iq3_find_best_neighbour is a small dot product over 2-38 grid points.
+// Two searches write the same bytes: the scalar one (search_scale, refit_off_grid,
+// iq3_find_best_neighbour: the reference, selected by set_scalar_kernels(1)) and the default vector
+// one below it (one v128 per 4-group, 4 neighbours per v128, 4 trial scales per v128 in the sums).
+// Profile: the neighbour searches dominate (iq3_xxs: ~56 neighbour distances per value, ~73% of the
+// groups of a trial off the grid on weight-like data); then the per-trial sums.
 
 import { nearest_int, store_f16 } from "./common";
 import { arena_alloc } from "./arena";
@@ -229,6 +231,19 @@ function iq3_find_best_neighbour(nb: usize, grid: usize, xval: usize, weight: us
     }
   }
   for (let i = 0; i < 32; ++i) set_f32(WAUX, i, Mathf.sqrt(f32_at(WEIGHT, i)));
+}
+
+/** xval = |x| (x >= 0 ? x : -x, so NaN is negated) for the 8 values 8k..8k+7 of the sub-block at xb;
+ *  returns their sign bits (bit i: x[8k+i] was not >= 0). */
+// @ts-ignore: decorator
+@inline function abs_and_signs(xb: usize, k: i32): u32 {
+  let s: u32 = 0;
+  for (let i = 0; i < 8; ++i) {
+    const xi = f32_at(xb, 8 * k + i);
+    if (xi >= 0) set_f32(XVAL, 8 * k + i, xi);
+    else { set_f32(XVAL, 8 * k + i, -xi); s |= 1 << <u32>i; }
+  }
+  return s;
 }
 
 /** sigma2 = 2*Σx²/QK_K over one super-block, the sum in order. */
@@ -543,14 +558,8 @@ export function quantize_row_iq3_xxs(x: usize, y: usize, n: i32, qw: usize): usi
       sub_block_weights(xb, qw != 0 ? qw + (<usize>(QK_K * ibl + 32 * ib) << 2) : 0, sigma2);
       // signs of each 8: an odd number of negatives flips back the one with the least w·x²
       for (let k = 0; k < 4; ++k) {
-        let nflip = 0;
-        let s: u32 = 0;
-        for (let i = 0; i < 8; ++i) {
-          const xi = f32_at(xb, 8 * k + i);
-          if (xi >= 0) set_f32(XVAL, 8 * k + i, xi);
-          else { set_f32(XVAL, 8 * k + i, -xi); ++nflip; s |= 1 << <u32>i; }
-        }
-        if (nflip % 2) {
+        let s = abs_and_signs(xb, k);
+        if (popcnt(s) % 2) {
           let imin_ = 0;
           let min: f32 = f32_at(WEIGHT, 8 * k) * f32_at(xb, 8 * k) * f32_at(xb, 8 * k);
           for (let i = 1; i < 8; ++i) {
@@ -630,15 +639,7 @@ export function quantize_row_iq3_s(x: usize, y: usize, n: i32, qw: usize): usize
     for (let ib = 0; ib < QK_K / 32; ++ib) {
       const xb = xbl + (<usize>(32 * ib) << 2);
       sub_block_weights(xb, qw != 0 ? qw + (<usize>(QK_K * ibl + 32 * ib) << 2) : 0, sigma2);
-      for (let k = 0; k < 4; ++k) {
-        let s: u32 = 0;
-        for (let i = 0; i < 8; ++i) {
-          const xi = f32_at(xb, 8 * k + i);
-          if (xi >= 0) set_f32(XVAL, 8 * k + i, xi);
-          else { set_f32(XVAL, 8 * k + i, -xi); s |= 1 << <u32>i; }
-        }
-        store<u8>(BLOCK_SIGNS + k, <u8>s);
-      }
+      for (let k = 0; k < 4; ++k) store<u8>(BLOCK_SIGNS + k, <u8>abs_and_signs(xb, k));
       let max: f32 = f32_at(XVAL, 0);
       for (let i = 1; i < 32; ++i) max = cmax(max, f32_at(XVAL, i));
       memory.fill(L, 0, 32);
