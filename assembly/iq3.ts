@@ -364,26 +364,34 @@ const WX: usize = memory.data(32 << 2, 16);
   return i32x4.extract_lane(m, 0) + i32x4.extract_lane(m, 1) + i32x4.extract_lane(m, 2) + i32x4.extract_lane(m, 3);
 }
 
-/** each neighbour's distance, in list order (lists hold at most 38; room for 40) */
-const D2_ALL: usize = memory.data(40 << 2, 16);
-const F32_INF_V: f32 = reinterpret<f32>(0x7F800000);
+/** XVAL and WAUX with each value in all 4 lanes (v128 i = value i), for the neighbour searches */
+const XS: usize = memory.data(32 << 4, 16);
+const WS: usize = memory.data(32 << 4, 16);
+
+function splat_values(): void {
+  for (let i = 0; i < 32; ++i) {
+    v128.store(XS + (<usize>i << 4), f32x4.splat(f32_at(XVAL, i)));
+    v128.store(WS + (<usize>i << 4), f32x4.splat(f32_at(WAUX, i)));
+  }
+}
 
 /**
- * iq3_find_best_neighbour with one lane per neighbour, 4 at a time: lane j of chunk c sums
- * w_i*(scale*q_i - x_i)² over i = 0..3 from 0, as C does for neighbour 4c + j. C keeps the first
- * distance below the running best, starting at FLT_MAX, in list order: that is the first neighbour
- * whose distance equals the smallest one below FLT_MAX (NaN never qualifies; +0 and -0 compare
- * equal either way), found here without a data-dependent branch per neighbour. nbt: the list's chunks.
+ * iq3_find_best_neighbour for group k with one lane per neighbour, 4 at a time: lane j of chunk c
+ * sums w_i*(scale*q_i - x_i)² over i = 0..3 from 0, as C does for neighbour 4c + j. C keeps the first
+ * distance below the running best (starting at FLT_MAX) in list order. Here each lane keeps its own
+ * first minimum (strict `<` over its chunks; NaN never qualifies); the answer is the smallest list
+ * position among the lanes holding the smallest of those minima (+0 and -0 compare equal either
+ * way): no data-dependent branch. nbt: the list's chunks.
  */
-function best_neighbour_v(nb: usize, nbt: usize, x: v128, w: v128, scale: f32): i32 {
+function best_neighbour_v(nb: usize, nbt: usize, k: i32, scale: f32): i32 {
   const num = <i32>load<u16>(nb);
   const s = f32x4.splat(scale);
-  const x0 = f32x4.splat(f32x4.extract_lane(x, 0)), x1 = f32x4.splat(f32x4.extract_lane(x, 1));
-  const x2 = f32x4.splat(f32x4.extract_lane(x, 2)), x3 = f32x4.splat(f32x4.extract_lane(x, 3));
-  const w0 = f32x4.splat(f32x4.extract_lane(w, 0)), w1 = f32x4.splat(f32x4.extract_lane(w, 1));
-  const w2 = f32x4.splat(f32x4.extract_lane(w, 2)), w3 = f32x4.splat(f32x4.extract_lane(w, 3));
-  const flt_max = f32x4.splat(FLT_MAX), inf = f32x4.splat(F32_INF_V);
-  let lo = inf;
+  const xs = XS + (<usize>k << 6), ws = WS + (<usize>k << 6);
+  const x0 = v128.load(xs), x1 = v128.load(xs, 16), x2 = v128.load(xs, 32), x3 = v128.load(xs, 48);
+  const w0 = v128.load(ws), w1 = v128.load(ws, 16), w2 = v128.load(ws, 32), w3 = v128.load(ws, 48);
+  let best = f32x4.splat(FLT_MAX);
+  let at = i32x4.splat(0);
+  let pos = i32x4(0, 1, 2, 3);
   for (let j = 0; j < num; j += 4) {
     const p = nbt + (<usize>j << 4);
     const diff0 = f32x4.sub(f32x4.mul(s, v128.load(p)), x0);
@@ -394,15 +402,15 @@ function best_neighbour_v(nb: usize, nbt: usize, x: v128, w: v128, scale: f32): 
     d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w2, diff2), diff2));
     const diff3 = f32x4.sub(f32x4.mul(s, v128.load(p, 48)), x3);
     d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w3, diff3), diff3));
-    v128.store(D2_ALL + (<usize>j << 2), d2);
-    // lanes that C would take (below FLT_MAX, a real neighbour), else +inf
-    const real = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(num - j));
-    lo = f32x4.min(lo, v128.bitselect(d2, inf, v128.and(f32x4.lt(d2, flt_max), real)));
+    const lt = v128.and(f32x4.lt(d2, best), i32x4.lt_s(pos, i32x4.splat(num)));
+    best = v128.bitselect(d2, best, lt);
+    at = v128.bitselect(pos, at, lt);
+    pos = i32x4.add(pos, i32x4.splat(4));
   }
-  const m = Mathf.min(Mathf.min(f32x4.extract_lane(lo, 0), f32x4.extract_lane(lo, 1)), Mathf.min(f32x4.extract_lane(lo, 2), f32x4.extract_lane(lo, 3)));
-  if (m == F32_INF_V) return -1;
-  let j = 0;
-  while (load<f32>(D2_ALL + (<usize>j << 2)) != m) ++j;
+  const m = Mathf.min(Mathf.min(f32x4.extract_lane(best, 0), f32x4.extract_lane(best, 1)), Mathf.min(f32x4.extract_lane(best, 2), f32x4.extract_lane(best, 3)));
+  if (!(m < FLT_MAX)) return -1;
+  const first = v128.bitselect(at, i32x4.splat(i32.MAX_VALUE), f32x4.eq(best, f32x4.splat(m)));
+  const j = min(min(i32x4.extract_lane(first, 0), i32x4.extract_lane(first, 1)), min(i32x4.extract_lane(first, 2), i32x4.extract_lane(first, 3)));
   return <i32>load<u16>(nb + (<usize>(j + 1) << 1));
 }
 
@@ -419,7 +427,7 @@ function best_neighbour_v(nb: usize, nbt: usize, x: v128, w: v128, scale: f32): 
     v128.store(qf + (<usize>k << 4), f32x4.convert_i32x4_s(i32x4.add(i32x4.shl(l, 1), i32x4.splat(1))));
     return true;
   }
-  g = best_neighbour_v(neighbours + (<usize>(-g - 1) << 1), nbt + <usize>load<i32>(nbtOff + (<usize>u << 2)), x, v128.load(WAUX + (<usize>k << 4)), scale);
+  g = best_neighbour_v(neighbours + (<usize>(-g - 1) << 1), nbt + <usize>load<i32>(nbtOff + (<usize>u << 2)), k, scale);
   if (g < 0) { aborted = true; g = 0; }
   store<i32>(gi + (<usize>k << 2), g);
   v128.store(qf + (<usize>k << 4), v128.load(gridf + (<usize>g << 4)));
@@ -525,6 +533,7 @@ function levels_from_gi(grid: usize, L: usize): void {
 function fit_sub_block(max: f32, ntry: i32, xxs: bool, grid: usize, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): f32 {
   memory.fill(ON_GRID, xxs ? 1 : 0, 8);
   const vec = !use_scalar();
+  if (vec) splat_values();
   let scale = vec ? search_scale_v(max, ntry, gridf, map, neighbours, nbt, nbtOff) : search_scale(max, ntry, grid, map, neighbours, L);
   let n_not_ongrid = 0;
   for (let k = 0; k < 8; ++k) if (!load<bool>(ON_GRID + k)) ++n_not_ongrid;
