@@ -183,7 +183,7 @@ function gridSuite(ty: GridType): void {
     it(`llama.cpp aborts on the rows we refuse (${ABORTS} of them, each in a child process)`, () => {
       // spread the picks over the refused rows (they cluster by imatrix kind)
       const picks = refused.filter((_, i) => i % Math.max(1, Math.floor(refused.length / ABORTS)) === 0).slice(0, ABORTS);
-      for (const p of picks) expect(quantizeRowsIsolated(ty.id, p.rows, p.n, p.imatrix)[0], p.what).toBe("abort");
+      for (const p of picks) expect(quantizeRowsIsolated(ty.id, p.rows, p.n, p.imatrix).rows[0], p.what).toBeUndefined();
     }, 120_000);
   });
 }
