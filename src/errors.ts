@@ -40,3 +40,14 @@ export class QuantizeError extends Error {
 export function fail(code: ErrorCode, message: string): never {
   throw new QuantizeError(code, message);
 }
+
+/**
+ * A failure of a ByteSource or ByteSink that is not ours (an errno from the OS, a DOMException from
+ * a browser file) as an IO error naming the file; our own errors pass through unchanged.
+ */
+export function ioError(e: unknown, file: string, what: "read" | "write"): QuantizeError {
+  if (e instanceof QuantizeError) return e;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  const why = typeof code === "string" ? code : (e as Error | undefined)?.message ?? String(e);
+  return new QuantizeError("IO", `${file}: ${what} failed: ${why}`, { cause: e });
+}

@@ -3,7 +3,7 @@
 
 import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
-import { QuantizeError } from "./errors.js";
+import { QuantizeError, ioError } from "./errors.js";
 import { summaryLines, tensorLine } from "./format.js";
 import { getI32, getU16, readGgufHeader, type GgufHeader } from "./gguf/read.js";
 import { filterImatrix, loadImatrix } from "./imatrix.js";
@@ -29,7 +29,17 @@ export interface RunOptions extends Omit<PlanOptions, "imatrix"> {
   readonly onProgress?: (done: number, total: number) => void;
   /** worker threads (1: everything on this thread); the output never depends on it */
   readonly threads?: number;
+  /** how files are opened (default: Node files); worker threads (threads > 1) open the paths themselves */
+  readonly io?: FileIo;
 }
+
+/** The file operations of a run, replaceable so that tests can inject faults. */
+export interface FileIo {
+  openSource(path: string): Promise<ByteSource>;
+  createSink(path: string): Promise<NodeSink>;
+}
+
+const nodeIo: FileIo = { openSource, createSink };
 
 /** llama_split_path: `<prefix>-%05d-of-%05d.gguf` with a 1-based shard number. */
 export function splitPath(prefix: string, index: number, count: number): string {
@@ -48,11 +58,11 @@ async function sameFile(a: string, b: string): Promise<boolean> {
 }
 
 /** Opens a model: one file, or every shard of a split model when given its first shard. */
-async function openModel(input: string): Promise<{ sources: ByteSource[]; headers: GgufHeader[] }> {
+async function openModel(input: string, io: FileIo): Promise<{ sources: ByteSource[]; headers: GgufHeader[] }> {
   const sources: ByteSource[] = [];
   const headers: GgufHeader[] = [];
   try {
-    sources.push(await openSource(input));
+    sources.push(await io.openSource(input));
     headers.push(await readGgufHeader(sources[0]));
     const count = getU16(headers[0], "split.count") ?? 0;
     if (count > 1) {
@@ -64,7 +74,7 @@ async function openModel(input: string): Promise<{ sources: ByteSource[]; header
       if (!m || Number(m[2]) !== count) throw new QuantizeError("BAD_FILE", `${input}: a model split in ${count} files must be named <prefix>-00001-of-${String(count).padStart(5, "0")}.gguf`);
       for (let i = 1; i < count; i++) {
         const path = splitPath(m[1], i, count);
-        const src = await openSource(path);
+        const src = await io.openSource(path);
         sources.push(src);
         const h = await readGgufHeader(src);
         const idx = getU16(h, "split.no");
@@ -91,9 +101,10 @@ export function outputPaths(plan: Plan, output: string): string[] {
 
 export async function quantizeFile(opts: RunOptions): Promise<Plan> {
   const log = opts.log ?? (() => {});
+  const io = opts.io ?? nodeIo;
   let imatrix: PlanOptions["imatrix"];
   if (opts.imatrixPath) {
-    const src = await openSource(opts.imatrixPath);
+    const src = await io.openSource(opts.imatrixPath);
     try {
       const loaded = filterImatrix(await loadImatrix(src), { include: opts.includeWeights, exclude: opts.excludeWeights });
       // llama-quantize passes no imatrix at all when filtering leaves it empty
@@ -105,7 +116,7 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
   if (!opts.dryRun && !opts.keepSplit && (await sameFile(opts.input, opts.output))) {
     throw new QuantizeError("IO", `input and output files are the same: '${opts.input}'`);
   }
-  const { sources, headers } = await openModel(opts.input);
+  const { sources, headers } = await openModel(opts.input, io);
   try {
     const plan = makePlan(headers, opts.input, { ...opts, imatrix });
     for (const line of plan.log) log(line);
@@ -128,7 +139,7 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
     }
     const sinks: NodeSink[] = [];
     try {
-      for (const out of paths) sinks.push(await createSink(out));
+      for (const out of paths) sinks.push(await io.createSink(out));
       const threads = opts.threads ?? 1;
       const runner = threads > 1
         ? workerRunner(threads, { sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.tempPath) })
@@ -138,7 +149,7 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
         onTensor: (i, t) => log(tensorLine(i, plan.nTensorsIn, t)),
         onProgress: opts.onProgress,
       });
-      for (const sink of sinks) await sink.commit();
+      for (const sink of sinks) await sink.commit().catch((e: unknown) => { throw ioError(e, sink.name, "write"); });
     } catch (e) {
       await Promise.all(sinks.map((s) => s.abort()));
       throw e;
