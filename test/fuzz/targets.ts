@@ -25,7 +25,7 @@ import { makePlan } from "../../src/plan.js";
 import { formatRecipe, parseCustomQ, parseRecipe, parseTensorType, parseTensorTypeFile } from "../../src/rules.js";
 import { T } from "../../src/types.js";
 import { memorySource, le } from "../support/bytes.js";
-import { generateImatrix, generateModel, modelBytes, type ModelSpec } from "../support/generate.js";
+import { generateImatrix, generateModel, modelBytes, modelShards, shardName, type ModelSpec } from "../support/generate.js";
 import { datFields, ggufFields } from "./fields.js";
 import { text, utf8, type Seed } from "./mutate.js";
 
@@ -298,70 +298,103 @@ const overrideKvTarget: Target = {
   },
 };
 
+/** A 3-shard split of the CLI targets' model; the split target's input is [shard index, ...shard bytes]. */
+const SPLIT = 3;
+let splitCache: Uint8Array[] | undefined;
+const splitShards = () => (splitCache ??= (() => {
+  const m = generateModel(MODEL_SPECS[0]);
+  const n = m.tensors.length;
+  return modelShards(m, [Math.floor(n / 3), Math.floor(n / 3), n - 2 * Math.floor(n / 3)]);
+})());
+
+function splitSeeds(): Seed[] {
+  return splitShards().map((bytes, i) => {
+    const { fields, headerEnd } = ggufFields(bytes);
+    return {
+      name: `shard-${i + 1}`, bytes: Uint8Array.of(i, ...bytes), hotEnd: headerEnd + 1, tokens: GGUF_TOKENS,
+      fields: fields.map((f) => ({ ...f, pos: f.pos + 1 })),
+    };
+  });
+}
+
+type CliKind = "model" | "imatrix" | "split";
+
+const CLI: Record<CliKind, { presets: string[]; description: string; seeds: () => Seed[] }> = {
+  model: { presets: ["Q8_0", "Q4_0", "Q4_K_M", "Q6_K", "IQ4_XS", "F16", "COPY", "Q5_1"], description: "the whole CLI (1 thread) on a mutated model", seeds: () => modelSeeds().slice(0, 4) },
+  imatrix: { presets: ["Q4_K_M", "IQ4_XS", "Q2_K", "Q4_0", "IQ2_XXS"], description: "the whole CLI with --imatrix, on a mutated importance matrix (GGUF or .dat)", seeds: () => [...imatrixSeeds("gguf").slice(-1), ...imatrixSeeds("dat").slice(-1)] },
+  split: { presets: ["Q8_0", "Q4_K_M", "Q5_0", "COPY"], description: "the whole CLI on a 3-shard model with one shard mutated (with and without --keep-split)", seeds: splitSeeds },
+};
+
 /** Whole-CLI runs in a temporary directory; the flags depend on the input's hash so a saved case replays the same way. */
-function cliTarget(kind: "model" | "imatrix"): Target {
+function cliTarget(kind: CliKind): Target {
   let dir: string | undefined;
-  const setup = () => {
-    if (dir) return dir;
-    dir = mkdtempSync(join(tmpdir(), `fuzz-cli-${kind}-`));
-    writeFileSync(join(dir, "model.gguf"), modelBytes(generateModel(MODEL_SPECS[0])));
-    return dir;
-  };
-  const presets = kind === "model" ? ["Q8_0", "Q4_0", "Q4_K_M", "Q6_K", "IQ4_XS", "F16", "COPY", "Q5_1"] : ["Q4_K_M", "IQ4_XS", "Q2_K", "Q4_0", "IQ2_XXS"];
+  const name = `cli-${kind}`;
+  const { presets, description, seeds } = CLI[kind];
   return {
-    name: `cli-${kind}`,
-    description: kind === "model" ? "the whole CLI (1 thread) on a mutated model" : "the whole CLI with --imatrix, on a mutated importance matrix (GGUF or .dat)",
-    seeds: () => (kind === "model" ? modelSeeds().slice(0, 4) : [...imatrixSeeds("gguf").slice(-1), ...imatrixSeeds("dat").slice(-1)]),
+    name, description, seeds,
     async run(input) {
-      const d = setup();
+      const d = (dir ??= mkdtempSync(join(tmpdir(), `fuzz-${name}-`)));
       const h = createHash("sha256").update(input).digest();
       const preset = presets[h[0] % presets.length];
       const dryRun = h[1] % 4 === 0;
-      const input_ = join(d, kind === "model" ? "in.gguf" : "model.gguf");
-      const out = join(d, "out.gguf");
-      if (kind === "model") writeFileSync(input_, input);
-      else writeFileSync(join(d, "fuzz.imatrix"), input);
+      const keepSplit = kind === "split" && h[2] % 2 === 0;
+      // the files of this case (all written afresh, and checked unmodified afterwards)
+      let files: [string, Uint8Array][];
+      let inputPath: string;
+      if (kind === "split") {
+        const shards = splitShards().slice();
+        if (input.length > 0) shards[input[0] % SPLIT] = input.subarray(1);
+        files = shards.map((b, i) => [join(d, shardName("m", i, SPLIT)), b]);
+        inputPath = files[0][0];
+      } else {
+        inputPath = join(d, kind === "model" ? "in.gguf" : "model.gguf");
+        files = kind === "model" ? [[inputPath, input]] : [[inputPath, modelBytes(generateModel(MODEL_SPECS[0]))], [join(d, "fuzz.imatrix"), input]];
+      }
+      for (const [p, b] of files) writeFileSync(p, b);
       const args = [
         ...(kind === "imatrix" ? ["--imatrix", join(d, "fuzz.imatrix")] : []),
-        ...(dryRun ? ["--dry-run"] : []),
-        input_, out, preset, "1",
+        ...(dryRun ? ["--dry-run"] : []), ...(keepSplit ? ["--keep-split"] : []),
+        inputPath, join(d, "out.gguf"), preset, "1",
       ];
       let err = "";
       const code = await runCli(args, { stdout: () => {}, stderr: (s) => { err += s; } });
-      const m = outcomes.get(`cli-${kind}`) ?? new Map<string, number>();
-      outcomes.set(`cli-${kind}`, m);
+      const m = outcomes.get(name) ?? new Map<string, number>();
+      outcomes.set(name, m);
       const label = `exit ${code}${dryRun ? " (dry run)" : ""}`;
       m.set(label, (m.get(label) ?? 0) + 1);
-      const before = kind === "model" ? input : undefined;
-      const left = readdirSync(d).filter((f) => f.startsWith("out.gguf"));
-      const cleanup = () => { for (const f of left) rmSync(join(d, f)); };
+      const left = readdirSync(d).filter((f) => f.startsWith("out"));
+      const what = `${preset}${dryRun ? " --dry-run" : ""}${keepSplit ? " --keep-split" : ""}`;
       try {
-        if (before && !Buffer.from(readFileSync(input_)).equals(Buffer.from(before))) return "the input was modified";
+        for (const [p, b] of files) if (!Buffer.from(readFileSync(p)).equals(Buffer.from(b))) return `${p} was modified`;
         const known = Object.values(ERRORS) as number[];
-        if (!known.includes(code) && code !== 0) return `exit ${code} (${preset}${dryRun ? " --dry-run" : ""}): ${err.trim().split("\n").pop()}`;
+        if (!known.includes(code) && code !== 0) return `exit ${code} (${what}): ${err.trim().split("\n").pop()}`;
         if (code !== 0) {
           const last = err.trimEnd().split("\n").pop() ?? "";
           if (!last.startsWith("gguf-quantize: ")) return `no error line: ${JSON.stringify(err.slice(-200))}`;
-          if (code === ERRORS.BAD_FILE && !last.includes(input_)) return `BAD_FILE message does not name the input: ${last}`;
+          if (code === ERRORS.BAD_FILE && !files.some(([p]) => last.includes(p))) return `BAD_FILE message does not name the file (${what}): ${last}`;
           if (code === ERRORS.BAD_IMATRIX && kind === "imatrix" && !last.includes("fuzz.imatrix") && !/Missing importance matrix/.test(last)) return `BAD_IMATRIX message does not name the imatrix: ${last}`;
-          if (left.length > 0) return `left behind after exit ${code}: ${left.join(", ")}`;
+          if (left.length > 0) return `left behind after exit ${code} (${what}): ${left.join(", ")}`;
           return undefined;
         }
         if (dryRun) return left.length > 0 ? `--dry-run wrote ${left.join(", ")}` : undefined;
-        if (left.length !== 1 || left[0] !== "out.gguf") return `after success: ${left.join(", ")}`;
+        if (left.length === 0 || left.some((f) => f.includes(".tmp-"))) return `after success (${what}): ${left.join(", ") || "no output"}`;
         // what we write must read back
-        const src = await openSource(out);
-        try {
-          const e = await outcome(() => readGgufHeader(src));
-          if (e) return `the output does not read back: ${(e as Error).message}`;
-        } finally { await src.close(); }
+        for (const f of left) {
+          const src = await openSource(join(d, f));
+          try {
+            const e = await outcome(() => readGgufHeader(src));
+            if (e) return `the output ${f} does not read back (${what}): ${(e as Error).message}`;
+          } finally { await src.close(); }
+        }
         return undefined;
-      } finally { cleanup(); }
+      } finally {
+        for (const f of left) rmSync(join(d, f));
+      }
     },
     close() { if (dir && existsSync(dir)) rmSync(dir, { recursive: true, force: true }); dir = undefined; },
   };
 }
 
 export function allTargets(): Target[] {
-  return [gguf, imatrixTarget("gguf"), imatrixTarget("dat"), rules, recipe, overrideKvTarget, cliTarget("model"), cliTarget("imatrix")];
+  return [gguf, imatrixTarget("gguf"), imatrixTarget("dat"), rules, recipe, overrideKvTarget, cliTarget("model"), cliTarget("imatrix"), cliTarget("split")];
 }
