@@ -1,7 +1,7 @@
 // The whole job on files in Node: open (every shard of a split model), plan, write each output to a
 // temporary name, rename when complete. The CLI is a thin layer over this; tests call it directly.
 
-import { stat } from "node:fs/promises";
+import { stat, unlink } from "node:fs/promises";
 import { resolve } from "node:path";
 import { QuantizeError, ioError } from "./errors.js";
 import { summaryLines, tensorLine } from "./format.js";
@@ -138,6 +138,7 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
       }
     }
     const sinks: NodeSink[] = [];
+    const committed: string[] = [];
     try {
       for (const out of paths) sinks.push(await io.createSink(out));
       const threads = opts.threads ?? 1;
@@ -149,9 +150,14 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
         onTensor: (i, t) => log(tensorLine(i, plan.nTensorsIn, t)),
         onProgress: opts.onProgress,
       });
-      for (const sink of sinks) await sink.commit().catch((e: unknown) => { throw ioError(e, sink.name, "write"); });
+      for (const sink of sinks) {
+        await sink.commit().catch((e: unknown) => { throw ioError(e, sink.name, "write"); });
+        committed.push(sink.name);
+      }
     } catch (e) {
       await Promise.all(sinks.map((s) => s.abort()));
+      // a shard that failed to commit after others did: remove those too, so no partial set is left
+      await Promise.all(committed.map((p) => unlink(p).catch(() => {})));
       throw e;
     }
     for (const line of summaryLines(plan)) log(line);

@@ -15,7 +15,7 @@ import { readGgufHeader } from "../../src/gguf/read.js";
 import { createSink, openSource, type NodeSink } from "../../src/io/node.js";
 import type { ByteSource } from "../../src/io/types.js";
 import { quantizeFile, type FileIo, type RunOptions } from "../../src/run.js";
-import { modelBytes, generateModel } from "../support/generate.js";
+import { generateModel, modelBytes, modelShards, shardName } from "../support/generate.js";
 
 const spec = { nLayer: 2, nEmbd: 256, nFf: 512, nHead: 4, nVocab: 256, dtype: "f16" as const, seed: 41 };
 let dir: string;
@@ -65,11 +65,13 @@ function failingRead(at: number, code = "EIO"): FileIo {
   };
 }
 
-/** A sink on a real temporary file that runs out of space at byte `at` (what was before it is written). */
-function diskFullAt(at: number, failCommit = false): FileIo {
+/** A sink on a real temporary file that runs out of space at byte `at` (what was before it is written);
+ *  `failCommit`: its flush fails instead (for the sinks whose path matches, if given a RegExp). */
+function diskFullAt(at: number, failCommit: boolean | RegExp = false): FileIo {
   return {
     openSource,
     async createSink(path) {
+      const commitFails = failCommit instanceof RegExp ? failCommit.test(path) : failCommit;
       const sink = await createSink(path);
       const wrapped: NodeSink = {
         name: sink.name, tempPath: sink.tempPath, abort: () => sink.abort(),
@@ -81,7 +83,7 @@ function diskFullAt(at: number, failCommit = false): FileIo {
           return sink.write(data, position);
         },
         async commit() {
-          if (failCommit) throw errno("EIO");
+          if (commitFails) throw errno("EIO");
           return sink.commit();
         },
       };
@@ -151,6 +153,21 @@ describe("a disk that fills up", () => {
 
   it("a failed flush at the end (commit): nothing under the output name", async () => {
     await expectFault("c.gguf", { io: diskFullAt(Infinity, true) }, "IO", join(dir, "c.gguf"), /write failed: EIO/);
+  });
+
+  it("--keep-split: a shard whose flush fails after others were renamed takes them all away", async () => {
+    const m = generateModel(spec);
+    const third = Math.floor(m.tensors.length / 3);
+    modelShards(m, [third, third, m.tensors.length - 2 * third]).forEach((b, i) => writeFileSync(join(dir, shardName("split", i, 3)), b));
+    let err: unknown;
+    const io = diskFullAt(Infinity, /ks-00002-of-00003/);
+    try { await quantizeFile({ ...opts("ks"), input: join(dir, shardName("split", 0, 3)), keepSplit: true, io }); } catch (e) { err = e; }
+    expect((err as QuantizeError).code).toBe("IO");
+    expect((err as QuantizeError).message).toMatch(/ks-00002-of-00003\.gguf: write failed: EIO/);
+    expect(readdirSync(dir).filter((f) => f.startsWith("ks"))).toEqual([]);
+    // and the same run without the fault writes all three
+    await quantizeFile({ ...opts("ks"), input: join(dir, shardName("split", 0, 3)), keepSplit: true });
+    expect(readdirSync(dir).filter((f) => f.startsWith("ks")).sort()).toEqual([0, 1, 2].map((i) => shardName("ks", i, 3)));
   });
 
   it("an older file under the output name stays as it was", async () => {

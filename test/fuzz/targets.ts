@@ -172,7 +172,10 @@ const gguf: Target = {
   async run(input) {
     const name = "fuzz.gguf";
     let h: GgufHeader | undefined;
-    const e1 = await outcome(async () => { h = await readGgufHeader(memorySource(input, name)); });
+    const src = memorySource(input, name);
+    const e1 = await outcome(async () => { h = await readGgufHeader(src); });
+    // bounded by the file: no byte is fetched twice, none past the end
+    if (src.bytesRead() > input.length) return `fetched ${src.bytesRead()} bytes of a ${input.length}-byte file`;
     const bad = judge(e1, { codes: ["BAD_FILE"], prefix: `${name}: ` });
     if (e1 !== undefined) tally("gguf", e1);
     if (bad) return bad;
