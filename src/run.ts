@@ -2,6 +2,7 @@
 // temporary name, rename when complete. The CLI is a thin layer over this; tests call it directly.
 
 import { stat, unlink } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
 import { QuantizeError, ioError } from "./errors.js";
 import { summaryLines, tensorLine } from "./format.js";
@@ -12,7 +13,8 @@ import type { ByteSource } from "./io/types.js";
 import { workerRunner } from "./pool.js";
 import { Kernels } from "./kernels.js";
 import { makePlan, type Plan, type PlanOptions } from "./plan.js";
-import { execute, inlineRunner } from "./quantize.js";
+import { CHUNK_BYTES, execute, inlineRunner } from "./quantize.js";
+import { planJobs } from "./jobs.js";
 import { typeName } from "./types.js";
 
 export interface RunOptions extends Omit<PlanOptions, "imatrix"> {
@@ -40,6 +42,9 @@ export interface FileIo {
 }
 
 const nodeIo: FileIo = { openSource, createSink };
+
+/** The most worker threads a run starts, whatever it is asked for. */
+export const MAX_WORKERS = Math.max(8, 4 * availableParallelism());
 
 /** llama_split_path: `<prefix>-%05d-of-%05d.gguf` with a 1-based shard number. */
 export function splitPath(prefix: string, index: number, count: number): string {
@@ -141,7 +146,11 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
     const committed: string[] = [];
     try {
       for (const out of paths) sinks.push(await io.createSink(out));
-      const threads = opts.threads ?? 1;
+      // a worker per job at most, and not many more than cores (each costs an isolate and its
+      // memory; `... Q8_0 100000` must not start 100000 of them): the bytes do not depend on it
+      let jobs = 0;
+      for (const _ of planJobs(plan, CHUNK_BYTES)) if (++jobs >= MAX_WORKERS) break;
+      const threads = Math.max(1, Math.min(opts.threads ?? 1, jobs, MAX_WORKERS));
       const runner = threads > 1
         ? workerRunner(threads, { sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.tempPath) })
         : inlineRunner(sources, sinks, kernels);

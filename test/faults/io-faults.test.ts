@@ -190,9 +190,14 @@ describe("a disk that fills up", () => {
   });
 });
 
-describe("a clean run after all that", () => {
-  it("gives the same bytes as before", async () => {
+describe("clean runs after all that", () => {
+  it("give the same bytes as before", async () => {
     await quantizeFile(opts("again.gguf"));
     expect(sha(readFileSync(join(dir, "again.gguf")))).toBe(sha(readFileSync(join(dir, "clean.gguf"))));
+  });
+
+  it("an absurd thread count starts no more workers than jobs and cores justify (same bytes)", async () => {
+    await quantizeFile(opts("many.gguf", { threads: 100000 }));
+    expect(sha(readFileSync(join(dir, "many.gguf")))).toBe(sha(readFileSync(join(dir, "clean.gguf"))));
   });
 });
