@@ -13,7 +13,7 @@ afterAll(() => { for (const t of targets) t.close?.(); });
 /** Cases per target in the bounded run: about 1-3 s each on one core. */
 const CASES: Record<string, number> = {
   "gguf": 400, "imatrix-gguf": 2000, "imatrix-dat": 2000, "rules": 5000, "recipe": 5000, "override-kv": 5000,
-  "cli-model": 200, "cli-imatrix": 150, "cli-split": 150,
+  "cli-model": 200, "cli-imatrix": 150, "cli-split": 150, "cli-args": 150,
 };
 
 describe("fuzz: saved inputs (crashes found by long runs) stay fixed", () => {

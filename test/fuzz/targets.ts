@@ -398,6 +398,67 @@ function cliTarget(kind: CliKind): Target {
   };
 }
 
+/**
+ * The command line itself: option lists (one argument a line) before a fixed model, output and type.
+ * Runs with the working directory in a temporary directory, arguments with a path separator cut
+ * down to their last part, so a mutated argument can only name files in there.
+ */
+function cliArgsTarget(): Target {
+  let dir: string | undefined;
+  const seeds = [
+    "--pure\n--tensor-type\nattn=q8_0", "--prune-layers\n0", "--override-kv\nllama.block_count=int:1\n--override-kv\ngeneral.name=str:x",
+    "--keep-split\n--leave-output-tensor", "--output-tensor-type\nq4_0\n--token-embedding-type\nf16", "--allow-requantize\n--quiet",
+    "--include-weights\nffn\n--imatrix\nim.gguf", "--exclude-weights\nattn\n--imatrix\nim.dat", "--custom-q\nffn=q4_K,attn=q8_0",
+    "--dry-run\n--json\n--write-recipe\nr.txt", "--recipe\nrecipe.txt", "--tensor-type-file\ntt.txt", "--verbose\n--help",
+  ];
+  const tokens = ["--pure", "--dry-run", "--keep-split", "--imatrix", "--prune-layers", "--override-kv", "--tensor-type", "--custom-q",
+    "--recipe", "--output-tensor-type", "--include-weights", "-1", "0", "2147483648", "1,1,0", "Q4_K_M", "q4_0_r8", "COPY", "", "\n", "=", "x=int:"];
+  return {
+    name: "cli-args",
+    description: "the CLI's options (one argument a line), before a fixed model, output and type",
+    seeds: () => textSeeds(seeds, tokens),
+    async run(input) {
+      const d = (dir ??= (() => {
+        const t = mkdtempSync(join(tmpdir(), "fuzz-cli-args-"));
+        const m = generateModel(MODEL_SPECS[0]);
+        writeFileSync(join(t, "model.gguf"), modelBytes(m));
+        const im = generateImatrix(m);
+        writeFileSync(join(t, "im.gguf"), writeGgufImatrix(im.stats, im.meta));
+        writeFileSync(join(t, "im.dat"), writeLegacyImatrix(im.stats, im.meta));
+        writeFileSync(join(t, "recipe.txt"), "@preset Q4_K_M\nffn_down=q6_K\n");
+        writeFileSync(join(t, "tt.txt"), "attn_v=q8_0 ffn=q5_0\n");
+        return t;
+      })());
+      const keep = new Set(readdirSync(d));
+      const args = text(input).replace(/\0/g, "").split("\n").map((a) => a.split(/[\\/]/).pop()!);
+      const h = createHash("sha256").update(input).digest();
+      args.push("model.gguf", "out.gguf", ["Q8_0", "Q4_K_M", "Q4_0", "IQ4_XS"][h[0] % 4], "1");
+      const cwd = process.cwd();
+      process.chdir(d);
+      let err = "", code: number;
+      try {
+        code = await runCli(args, { stdout: () => {}, stderr: (s) => { err += s; } });
+      } finally { process.chdir(cwd); }
+      const m = outcomes.get("cli-args") ?? new Map<string, number>();
+      outcomes.set("cli-args", m);
+      m.set(`exit ${code}`, (m.get(`exit ${code}`) ?? 0) + 1);
+      const made = readdirSync(d).filter((f) => !keep.has(f));
+      try {
+        if (code === 0 || code === ERRORS.USAGE && /Usage|--help/.test(err)) return undefined;
+        if (!(Object.values(ERRORS) as number[]).includes(code)) return `exit ${code} for ${JSON.stringify(args)}: ${err.trim().split("\n").pop()}`;
+        const last = err.trimEnd().split("\n").pop() ?? "";
+        if (!last.startsWith("gguf-quantize: ") && code !== ERRORS.USAGE) return `no error line for ${JSON.stringify(args)}: ${JSON.stringify(err.slice(-200))}`;
+        const stray = made.filter((f) => f.startsWith("out") || f.includes(".tmp-"));
+        if (stray.length > 0) return `left behind after exit ${code} for ${JSON.stringify(args)}: ${stray.join(", ")}`;
+        return undefined;
+      } finally {
+        for (const f of made) rmSync(join(d, f), { recursive: true, force: true });
+      }
+    },
+    close() { if (dir && existsSync(dir)) rmSync(dir, { recursive: true, force: true }); dir = undefined; },
+  };
+}
+
 export function allTargets(): Target[] {
-  return [gguf, imatrixTarget("gguf"), imatrixTarget("dat"), rules, recipe, overrideKvTarget, cliTarget("model"), cliTarget("imatrix"), cliTarget("split")];
+  return [gguf, imatrixTarget("gguf"), imatrixTarget("dat"), rules, recipe, overrideKvTarget, cliTarget("model"), cliTarget("imatrix"), cliTarget("split"), cliArgsTarget()];
 }
