@@ -9,6 +9,7 @@ import type { ByteSink, ByteSource } from "./io/types.js";
 import { planJobs, runJob, write, type Job } from "./jobs.js";
 import { Kernels } from "./kernels.js";
 import type { Plan, PlannedTensor } from "./plan.js";
+import { typeName } from "./types.js";
 
 /** Source bytes per job: big enough to amortise calls, small enough to bound memory. */
 export const CHUNK_BYTES = 4 << 20;
@@ -34,6 +35,16 @@ export function inlineRunner(sources: readonly ByteSource[], sinks: readonly Byt
       onDone(job);
     }
   };
+}
+
+/** Refuses, before anything is written, a plan that needs a kernel or a source conversion the
+ *  module does not have (such a plan can still be shown: --dry-run, the browser's plan table). */
+export function checkRunnable(plan: Plan, kernels: Kernels): void {
+  for (const t of plan.tensors) {
+    if (t.copy) continue;
+    if (!kernels.has(t.dstType)) throw new QuantizeError("REFUSED", `${t.name}: quantizing to ${typeName(t.dstType)} is not implemented yet (only --dry-run can plan it)`);
+    if (!kernels.canRead(t.srcType)) throw new QuantizeError("REFUSED", `${t.name}: requantizing from ${typeName(t.srcType)} is not implemented yet`);
+  }
 }
 
 /** Writes every output file of `plan` (sinks[f] is file f); the caller commits or aborts the sinks. */
