@@ -244,7 +244,11 @@ async function main(argv: string[], io: CliIo): Promise<number> {
   if (o.dryRun) {
     if (o.json) io.stdout(JSON.stringify(planJson(plan, preset.name), null, 1) + "\n");
     if (o.writeRecipe) {
-      writeFileSync(o.writeRecipe, effectiveRecipe(plan, preset.name, { imatrix: imatrixPath, input }));
+      try {
+        writeFileSync(o.writeRecipe, effectiveRecipe(plan, preset.name, { imatrix: imatrixPath, input }));
+      } catch (e) {
+        throw new QuantizeError("IO", `--write-recipe ${o.writeRecipe}: cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
       say(`main: wrote the effective recipe to ${o.writeRecipe}`);
     }
   } else if (!o.quiet) {

@@ -7,7 +7,7 @@
 // prepare_imatrix, the kv overrides), tools/imatrix/imatrix.cpp (save_imatrix, save_imatrix_legacy).
 // All arithmetic on values is float32 as in C (Math.fround after each operation).
 
-import { QuantizeError } from "./errors.js";
+import { QuantizeError, ioError } from "./errors.js";
 import type { ByteSource } from "./io/types.js";
 import { Cursor } from "./gguf/cursor.js";
 import { readGgufHeader, getKv, pad } from "./gguf/read.js";
@@ -95,7 +95,7 @@ export async function loadImatrix(src: ByteSource, options: LoadImatrixOptions =
   let isGguf = false;
   if (src.size >= 4) {
     const magic = new Uint8Array(4);
-    await src.readInto(magic, 0);
+    await src.readInto(magic, 0).catch((e: unknown) => { throw ioError(e, src.name, "read"); });
     isGguf = String.fromCharCode(...magic) === "GGUF";
   }
   let m: Awaited<ReturnType<typeof loadGguf>>;
@@ -184,7 +184,7 @@ async function loadGguf(src: ByteSource, keepRaw: boolean): Promise<Imatrix & { 
 
 async function readF32(src: ByteSource, position: number, nbytes: number): Promise<Float32Array> {
   const b = new Uint8Array(nbytes);
-  if (nbytes > 0) await src.readInto(b, position);
+  if (nbytes > 0) await src.readInto(b, position).catch((e: unknown) => { throw ioError(e, src.name, "read"); });
   return new Float32Array(b.buffer, 0, nbytes / 4);
 }
 

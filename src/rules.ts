@@ -182,7 +182,9 @@ export function formatRecipe(rules: readonly Rule[], options: RecipeOptions, hea
   if (options.outputTensorType !== undefined) out.push(`@output-tensor-type ${TYPES[options.outputTensorType].name}`);
   if (options.tokenEmbeddingType !== undefined) out.push(`@token-embedding-type ${TYPES[options.tokenEmbeddingType].name}`);
   if (options.imatrix) out.push(`@imatrix ${options.imatrix}`);
-  for (const r of rules) out.push(`${r.text}=${TYPES[r.type].name}`);
+  // a rule that starts with '@' or '#' (possible after a comma) would read back as a setting or a
+  // comment on a line of its own: a leading comma keeps it a rule
+  for (const r of rules) out.push(`${/^[@#]/.test(r.text) ? "," : ""}${r.text}=${TYPES[r.type].name}`);
   return out.join("\n") + "\n";
 }
 
