@@ -148,35 +148,55 @@ const CANDIDATES: usize = memory.data(8 * 16, 16);
   for (let i = 1; i < 8; i++) v128.store(CANDIDATES + (<usize>i << 4), f32x4.splat(kvalue_mxfp4(i) * d));
 }
 
-/** best_index_mxfp4 on four lanes. For x ≥ 0 the negative values never beat index 0 strictly (their
- *  error |k·d| + x rounds to at least x = index 0's error), nor the positive ones for x < 0; and
- *  index 8 + i's error on x equals index i's on -x (negation is exact and rounding symmetric). So the
- *  C search over 16 is the search over indices 0..7 on |x|, in the same order with the same strict
- *  `<`, plus 8 where x < 0 and the index is not 0. NaN: no comparison holds, index 0, as in C. */
+// best_index_mxfp4, four lanes at a time. For x ≥ 0 the negative values never beat index 0 strictly (their
+// error |k·d| + x rounds to at least x = index 0's error), nor the positive ones for x < 0; and
+// index 8 + i's error on x equals index i's on -x (negation is exact and rounding symmetric). So the
+// C search over 16 is the search over indices 0..7 on |x|, plus 8 where x < 0 and the index is not 0.
+// On 0..7 the candidates k_i·d do not decrease, so fl(k_i·d - |x|) does not either (rounding is
+// monotone) and the errors |fl(k_i·d - |x|)| fall, then rise: C's first strict minimum is the last
+// i whose error is below its predecessor's (0 if none), a max over i instead of a running select.
+// NaN: no comparison holds, index 0, as in C.
+
+/** Index i | 8 on lanes where x < 0 and i != 0 (the negative half of kvalues_mxfp4). */
 // @ts-ignore: decorator
-@inline function __best_index_mxfp4_i32x4(x: v128): v128 {
-  const ax = f32x4.abs(x);
-  let best = ax; // |0·d - x|
-  let idx = i32x4.splat(0);
-  for (let i = 1; i < 8; i++) {
-    const err = f32x4.abs(f32x4.sub(v128.load(CANDIDATES + (<usize>i << 4)), ax));
-    const better = f32x4.lt(err, best);
-    best = v128.bitselect(err, best, better);
-    idx = v128.bitselect(i32x4.splat(i), idx, better);
-  }
+@inline function __sign8_i32x4(x: v128, idx: v128): v128 {
   const neg = v128.andnot(f32x4.lt(x, f32x4.splat(0)), i32x4.eq(idx, i32x4.splat(0)));
   return v128.or(idx, v128.and(neg, i32x4.splat(8)));
 }
 
-/** Two nibble indices per byte, lo | hi << 4, for the four-float groups at lo and hi. */
+/** Two nibble indices per byte, lo | hi << 4, for the four-float groups at lo and hi: the search
+ *  above for both groups in one pass (two independent chains, one load of each candidate). */
 // @ts-ignore: decorator
 @inline function nibbles(lo: usize, hi: usize): v128 {
-  return v128.or(__best_index_mxfp4_i32x4(v128.load(lo)), i32x4.shl(__best_index_mxfp4_i32x4(v128.load(hi)), 4));
+  const xl = v128.load(lo), xh = v128.load(hi);
+  const al = f32x4.abs(xl), ah = f32x4.abs(xh);
+  let pl = al, ph = ah; // |0·d - x|
+  let il = i32x4.splat(0), ih = i32x4.splat(0);
+  for (let i = 1; i < 8; i++) {
+    const c = v128.load(CANDIDATES + (<usize>i << 4));
+    const el = f32x4.abs(f32x4.sub(c, al)), eh = f32x4.abs(f32x4.sub(c, ah));
+    il = i32x4.max_s(il, v128.and(f32x4.lt(el, pl), i32x4.splat(i)));
+    ih = i32x4.max_s(ih, v128.and(f32x4.lt(eh, ph), i32x4.splat(i)));
+    pl = el; ph = eh;
+  }
+  return v128.or(__sign8_i32x4(xl, il), i32x4.shl(__sign8_i32x4(xh, ih), 4));
+}
+
+/** floorf(log2f(a)) for a > 0: a normal a's exponent when its mantissa is below 0x7F0000 (then
+ *  log2(a) ≤ k + 0.9944, more than an f32 ulp of it below k + 1, and at least k, exact at 2^k),
+ *  else small.ts's log2f (next to 2^(k+1) it rounds up to k + 1; subnormals, inf). The f64 log2
+ *  costs a third of the kernel and almost never decides. */
+// @ts-ignore: decorator
+@inline function floor_log2f(a: f32): f32 {
+  const bits = reinterpret<u32>(a);
+  const exp = bits >> 23;
+  if (exp - 1 < 254 && (bits & 0x7FFFFF) < 0x7F0000) return <f32>(<i32>exp - 127);
+  return Mathf.floor(log2f(a));
 }
 
 export function block_mxfp4_simd(x: usize, y: usize): void {
   const amax: f32 = lanes_max(absmax(x, 32));
-  const e: u32 = amax > 0 ? <u32>(cvtt_i32(Mathf.floor(log2f(amax)) - <f32>2 + <f32>127) & 0xFF) : 0;
+  const e: u32 = amax > 0 ? <u32>(cvtt_i32(floor_log2f(amax) - <f32>2 + <f32>127) & 0xFF) : 0;
   store<u8>(y, <u8>e);
   set_candidates(e8m0_to_fp32_half(e));
   // byte j: elements j and 16 + j

@@ -39,6 +39,16 @@ describe("small SIMD kernels equal the scalar ones", () => {
         for (const sign of [1, -1]) expect(diff(ty, probeRows(values, 256, 3).map((v) => sign * v), 256, "f32")).toBeUndefined();
       });
 
+      it("amax whose mantissa sits at mxfp4's fast floor(log2) bound (0x7F0000) or near 2^k", () => {
+        const n = 256, rows = new Float32Array(n * 64), bits = new Uint32Array(rows.buffer), rng = new Rng(11);
+        for (let r = 0; r < 64; r++) for (let o = 0; o < n; o += 32) {
+          for (let i = 0; i < 32; i++) rows[r * n + o + i] = rng.normal() * 0.01;
+          const m = [0x7effff, 0x7f0000, 0x7f0001, 0x7fffff, 0, 1][rng.int(6)];
+          bits[r * n + o + rng.int(32)] = ((rng.int(254) + 1) << 23) | m | (rng.int(2) << 31);
+        }
+        expect(diff(ty, rows, n, "f32")).toBeUndefined();
+      });
+
       it("one NaN in an otherwise ordinary block, anywhere (tq*: the block goes back to the scalar code)", () => {
         const n = 256, rng = new Rng(9);
         const rows = new Float32Array(n * 64);
