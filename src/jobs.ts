@@ -4,7 +4,7 @@
 
 import { QuantizeError } from "./errors.js";
 import type { ByteSink, ByteSource } from "./io/types.js";
-import type { Kernels } from "./kernels.js";
+import type { Kernels, Regions } from "./kernels.js";
 import type { Plan } from "./plan.js";
 import { TYPES, rowBytes, typeName } from "./types.js";
 
@@ -77,17 +77,13 @@ function valid(k: Kernels, type: number, offset: number, nbytes: number): boolea
   return r === 1;
 }
 
-/** Does one job: read straight into kernel memory, validate, quantize (or not), validate, write. */
-export async function runJob(k: Kernels, src: ByteSource, sink: ByteSink, job: Job): Promise<void> {
-  const { src: srcBytes, dst: dstBytes } = jobBytes(job);
-  const r = k.reserve(job.kind === "copy" ? 0 : job.n, srcBytes, dstBytes, job.imatrix ? job.n : 0);
-  await src.readInto(k.bytes(r.src, srcBytes), job.srcOffset);
+/** The in-memory part of a job whose source bytes are at r.src: validate them, quantize (or not),
+ *  validate the result. Returns where the bytes to write are (in kernel memory). */
+export function computeJob(k: Kernels, job: Job, r: Regions, sourceName: string): { offset: number; bytes: number } {
+  const { src: srcBytes } = jobBytes(job);
   // llama.cpp's loader checks every tensor it reads (check_tensors)
-  if (!valid(k, job.srcType, r.src, srcBytes)) throw new QuantizeError("BAD_FILE", `${src.name}: tensor '${job.name}' has invalid data`);
-  if (job.kind === "copy") {
-    await sink.write(k.bytes(r.src, srcBytes), job.dstOffset);
-    return;
-  }
+  if (!valid(k, job.srcType, r.src, srcBytes)) throw new QuantizeError("BAD_FILE", `${sourceName}: tensor '${job.name}' has invalid data`);
+  if (job.kind === "copy") return { offset: r.src, bytes: srcBytes };
   if (job.imatrix) {
     const m = job.imatrix;
     k.bytes(r.imatrix, job.n * 4).set(new Uint8Array(m.buffer, m.byteOffset, job.n * 4));
@@ -96,5 +92,15 @@ export async function runJob(k: Kernels, src: ByteSource, sink: ByteSink, job: J
   if (!valid(k, job.dstType, r.dst, written)) {
     throw new QuantizeError("REFUSED", `${job.name}: quantized data validation failed (a ${typeName(job.dstType)} scale is not finite)`);
   }
-  await sink.write(k.bytes(r.dst, written), job.dstOffset);
+  return { offset: r.dst, bytes: written };
+}
+
+/** Does one job: read straight into kernel memory, computeJob, write. (src/pipeline.ts does the
+ *  same with the I/O of neighbouring jobs overlapped.) */
+export async function runJob(k: Kernels, src: ByteSource, sink: ByteSink, job: Job): Promise<void> {
+  const { src: srcBytes, dst: dstBytes } = jobBytes(job);
+  const r = k.reserve(job.kind === "copy" ? 0 : job.n, srcBytes, dstBytes, job.imatrix ? job.n : 0);
+  await src.readInto(k.bytes(r.src, srcBytes), job.srcOffset);
+  const out = computeJob(k, job, r, src.name);
+  await sink.write(k.bytes(out.offset, out.bytes), job.dstOffset);
 }
