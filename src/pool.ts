@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Job } from "./jobs.js";
 import { kernelsModule } from "./kernels.js";
+import type { JobPipeline } from "./pipeline.js";
 import type { JobRunner } from "./quantize.js";
 import { fromFailure, runOnPorts, type JobFailure, type JobPort } from "./schedule.js";
 
@@ -61,8 +62,10 @@ function nodePort(w: Worker): JobPort & { close(): Promise<void> } {
   };
 }
 
-/** A JobRunner over `threads` workers, ended when the jobs are done or one failed. */
-export function workerRunner(threads: number, files: PoolFiles): JobRunner {
+/** A JobRunner over `threads` workers, ended when the jobs are done or one failed; `local`, when
+ *  given, takes jobs too, on this thread (a pipeline over the caller's own kernels and handles:
+ *  this thread is otherwise idle, and it spares a worker's start-up). */
+export function workerRunner(threads: number, files: PoolFiles, local?: JobPipeline): JobRunner {
   return async (jobs, onDone, signal) => {
     const script = workerScript();
     const module = kernelsModule();
@@ -72,9 +75,10 @@ export function workerRunner(threads: number, files: PoolFiles): JobRunner {
     }));
     try {
       const ports = workers.map(nodePort);
-      await runOnPorts(ports, jobs, onDone, signal, 3);
+      await runOnPorts(local ? [local, ...ports] : ports, jobs, onDone, signal, 3);
       await Promise.all(ports.map((p) => p.close()));
     } finally {
+      await local?.idle();
       await Promise.all(workers.map((w) => w.terminate()));
     }
   };
