@@ -376,7 +376,8 @@ export function quantize_row_q2_K_simd(x: usize, y: usize, n: i32, qw: usize): v
   v128.store(SCALES_Q3K + (<usize>p << 5), v128.load(OUT_SCALE));
   v128.store(SCALES_Q3K + (<usize>p << 5) + 16, v128.load(OUT_SCALE2));
   const L = L_Q3K + (<usize>p << 7);
-  for (let b = 0; b < 8; b++) __q3_levels(b, L + (<usize>b << 4));
+  __q3_levels(0, L);
+  __q3_levels(1, L + 64);
   if (redo != 0) {
     for (let b = 0; b < 8; b++) if (redo & (1 << b)) search_q3_K_ref_sub(x, 8 * p + b);
   }

@@ -59,13 +59,47 @@ export function row_f32(src: usize, srcType: i32, r: i32, n: i32): usize {
   return dequantize_row(srcType, src + <usize>r * rb, scratch, n) ? scratch : 0;
 }
 
-/** Quantizes nrows rows of n values with fn; returns the bytes written, or -1 on an unknown source type. */
+// Where llama.cpp stops the process (a GGML_ASSERT or GGML_ABORT inside a kernel: the iq2/iq1
+// quantizers on data their searches cannot place, or without the imatrix they require), a row
+// quantizer calls kernel_abort with the failed check's code (FAIL_* below) and returns; the driver
+// then stops and returns -2 - row, and the host reads the code with kernel_failure().
+let failure: i32 = 0;
+
+/** "missing quantization weights" (iq2_xxs, iq2_xs, iq1_s without an imatrix) */
+export const FAIL_NO_IMATRIX: i32 = 1;
+/** iq2_find_best_neighbour / iq1_find_best_neighbour2: GGML_ASSERT(grid_index >= 0) */
+export const FAIL_NO_NEIGHBOUR: i32 = 2;
+/** "Oops: found point not on grid" */
+export const FAIL_OFF_GRID: i32 = 3;
+/** GGML_ASSERT(scale >= 0) (a NaN scale) */
+export const FAIL_SCALE: i32 = 4;
+/** C reads out of bounds here (a level vector past kmap_q2xs, iq1 neighbour fallback past the row): undefined, we refuse */
+export const FAIL_OUT_OF_BOUNDS: i32 = 6;
+/** iq3_xxs / iq3_s: a GGML_ASSERT or GGML_ABORT of their grid search (no neighbour at a finite
+ *  distance, a NaN scale, a group that ends off the grid) */
+export const FAIL_IQ3_SEARCH: i32 = 7;
+
+/** Records that llama.cpp would abort here (the first code of a call is kept). */
+export function kernel_abort(code: i32): void { if (failure == 0) failure = code; }
+/** The iq3 quantizers' report (assembly/iq3.ts): llama.cpp aborts on this row. */
+export function llama_aborts(): void { kernel_abort(FAIL_IQ3_SEARCH); }
+/** Whether a row quantizer has called kernel_abort since the driver started the row. */
+// @ts-ignore: decorator
+@inline export function aborted(): bool { return failure != 0; }
+/** The code of the last call's abort (0: none). */
+export function kernel_failure(): i32 { return failure; }
+
+/** Quantizes nrows rows of n values with fn; returns the bytes written, -1 on an unknown source
+ *  type, or -2 - r when llama.cpp would abort the process on row r (nothing after it is written;
+ *  kernel_failure() says why). */
 export function quantize_rows(fn: RowFn, src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize {
+  failure = 0;
   let y = dst;
   for (let r = 0; r < nrows; r++) {
     const x = row_f32(src, srcType, r, n);
     if (x == 0) return -1;
     y += fn(x, y, n, imatrix);
+    if (failure != 0) return -2 - <isize>r;
   }
   return <isize>(y - dst);
 }

@@ -1,20 +1,23 @@
-// SIMD128 lane-wise versions of the scale searches of search.ts (make_qkx2_quants / make_qkx3_quants),
-// for kernels that run four independent groups (sub-blocks or blocks) at once, one per f32x4 lane.
+// SIMD128 lane-wise versions of the scale searches of search.ts (make_qkx2_quants / make_qkx3_quants,
+// make_qx_quants, make_q3_quants), for kernels that run independent groups (sub-blocks or blocks)
+// at once, one per f32x4 lane: the legacy _impl kernels (legacy_simd.ts) and the K-quants
+// (kquants_simd.ts). iquants_simd.ts uses the same scratch for its own search.
 //
 // The caller transposes the four groups' n values (n = 16 or 32) and weights into XT and WT
 // (vector i = element i of the four groups), so each lane performs exactly the scalar op sequence,
 // every sum in element order. C's branches become masks and selects; the levels C keeps are
-// recomputed at the end from the (iscale, min) of the trial that produced them.
+// recomputed at the end from the (iscale, min) of the trial that produced them (make_q3_quants,
+// whose levels come from its refinement, keeps them instead).
 //
 // Exact only where the scalar code has no NaN or overflow to reproduce, so a lane is handed back
 // (its bit in the returned mask) unless:
 //   - its weights sum to a finite value (so every weight is finite, hence every x: the weights of
 //     every make_qkx* caller are non-finite where x is), or for make_qx_quants its products x·w do
-//     (a finite x·w needs a finite x and a finite w);
+//     (a finite x·w needs a finite x and a finite w), or for make_q3_quants the x² do;
 //   - make_qkx*: every trial keeps |(x - min)·iscale| below 2^21, where f32x4.nearest equals
 //     nearest_int (the 12582912 trick, ties to even below 2^22). make_qx_quants needs no such test:
-//     |iscale·x| <= (nmax + 0.9)·|x|/max|x| there.
-// Lanes that exit early (max <= min: every level 0) are exact whatever their values.
+//     |iscale·x| <= (nmax + 0.9)·|x|/max|x| there; make_q3_quants uses the trick itself.
+// Lanes that exit early (every level 0) are exact whatever their values.
 
 import { GROUP_MAX_EPS } from "./search";
 import { __transpose4_store, __finite_f32x4, __int_f32x4, __bytes16_i32x4 } from "./simd";
@@ -350,12 +353,21 @@ const LQ3: usize = memory.data(32 * 16, 16);
   return redo;
 }
 
-/** Stores at L the 16 level bytes (L[i] + nmax, 0 in an all-zero lane) __q3_search_x8 found for
- *  lane b (0..7: chain b / 4, lane b % 4). */
+/** Stores at L the 16 level bytes (L[i] + nmax, 0 in an all-zero lane) __q3_search_x8 found for each
+ *  of the four groups of chain c (0, 1), group after group: each four elements' i32 lanes narrowed
+ *  to bytes, regrouped by group (a 4x4 byte transpose), then a 4x4 transpose of the 32-bit quads. */
 // @ts-ignore: decorator
-@inline export function __q3_levels(b: i32, L: usize): void {
-  const p = LQ3 + (<usize>(b >> 2) << 8) + (<usize>(b & 3) << 2);
-  for (let i = 0; i < 16; i++) store<u8>(L + <usize>i, load<u8>(p + (<usize>i << 4)));
+@inline export function __q3_levels(c: i32, L: usize): void {
+  const p = LQ3 + (<usize>c << 8);
+  const t0 = q3_quad(p), t1 = q3_quad(p + 64), t2 = q3_quad(p + 128), t3 = q3_quad(p + 192);
+  __transpose4_store(t0, t1, t2, t3, L);
+}
+
+/** Elements 4k..4k+3 (the four i32 vectors at p) as bytes, lane b = group b's four bytes. */
+// @ts-ignore: decorator
+@inline function q3_quad(p: usize): v128 {
+  const bytes = __bytes16_i32x4(v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48));
+  return i8x16.shuffle(bytes, bytes, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 }
 
 /** nearest_int (the 12582912 trick) on each lane, garbage included: exact for every input. */

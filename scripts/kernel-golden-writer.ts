@@ -1,11 +1,15 @@
-// The one writer behind scripts/make-{k4,q23k,iq4}-goldens.ts: for each type, llama.cpp's bytes
-// (ggml_quantize_chunk in the reference build, called live through test/support/oracle.ts) for a
-// row-set list, as per-set and per-row digests in test/fixtures/golden/kernels-<type>.json.
+// The one writer behind scripts/make-{k4,q23k,iq4,iqgrid,iq3}-goldens.ts: for each type, llama.cpp's
+// bytes (ggml_quantize_chunk in the reference build, called live through test/support/oracle.ts) for
+// a row-set list, as per-set and per-row digests in test/fixtures/golden/kernels-<type>.json.
+// Types whose kernels can abort (the lattice quants) pass mayAbort: the rows it flags are quantized
+// in child processes (test/support/oracle-isolated.ts), and a row llama.cpp aborts on is recorded as
+// "abort" (the set's sha256 then covers the other rows' bytes, in order).
 
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { oracle } from "../test/support/oracle.js";
+import { quantizeRowsIsolated } from "../test/support/oracle-isolated.js";
 
 interface KernelType { id: number; name: string }
 interface GoldenSet { name: string; n: number; srcType: unknown; imatrixName: unknown; names: string[]; rows: Float32Array; imatrix?: Float32Array }
@@ -19,6 +23,25 @@ export interface GoldenSpec<T extends KernelType> {
   sets(ty: T): GoldenSet[];
   rowDigests(ty: T, bytes: Uint8Array, n: number): string[];
   sha256(b: Uint8Array): string;
+  /** rows of a set on which llama.cpp may abort (each is then run in a child process,
+   *  test/support/oracle-isolated.ts) */
+  mayAbort?(ty: T, set: GoldenSet): boolean[];
+}
+
+/** llama.cpp's bytes for a set, row by row; "abort" where it aborts (only among the flagged rows). */
+function quantizeSet(type: number, s: GoldenSet, flagged: boolean[]): (Uint8Array | "abort")[] {
+  const n = s.n;
+  const out: (Uint8Array | "abort")[] = new Array(s.names.length);
+  const pick = (want: boolean) => s.names.map((_, i) => i).filter((i) => flagged[i] === want);
+  const gather = (idx: number[]) => { const r = new Float32Array(idx.length * n); idx.forEach((i, k) => r.set(s.rows.subarray(i * n, (i + 1) * n), k * n)); return r; };
+  const safe = pick(false), risky = pick(true);
+  if (safe.length) {
+    const bytes = oracle!.quantize(type, gather(safe), n, s.imatrix);
+    const rb = bytes.length / safe.length;
+    safe.forEach((i, k) => { out[i] = bytes.slice(k * rb, (k + 1) * rb); });
+  }
+  if (risky.length) quantizeRowsIsolated(type, gather(risky), n, s.imatrix).rows.forEach((b, k) => { out[risky[k]] = b ?? "abort"; });
+  return out;
 }
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), "..", "test", "fixtures", "golden");
@@ -38,6 +61,17 @@ export function writeKernelGoldens<T extends KernelType>(spec: GoldenSpec<T>, ar
   const libSha = spec.sha256(readFileSync(join(oracle.libDir, "libggml-base.so")));
   for (const ty of types) {
     const sets = spec.sets(ty).map((s) => {
+      if (spec.mayAbort) {
+        const perRow = quantizeSet(ty.id, s, spec.mayAbort(ty, s));
+        const kept = perRow.filter((b): b is Uint8Array => b !== "abort");
+        const all = new Uint8Array(kept.reduce((t, b) => t + b.length, 0));
+        kept.reduce((o, b) => (all.set(b, o), o + b.length), 0);
+        return {
+          name: s.name, n: s.n, srcType: s.srcType, imatrix: s.imatrixName, nrows: s.names.length,
+          sha256: spec.sha256(all),
+          rows: s.names.map((name, i) => [name, perRow[i] === "abort" ? "abort" : spec.rowDigests(ty, perRow[i] as Uint8Array, s.n)[0]]),
+        };
+      }
       const bytes = oracle!.quantize(ty.id, s.rows, s.n, s.imatrix);
       const digests = spec.rowDigests(ty, bytes, s.n);
       return {
@@ -49,7 +83,7 @@ export function writeKernelGoldens<T extends KernelType>(spec: GoldenSpec<T>, ar
     const golden = {
       made_by: `npx tsx scripts/${spec.script} ${ty.name}: ggml_quantize_chunk(GGML_TYPE_${ty.name.toUpperCase()}) from libggml-base.so of ${pkg.name}@${pkg.version} (sha256 ${libSha}; llama.cpp ggml-quants.c @ 36491e40), called through koffi`,
       type: ty.name,
-      rows: `${spec.casesFile} goldenSets(); row digests are the first 16 hex digits of each row's sha256`,
+      rows: `${spec.casesFile} goldenSets(); row digests are the first 16 hex digits of each row's sha256${spec.mayAbort ? ', "abort" where llama.cpp aborts on the row (the set sha256 covers the other rows)' : ""}`,
       sets,
     };
     const out = join(dir, `kernels-${ty.name}.json`);

@@ -2,9 +2,9 @@
 // memory, with everything needed to do it anywhere (main thread or a worker): where to read, what
 // to run, where to write. Rows are independent, so any cut and any order give the same bytes.
 
-import { QuantizeError } from "./errors.js";
+import { QuantizeError, ioError } from "./errors.js";
 import type { ByteSink, ByteSource } from "./io/types.js";
-import type { Kernels, Regions } from "./kernels.js";
+import { KernelAbort, type Kernels, type Regions } from "./kernels.js";
 import type { Plan } from "./plan.js";
 import { TYPES, rowBytes, typeName } from "./types.js";
 
@@ -88,7 +88,13 @@ export function computeJob(k: Kernels, job: Job, r: Regions, sourceName: string)
     const m = job.imatrix;
     k.bytes(r.imatrix, job.n * 4).set(new Uint8Array(m.buffer, m.byteOffset, job.n * 4));
   }
-  const written = k.quantize(job.dstType, r, job.srcType, job.rows, job.n, job.imatrix !== undefined);
+  let written: number;
+  try {
+    written = k.quantize(job.dstType, r, job.srcType, job.rows, job.n, job.imatrix !== undefined);
+  } catch (e) {
+    if (!(e instanceof KernelAbort)) throw e;
+    throw new QuantizeError("REFUSED", `${job.name}: llama.cpp's ${e.typeName} quantizer aborts on this tensor: ${e.check}`, { cause: e });
+  }
   if (!valid(k, job.dstType, r.dst, written)) {
     throw new QuantizeError("REFUSED", `${job.name}: quantized data validation failed (a ${typeName(job.dstType)} scale is not finite)`);
   }
@@ -100,7 +106,17 @@ export function computeJob(k: Kernels, job: Job, r: Regions, sourceName: string)
 export async function runJob(k: Kernels, src: ByteSource, sink: ByteSink, job: Job): Promise<void> {
   const { src: srcBytes, dst: dstBytes } = jobBytes(job);
   const r = k.reserve(job.kind === "copy" ? 0 : job.n, srcBytes, dstBytes, job.imatrix ? job.n : 0);
-  await src.readInto(k.bytes(r.src, srcBytes), job.srcOffset);
+  await read(src, k.bytes(r.src, srcBytes), job.srcOffset);
   const out = computeJob(k, job, r, src.name);
-  await sink.write(k.bytes(out.offset, out.bytes), job.dstOffset);
+  await write(sink, k.bytes(out.offset, out.bytes), job.dstOffset);
+}
+
+/** src.readInto, with a failure that is not ours reported as an IO error naming the input. */
+export function read(src: ByteSource, dst: Uint8Array, position: number): Promise<void> {
+  return src.readInto(dst, position).catch((e: unknown) => { throw ioError(e, src.name, "read"); });
+}
+
+/** sink.write, with a failure that is not ours reported as an IO error naming the output. */
+export function write(sink: ByteSink, data: Uint8Array, position: number): Promise<void> {
+  return sink.write(data, position).catch((e: unknown) => { throw ioError(e, sink.name, "write"); });
 }

@@ -10,7 +10,7 @@
 
 import { QuantizeError } from "./errors.js";
 import type { ByteSink, ByteSource } from "./io/types.js";
-import { computeJob, jobBytes, type Job } from "./jobs.js";
+import { computeJob, jobBytes, read, write, type Job } from "./jobs.js";
 import type { Kernels, Regions } from "./kernels.js";
 
 interface Entry {
@@ -85,7 +85,7 @@ export class JobPipeline {
     e.slot = slot;
     const free = this.slotFree[slot];
     const { src } = jobBytes(e.job);
-    e.read = free.then(() => this.sources[e.job.shard].readInto(this.k.bytes(this.regions(slot).src, src), e.job.srcOffset));
+    e.read = free.then(() => read(this.sources[e.job.shard], this.k.bytes(this.regions(slot).src, src), e.job.srcOffset));
     e.read.catch(() => {}); // awaited (and reported) by process()
   }
 
@@ -101,7 +101,7 @@ export class JobPipeline {
     if (next && !next.read && this.fits(next.job)) this.startRead(next);
     const o = computeJob(this.k, job, r, this.sources[job.shard].name);
     const out = this.k.bytes(o.offset, o.bytes);
-    const written = this.sinks[job.file].write(out, job.dstOffset);
+    const written = write(this.sinks[job.file], out, job.dstOffset);
     this.slotFree[e.slot!] = written.catch(() => {});
     written.then(e.resolve, e.reject);
   }

@@ -14,16 +14,16 @@ import type { JobPipeline } from "./pipeline.js";
 import type { JobRunner } from "./quantize.js";
 import { fromFailure, runOnPorts, type JobFailure, type JobPort } from "./schedule.js";
 
-/** How to start a worker: the compiled worker.js next to this file; or, running from TypeScript
- *  sources (as the tests do), a bootstrap that registers tsx's loader and imports worker.ts. */
-function workerScript(): { script: URL | string; eval: boolean } {
-  const js = new URL("./worker.js", import.meta.url);
+/** How to start a worker: the compiled <name>.js next to this file; or, running from TypeScript
+ *  sources (as the tests do), a bootstrap that registers tsx's loader and imports <name>.ts. */
+export function workerScript(name = "worker"): { script: URL | string; eval: boolean } {
+  const js = new URL(`./${name}.js`, import.meta.url);
   if (existsSync(fileURLToPath(js))) return { script: js, eval: false };
   // Deno runs TypeScript itself
   if ("Deno" in globalThis) return { script: new URL("./worker.ts", import.meta.url), eval: false };
   const tsxDir = dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
   const api = pathToFileURL(join(tsxDir, "dist", "esm", "api", "index.mjs")).href;
-  const ts = new URL("./worker.ts", import.meta.url).href;
+  const ts = new URL(`./${name}.ts`, import.meta.url).href;
   return { script: `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`, eval: true };
 }
 

@@ -6,7 +6,7 @@
 
 import { QuantizeError } from "./errors.js";
 import type { ByteSink, ByteSource } from "./io/types.js";
-import { planJobs, type Job } from "./jobs.js";
+import { planJobs, write, type Job } from "./jobs.js";
 import { JobPipeline, runPipelined } from "./pipeline.js";
 import { Kernels } from "./kernels.js";
 import type { Plan, PlannedTensor } from "./plan.js";
@@ -48,13 +48,13 @@ export async function execute(plan: Plan, sinks: readonly ByteSink[], runner: Jo
   const chunk = opts.chunkBytes ?? CHUNK_BYTES;
   for (let f = 0; f < plan.files.length; f++) {
     const file = plan.files[f];
-    await sinks[f].write(file.header, 0);
+    await write(sinks[f], file.header, 0);
     // zero padding after every tensor, the last one of each file included
     for (let j = 0; j < file.tensors.length; j++) {
       const t = plan.tensors[file.tensors[j]];
       const end = j + 1 < file.tensors.length ? plan.tensors[file.tensors[j + 1]].dstOffset : file.fileSize;
       const tail = end - (t.dstOffset + t.dstBytes);
-      if (tail > 0) await sinks[f].write(new Uint8Array(tail), t.dstOffset + t.dstBytes);
+      if (tail > 0) await write(sinks[f], new Uint8Array(tail), t.dstOffset + t.dstBytes);
     }
   }
   // per-tensor completion, reported in plan order as soon as every earlier tensor is complete

@@ -1,9 +1,10 @@
 // The whole job on files in Node: open (every shard of a split model), plan, write each output to a
 // temporary name, rename when complete. The CLI is a thin layer over this; tests call it directly.
 
-import { stat } from "node:fs/promises";
+import { stat, unlink } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import { QuantizeError } from "./errors.js";
+import { QuantizeError, ioError } from "./errors.js";
 import { summaryLines, tensorLine } from "./format.js";
 import { createSink, openSource, type NodeSink } from "./io/node.js";
 import { workerRunner } from "./pool.js";
@@ -11,7 +12,9 @@ import { Kernels } from "./kernels.js";
 import { openImatrix, openShards, outputNames, splitPath, type OpenedModel } from "./open.js";
 import { JobPipeline } from "./pipeline.js";
 import { makePlan, type Plan, type PlanOptions } from "./plan.js";
-import { checkRunnable, execute, inlineRunner } from "./quantize.js";
+import { CHUNK_BYTES, checkRunnable, execute, inlineRunner } from "./quantize.js";
+import { planJobs } from "./jobs.js";
+import type { ByteSource } from "./io/types.js";
 
 export { splitPath };
 
@@ -29,7 +32,20 @@ export interface RunOptions extends Omit<PlanOptions, "imatrix"> {
   readonly onProgress?: (done: number, total: number) => void;
   /** worker threads (1: everything on this thread); the output never depends on it */
   readonly threads?: number;
+  /** how files are opened (default: Node files); worker threads (threads > 1) open the paths themselves */
+  readonly io?: FileIo;
 }
+
+/** The file operations of a run, replaceable so that tests can inject faults. */
+export interface FileIo {
+  openSource(path: string): Promise<ByteSource>;
+  createSink(path: string): Promise<NodeSink>;
+}
+
+const nodeIo: FileIo = { openSource, createSink };
+
+/** The most worker threads a run starts, whatever it is asked for. */
+export const MAX_WORKERS = Math.max(8, 4 * availableParallelism());
 
 /** std::filesystem::equivalent: the same file, through any path, link or hard link. */
 async function sameFile(a: string, b: string): Promise<boolean> {
@@ -43,20 +59,23 @@ async function sameFile(a: string, b: string): Promise<boolean> {
 }
 
 /** Opens a model: one file, or every shard of a split model when given its first shard. */
-async function openModel(input: string): Promise<OpenedModel> {
-  return openShards(await openSource(input), openSource);
+export async function openModel(input: string, io: FileIo = nodeIo): Promise<OpenedModel> {
+  return openShards(await io.openSource(input), (path) => io.openSource(path));
+}
+
+/** Loads and filters an importance matrix file as llama-quantize does (see openImatrix). */
+export async function loadImatrixFile(path: string, filter: { includeWeights?: readonly string[]; excludeWeights?: readonly string[] } = {}, io: FileIo = nodeIo): Promise<PlanOptions["imatrix"]> {
+  return openImatrix(await io.openSource(path), { include: filter.includeWeights, exclude: filter.excludeWeights });
 }
 
 export async function quantizeFile(opts: RunOptions): Promise<Plan> {
   const log = opts.log ?? (() => {});
-  let imatrix: PlanOptions["imatrix"];
-  if (opts.imatrixPath) {
-    imatrix = await openImatrix(await openSource(opts.imatrixPath), { include: opts.includeWeights, exclude: opts.excludeWeights });
-  }
+  const io = opts.io ?? nodeIo;
+  const imatrix = opts.imatrixPath ? await loadImatrixFile(opts.imatrixPath, opts, io) : undefined;
   if (!opts.dryRun && !opts.keepSplit && (await sameFile(opts.input, opts.output))) {
     throw new QuantizeError("IO", `input and output files are the same: '${opts.input}'`);
   }
-  const { sources, headers } = await openModel(opts.input);
+  const { sources, headers } = await openModel(opts.input, io);
   try {
     const plan = makePlan(headers, opts.input, { ...opts, imatrix });
     for (const line of plan.log) log(line);
@@ -74,9 +93,14 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
       }
     }
     const sinks: NodeSink[] = [];
+    const committed: string[] = [];
     try {
-      for (const out of paths) sinks.push(await createSink(out));
-      const threads = opts.threads ?? 1;
+      for (const out of paths) sinks.push(await io.createSink(out));
+      // a worker per job at most, and not many more than cores (each costs an isolate and its
+      // memory; `... Q8_0 100000` must not start 100000 of them): the bytes do not depend on it
+      let jobs = 0;
+      for (const _ of planJobs(plan, CHUNK_BYTES)) if (++jobs >= MAX_WORKERS) break;
+      const threads = Math.max(1, Math.min(opts.threads ?? 1, jobs, MAX_WORKERS));
       // this thread is one of the `threads`: it runs jobs between the workers' messages
       const runner = threads > 1
         ? workerRunner(threads - 1, { sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.tempPath) }, new JobPipeline(kernels, sources, sinks))
@@ -86,9 +110,14 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
         onTensor: (i, t) => log(tensorLine(i, plan.nTensorsIn, t)),
         onProgress: opts.onProgress,
       });
-      for (const sink of sinks) await sink.commit();
+      for (const sink of sinks) {
+        await sink.commit().catch((e: unknown) => { throw ioError(e, sink.name, "write"); });
+        committed.push(sink.name);
+      }
     } catch (e) {
       await Promise.all(sinks.map((s) => s.abort()));
+      // a shard that failed to commit after others did: remove those too, so no partial set is left
+      await Promise.all(committed.map((p) => unlink(p).catch(() => {})));
       throw e;
     }
     for (const line of summaryLines(plan)) log(line);

@@ -15,9 +15,10 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Kernels, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
+import { randomRows } from "./random-sources.js";
 import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
-import { CASES, SUBBLOCK_CASES, edgeRows, importance, nonFiniteRows, nonFiniteRowsMore, subBlockRows } from "../support/rows.js";
+import { edgeRows, importance, nonFiniteRows, nonFiniteRowsMore, subBlockRows } from "../support/rows.js";
 import { SPECIALS, bytesOf, extremeImportance, f32ToF16, halfSource, nanPayloadSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
 import {
   QK_K, SRC_BF16, SRC_F16, SRC_F32, firstDiff, goldenSets, negativeImportance, quirkRows, rowDigests, sha256, type K4Type,
@@ -46,25 +47,7 @@ function allRows(n: number) {
   ]);
 }
 
-const ALL_CASES = { ...CASES, ...SUBBLOCK_CASES };
-const ALL_NAMES = Object.keys(ALL_CASES);
 
-/** Random rows: each a random case (edge or sub-block), a third scaled by 10^U(-8, 8). */
-function randomRows(rng: Rng, n: number, nrows: number): { rows: Float32Array; names: string[] } {
-  const rows = new Float32Array(n * nrows);
-  const names: string[] = [];
-  for (let r = 0; r < nrows; r++) {
-    const name = ALL_NAMES[rng.int(ALL_NAMES.length)];
-    const row = rows.subarray(r * n, (r + 1) * n);
-    ALL_CASES[name](row, rng);
-    if (rng.uniform() < 0.33) {
-      const s = Math.pow(10, -8 + 16 * rng.uniform());
-      for (let i = 0; i < n; i++) row[i] *= s;
-      names.push(`${name}*${s.toExponential(1)}`);
-    } else names.push(name);
-  }
-  return { rows, names };
-}
 
 const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array | undefined> = {
   none: () => undefined,

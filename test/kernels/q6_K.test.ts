@@ -8,9 +8,10 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Kernels, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
+import { randomRows } from "./random-sources.js";
 import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
-import { CASES, SUBBLOCK_CASES, importance, nonFiniteRows } from "../support/rows.js";
+import { importance, nonFiniteRows } from "../support/rows.js";
 import {
   BLOCK_BYTES, Q6_K, QK_K, SPECIALS, SRC_BF16, SRC_F16, SRC_F32, allRows, bytesOf, extremeImportance, f32ToF16, firstDiff,
   goldenSets, halfSource, nonFiniteImportance, rowDigests, sha256, toHalf,
@@ -120,25 +121,7 @@ describe("q6_K kernel", () => {
 
 const ROUNDS = Number(process.env.Q6K_ROUNDS ?? 1);
 const WIDTHS = [256, 512, 768, 1024, 1280, 1536, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 8192, 11008, 13824, 14336];
-const ALL_CASES = { ...CASES, ...SUBBLOCK_CASES };
-const ALL_NAMES = Object.keys(ALL_CASES);
 
-/** Random rows: each one a random case (edge or sub-block), a third of them scaled by 10^U(-8, 8). */
-function randomRows(rng: Rng, n: number, nrows: number): { rows: Float32Array; names: string[] } {
-  const rows = new Float32Array(n * nrows);
-  const names: string[] = [];
-  for (let r = 0; r < nrows; r++) {
-    const name = ALL_NAMES[rng.int(ALL_NAMES.length)];
-    const row = rows.subarray(r * n, (r + 1) * n);
-    ALL_CASES[name](row, rng);
-    if (rng.uniform() < 0.33) {
-      const s = Math.pow(10, -8 + 16 * rng.uniform());
-      for (let i = 0; i < n; i++) row[i] *= s;
-      names.push(`${name}*${s.toExponential(1)}`);
-    } else names.push(name);
-  }
-  return { rows, names };
-}
 
 const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array | undefined> = {
   none: () => undefined,

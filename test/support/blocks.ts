@@ -18,6 +18,11 @@ function randomBlocks(id: number): { bytes: Uint8Array; values: number } {
     return { bytes, values: blocks * ty.blockSize };
   }
   if (id === 40) return { bytes, values: blocks * ty.blockSize };
+  if (id === 29) { // iq1_m: the fp16 d is the top nibbles of the four uint16 scales (bytes 49, 51, 53, 55);
+    // its exponent's top bit (bit 14) is bit 6 of byte 55: clear it, so every d is finite
+    for (let b = 0; b < blocks; b++) bytes[b * ty.typeSize + 55] &= ~0x40;
+    return { bytes, values: blocks * ty.blockSize };
+  }
   for (let b = 0; b < blocks; b++) for (const f of fields) {
     const at = b * ty.typeSize + f + 1;
     if ((bytes[at] & 0x7c) === 0x7c) bytes[at] &= ~0x40;

@@ -1,0 +1,488 @@
+// port of quantize_row_iq1_s_impl and quantize_row_iq1_m_impl (with iq1_find_best_neighbour2 and
+// iq1_sort_helper), ggml-quants.c, as the reference build has them: the 36491e40 text plus the
+// later guards (a sub-block whose split search scores nothing gets scale 0 and shift +1 / 0 instead
+// of GGML_ASSERT; iq1_s's near-zero sub-block sets its shift too). Lattice: lattice.ts (2048 points).
+//
+// Each 32 (iq1_s) or 16 (iq1_m) values take levels -1, 0, 1 shifted by ±IQ1S_DELTA; the best split of
+// the sorted values into the three levels is searched exhaustively, then each 8-group snaps to the
+// grid (iq1_find_best_neighbour2 where it is off it).
+//
+// The sort is C's qsort with a comparator on the value alone, so equal values (zeros, constant rows)
+// are ordered by the libc's algorithm: the reference runs on glibc 2.36, whose qsort is a stable
+// top-down merge sort (msort_with_tmp) for arrays this small; merge_sort below is that algorithm
+// (glibc 2.37/2.38's introsort, musl or macOS would order ties, and NaNs, differently).
+//
+// imatrix: iq1_s requires one (FAIL_NO_IMATRIX); iq1_m without one weighs x².
+// Exactness: f32 in C's operand order, nearest_int the 12582912 trick, C's MAX.
+// Hot spots for SIMD later: iq1_s's 561 split pairs × 2 scores, iq1_m's 153 splits × 4 sign
+// patterns with an O(16) inner sum each, and the neighbour search (up to ~200 points × 8).
+
+import { nearest_int, fabsf, store_f16, fp32_to_fp16 } from "./common";
+import { clamp_i32 } from "./search";
+import { LATTICE_IQ1, lattice_init, lattice_grid, kmap, neighbours_of } from "./lattice";
+import { kernel_abort, aborted, FAIL_NO_IMATRIX, FAIL_NO_NEIGHBOUR, FAIL_SCALE, FAIL_OUT_OF_BOUNDS } from "./rows";
+
+const QK_K: i32 = 256;
+const NGRID_IQ1S: i32 = 2048;
+const FLT_MAX: f32 = reinterpret<f32>(0x7f7fffff);
+/** IQ1S_DELTA = IQ1M_DELTA = 0.125f */
+const DELTA: f32 = 0.125;
+/** GROUP_MAX_EPS_IQ1_S = 1e-12f, GROUP_MAX_EPS_IQ1_M = 1e-7f */
+const GROUP_MAX_EPS_IQ1_S: f32 = <f32>1e-12;
+const GROUP_MAX_EPS_IQ1_M: f32 = <f32>1e-7;
+
+// x_p = {-1 + δ, δ, 1 + δ}, x_m = {-1 - δ, -δ, 1 - δ}
+const X_P: usize = memory.data<f32>([-1 + 0.125, 0.125, 1 + 0.125]);
+const X_M: usize = memory.data<f32>([-1 - 0.125, -0.125, 1 - 0.125]);
+
+// Per-call scratch, as C's arrays (sized for iq1_s's 32-value sub-blocks)
+const WEIGHT: usize = memory.data(32 << 2, 16);
+const L: usize = memory.data(32, 16);
+const SUMX: usize = memory.data(33 << 2, 16);
+const SUMW: usize = memory.data(33 << 2, 16);
+const PAIRS: usize = memory.data(32 << 3, 16); // {float value, int index} per element
+const PAIRS_TMP: usize = memory.data(32 << 3, 16);
+const INDEX: usize = memory.data(4 << 2, 16);
+const SCALES: usize = memory.data(16 << 2, 16);
+const SHIFTS: usize = memory.data(16, 16);
+
+// @ts-ignore: decorator
+@inline function f(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
+// @ts-ignore: decorator
+@inline function setf(p: usize, i: i32, v: f32): void { store<f32>(p + (<usize>i << 2), v); }
+// @ts-ignore: decorator
+@inline function pair_value(p: usize, j: i32): f32 { return load<f32>(p + (<usize>j << 3)); }
+/** idx[2*j]: the original position of the j-th sorted value */
+// @ts-ignore: decorator
+@inline function pair_index(j: i32): i32 { return load<i32>(PAIRS + (<usize>j << 3) + 4); }
+
+/**
+ * glibc's msort_with_tmp on n 8-byte {value, index} pairs at b with iq1_sort_helper (value <
+ * value: -1, >: 1, else 0): split n/2 | n - n/2, sort both, merge taking the left one while
+ * cmp(left, right) <= 0, i.e. unless right < left. Stable; NaNs compare equal to everything.
+ */
+function merge_sort(b: usize, n: i32): void {
+  if (n <= 1) return;
+  const n1 = n >> 1;
+  const n2 = n - n1;
+  const b2 = b + (<usize>n1 << 3);
+  merge_sort(b, n1);
+  merge_sort(b2, n2);
+  let i = 0, j = 0, t: usize = PAIRS_TMP;
+  while (i < n1 && j < n2) {
+    const l = pair_value(b, i), r = pair_value(b2, j);
+    const cmp = l < r ? -1 : l > r ? 1 : 0;
+    if (cmp <= 0) { store<u64>(t, load<u64>(b + (<usize>i << 3))); ++i; }
+    else { store<u64>(t, load<u64>(b2 + (<usize>j << 3))); ++j; }
+    t += 8;
+  }
+  // the rest of the left run goes after the merged part; the rest of the right run is in place
+  for (; i < n1; ++i, t += 8) store<u64>(t, load<u64>(b + (<usize>i << 3)));
+  memory.copy(b, PAIRS_TMP, <usize>(n - (n2 - j)) << 3);
+}
+
+/** pairs = (xb[j], j), sorted as qsort(pairs, n, 8, iq1_sort_helper) does on glibc 2.36. */
+function sort_values(xb: usize, n: i32): void {
+  for (let j = 0; j < n; ++j) {
+    store<f32>(PAIRS + (<usize>j << 3), f(xb, j));
+    store<i32>(PAIRS + (<usize>j << 3) + 4, j);
+  }
+  merge_sort(PAIRS, n);
+}
+
+/** u = Σ L[i] << 2i over 8 levels at p (0..2 here). */
+// @ts-ignore: decorator
+@inline function pack_levels(p: usize): i32 {
+  let u = 0;
+  for (let i = 0; i < 8; ++i) u |= <i32>load<i8>(p + <usize>i) << (2 * i);
+  return u & 0xffff;
+}
+
+/** Σ w·(scale·xg[l] - x)² over the 8 values of grid point index, in C's order. */
+// @ts-ignore: decorator
+@inline function group_d2(index: i32, xval: usize, weight: usize, scale: f32, xg: usize, xoff: i32): f32 {
+  const pg = lattice_grid(LATTICE_IQ1) + (<usize>index << 3);
+  let d2: f32 = 0;
+  for (let i = 0; i < 8; ++i) {
+    const q = f(xg, (<i32>load<i8>(pg + <usize>i) - 1) / 2);
+    const w = f(weight, i);
+    const diff: f32 = scale * q - f(xval, xoff < 0 ? i : xoff);
+    d2 += w * diff * diff;
+  }
+  return d2;
+}
+
+/**
+ * iq1_find_best_neighbour2: the listed neighbour of off-grid vector m (kmap value) with the least
+ * Σ w·(scale·xg[l] - x)² (first of equals); if none compares below FLT_MAX, C scans the whole grid
+ * comparing every point with xval[i], i the grid index (reading up to 2047 floats past the group):
+ * we do that only while it stays inside the row (rowEnd), else FAIL_OUT_OF_BOUNDS. Writes the
+ * levels to Lp and returns the index, or -1 after kernel_abort.
+ */
+function find_best_neighbour2(m: i32, xval: usize, weight: usize, scale: f32, xg: usize, Lp: usize, rowEnd: usize): i32 {
+  const nb = neighbours_of(LATTICE_IQ1, m);
+  const num = <i32>load<u16>(nb);
+  let best: f32 = FLT_MAX;
+  let grid_index = -1;
+  for (let j = 1; j <= num; ++j) {
+    const index = <i32>load<u16>(nb + (<usize>j << 1));
+    const d2 = group_d2(index, xval, weight, scale, xg, -1);
+    if (d2 < best) { best = d2; grid_index = index; }
+  }
+  if (grid_index < 0) {
+    if (xval + (<usize>NGRID_IQ1S << 2) > rowEnd) { kernel_abort(FAIL_OUT_OF_BOUNDS); return -1; }
+    for (let i = 0; i < NGRID_IQ1S; ++i) {
+      const d2 = group_d2(i, xval, weight, scale, xg, i);
+      if (d2 < best) { best = d2; grid_index = i; }
+    }
+  }
+  if (grid_index < 0) { kernel_abort(FAIL_NO_NEIGHBOUR); return -1; }
+  const pg = lattice_grid(LATTICE_IQ1) + (<usize>grid_index << 3);
+  for (let i = 0; i < 8; ++i) store<i8>(Lp + <usize>i, <i8>((<i32>load<i8>(pg + <usize>i) - 1) / 2));
+  return grid_index;
+}
+
+/** weight[i] = qw[i]·sqrt(sigma2 + x²), or x² without an imatrix (iq1_m). */
+function weights(xb: usize, qw: usize, n: i32, sigma2: f32): void {
+  if (qw != 0) {
+    for (let i = 0; i < n; ++i) { const xi = f(xb, i); setf(WEIGHT, i, f(qw, i) * Mathf.sqrt(sigma2 + xi * xi)); }
+  } else {
+    for (let i = 0; i < n; ++i) { const xi = f(xb, i); setf(WEIGHT, i, xi * xi); }
+  }
+}
+
+/** MAX(|x|) over n values, seeded with |x[0]| as C is. */
+// @ts-ignore: decorator
+@inline function max_abs(xb: usize, n: i32): f32 {
+  let max: f32 = fabsf(f(xb, 0));
+  for (let i = 1; i < n; ++i) { const a = fabsf(f(xb, i)); max = max > a ? max : a; }
+  return max;
+}
+
+/** L[idx[j]] = 0 below i1, 1 below i2, 2 after, over the sorted order. */
+function split_levels(n: i32, i1: i32, i2: i32): void {
+  for (let j = 0; j < n; ++j) store<i8>(L + <usize>pair_index(j), <i8>(j < i1 ? 0 : j < i2 ? 1 : 2));
+}
+
+// ---- iq1_s: block_iq1_s { ggml_half d; uint8_t qs[QK_K/8]; uint16_t qh[QK_K/32]; } = 50 bytes ----
+export const IQ1S_QS: usize = 2;
+export const IQ1S_QH: usize = 2 + QK_K / 8;
+export const IQ1S_BLOCK_BYTES: usize = IQ1S_QH + QK_K / 16;
+
+/** quantize_row_iq1_s_impl over one row of n values (quant_weights required). */
+export function quantize_row_iq1_s_impl(x: usize, y: usize, n: i32, quant_weights: usize): void {
+  if (quant_weights == 0) { kernel_abort(FAIL_NO_IMATRIX); return; }
+  lattice_init(LATTICE_IQ1);
+  const block_size = 32;
+  const rowEnd = x + (<usize>n << 2);
+  const nbl = n / QK_K;
+  for (let ibl = 0; ibl < nbl; ++ibl) {
+    const blk = y + <usize>ibl * IQ1S_BLOCK_BYTES;
+    store<u16>(blk, 0);
+    memory.fill(blk + IQ1S_QS, 0, QK_K / 8);
+    memory.fill(blk + IQ1S_QH, 0, QK_K / 16);
+    let max_scale: f32 = 0;
+    const xbl = x + (<usize>(QK_K * ibl) << 2);
+    let sumx2: f32 = 0;
+    for (let i = 0; i < QK_K; ++i) { const xi = f(xbl, i); sumx2 += xi * xi; }
+    const sigma2: f32 = <f32>2 * sumx2 / <f32>QK_K;
+
+    for (let ib = 0; ib < QK_K / block_size; ++ib) {
+      const xb = xbl + (<usize>(block_size * ib) << 2);
+      weights(xb, quant_weights + (<usize>(QK_K * ibl + block_size * ib) << 2), block_size, sigma2);
+      const max = max_abs(xb, block_size);
+      if (max < GROUP_MAX_EPS_IQ1_S) {
+        setf(SCALES, ib, 0);
+        store<i8>(SHIFTS + <usize>ib, 1);
+        memory.fill(L, 1, block_size);
+        continue;
+      }
+      sort_values(xb, block_size);
+      setf(SUMX, 0, 0);
+      setf(SUMW, 0, 0);
+      for (let j = 0; j < block_size; ++j) {
+        const i = pair_index(j);
+        setf(SUMX, j + 1, f(SUMX, j) + f(WEIGHT, i) * f(xb, i));
+        setf(SUMW, j + 1, f(SUMW, j) + f(WEIGHT, i));
+      }
+      let best_score: f32 = -FLT_MAX, scale: f32 = max;
+      let besti1 = -1, besti2 = -1, best_shift = 0;
+      const sx_all = f(SUMX, block_size), sw_all = f(SUMW, block_size);
+      for (let i1 = 0; i1 <= block_size; ++i1) {
+        for (let i2 = i1; i2 <= block_size; ++i2) {
+          const a: f32 = f(SUMX, i1) - f(SUMX, 0), b: f32 = f(SUMX, i2) - f(SUMX, i1), c: f32 = sx_all - f(SUMX, i2);
+          const wa: f32 = f(SUMW, i1) - f(SUMW, 0), wb: f32 = f(SUMW, i2) - f(SUMW, i1), wc: f32 = sw_all - f(SUMW, i2);
+          for (let s = 0; s < 2; ++s) {
+            const xx = s == 0 ? X_P : X_M;
+            const x0 = f(xx, 0), x1 = f(xx, 1), x2 = f(xx, 2);
+            const sumqx: f32 = a * x0 + b * x1 + c * x2;
+            const sumq2: f32 = wa * x0 * x0 + wb * x1 * x1 + wc * x2 * x2;
+            if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
+              scale = sumqx / sumq2;
+              best_score = scale * sumqx;
+              besti1 = i1; besti2 = i2; best_shift = s == 0 ? 1 : -1;
+            }
+          }
+        }
+      }
+      if (besti1 < 0 || besti2 < 0 || best_shift == 0) {
+        setf(SCALES, ib, 0);
+        store<i8>(SHIFTS + <usize>ib, 1);
+        memory.fill(L, 1, block_size);
+        continue;
+      }
+      split_levels(block_size, besti1, besti2);
+      if (scale < 0) {
+        for (let j = 0; j < block_size; ++j) store<i8>(L + <usize>j, <i8>(2 - <i32>load<i8>(L + <usize>j)));
+        scale = -scale;
+        best_shift = -best_shift;
+      }
+      const xx = best_shift == 1 ? X_P : X_M;
+      let all_on_grid = true;
+      for (let k = 0; k < block_size / 8; ++k) {
+        let grid_index = kmap(LATTICE_IQ1, pack_levels(L + <usize>(8 * k)));
+        if (grid_index < 0) {
+          all_on_grid = false;
+          grid_index = find_best_neighbour2(grid_index, xb + (<usize>(8 * k) << 2), WEIGHT + (<usize>(8 * k) << 2), scale, xx, L + <usize>(8 * k), rowEnd);
+          if (grid_index < 0) return;
+        }
+        store<i32>(INDEX + (<usize>k << 2), grid_index);
+      }
+      if (!all_on_grid) {
+        let sumqx: f32 = 0, sumq2: f32 = 0;
+        for (let k = 0; k < block_size / 8; ++k) {
+          const pg = lattice_grid(LATTICE_IQ1) + (<usize>load<i32>(INDEX + (<usize>k << 2)) << 3);
+          for (let j = 0; j < 8; ++j) {
+            const w = f(WEIGHT, 8 * k + j);
+            const q = f(xx, (<i32>load<i8>(pg + <usize>j) - 1) / 2);
+            sumqx += w * q * f(xb, 8 * k + j);
+            sumq2 += w * q * q;
+          }
+        }
+        if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
+      }
+      let h: u32 = 0;
+      for (let k = 0; k < block_size / 8; ++k) {
+        const index = <u32>load<i32>(INDEX + (<usize>k << 2));
+        store<u8>(blk + IQ1S_QS + <usize>((block_size / 8) * ib + k), <u8>(index & 255));
+        h |= (index >> 8) << (3 * <u32>k);
+      }
+      store<u16>(blk + IQ1S_QH + (<usize>ib << 1), <u16>h);
+      if (!(scale >= 0)) { kernel_abort(FAIL_SCALE); return; }
+      setf(SCALES, ib, scale);
+      store<i8>(SHIFTS + <usize>ib, <i8>best_shift);
+      max_scale = max_scale > scale ? max_scale : scale;
+    }
+
+    if (max_scale == 0) continue;
+    const d: f32 = max_scale / <f32>15;
+    store_f16(blk, d * <f32>1.125);
+    const id: f32 = <f32>1 / d;
+    for (let ib = 0; ib < QK_K / block_size; ++ib) {
+      let l = clamp_i32(nearest_int(<f32>0.5 * (id * f(SCALES, ib) - 1)), 0, 7);
+      if (load<i8>(SHIFTS + <usize>ib) == -1) l |= 8;
+      const qh = blk + IQ1S_QH + (<usize>ib << 1);
+      store<u16>(qh, load<u16>(qh) | <u16>(l << 12));
+    }
+  }
+}
+
+/** The row function of quantize_iq1_s. Returns 50 bytes per 256 values. */
+export function quantize_row_iq1_s(x: usize, y: usize, n: i32, qw: usize): usize {
+  quantize_row_iq1_s_impl(x, y, n, qw);
+  return <usize>(n / QK_K) * IQ1S_BLOCK_BYTES;
+}
+
+// ---- iq1_m: block_iq1_m { uint8_t qs[QK_K/8]; uint8_t qh[QK_K/16]; uint8_t scales[QK_K/32]; } = 56
+// bytes; the fp16 super-block scale is spread over the top nibbles of the four uint16 of scales ----
+export const IQ1M_QH: usize = QK_K / 8;
+export const IQ1M_SCALES: usize = IQ1M_QH + QK_K / 16;
+export const IQ1M_BLOCK_BYTES: usize = IQ1M_SCALES + QK_K / 32;
+const SUMQX4: usize = memory.data(4 << 2, 16);
+const SUMQ24: usize = memory.data(4 << 2, 16);
+
+/** The importance of the sub-block starting at value `at`, or 0 without an imatrix. */
+// @ts-ignore: decorator
+@inline function sub_weights(quant_weights: usize, at: i32): usize { return quant_weights != 0 ? quant_weights + (<usize>at << 2) : 0; }
+
+/** iq1_m's shift pattern k (0: +,+  1: +,-  2: -,+  3: -,-) for group g of a sub-block: x_p or x_m. */
+// @ts-ignore: decorator
+@inline function xx_of(k: i32, g: i32): usize { return (g == 0 ? k < 2 : k % 2 == 0) ? X_P : X_M; }
+
+// Prefix sums per half of the sub-block (values 0..7 and 8..15 may take different shifts), over the
+// sorted order: PX[h][j] = Σ w·x and PW[h][j] = Σ w over the first j sorted values lying in half h.
+const PX: usize = memory.data(2 * 17 << 2, 16);
+const PW: usize = memory.data(2 * 17 << 2, 16);
+// @ts-ignore: decorator
+@inline function px(h: i32, j: i32): f32 { return f(PX, 17 * h + j); }
+// @ts-ignore: decorator
+@inline function pw(h: i32, j: i32): f32 { return f(PW, 17 * h + j); }
+
+/**
+ * The four sign patterns' Σ (w·x_s[l])·x and Σ w·x_s[l]² for the split (i1, i2) of the 16 sorted
+ * values, from the prefix sums, as the build computes them (llama.cpp PR #28706: since
+ * x_s[0] - x_s[1] = x_s[1] - x_s[2] = -1, Σ over a half is T·x_s[2] - P(i1) - P(i2)).
+ */
+function iq1m_split_sums(i1: i32, i2: i32): void {
+  const p2 = f(X_P, 2), m2 = f(X_M, 2);
+  const cp1: f32 = f(X_P, 0) * f(X_P, 0) - f(X_P, 1) * f(X_P, 1), cp2: f32 = f(X_P, 1) * f(X_P, 1) - f(X_P, 2) * f(X_P, 2);
+  const cm1: f32 = f(X_M, 0) * f(X_M, 0) - f(X_M, 1) * f(X_M, 1), cm2: f32 = f(X_M, 1) * f(X_M, 1) - f(X_M, 2) * f(X_M, 2);
+  let qx_p0: f32 = 0, qx_m0: f32 = 0, q2_p0: f32 = 0, q2_m0: f32 = 0;
+  let qx_p1: f32 = 0, qx_m1: f32 = 0, q2_p1: f32 = 0, q2_m1: f32 = 0;
+  for (let h = 0; h < 2; ++h) {
+    const sx: f32 = px(h, i1) + px(h, i2);
+    const txs = px(h, 16), tws = pw(h, 16);
+    const qxp: f32 = txs * p2 - sx, qxm: f32 = txs * m2 - sx;
+    const q2p: f32 = tws * p2 * p2 + pw(h, i1) * cp1 + pw(h, i2) * cp2;
+    const q2m: f32 = tws * m2 * m2 + pw(h, i1) * cm1 + pw(h, i2) * cm2;
+    if (h == 0) { qx_p0 = qxp; qx_m0 = qxm; q2_p0 = q2p; q2_m0 = q2m; }
+    else { qx_p1 = qxp; qx_m1 = qxm; q2_p1 = q2p; q2_m1 = q2m; }
+  }
+  setf(SUMQX4, 0, qx_p0 + qx_p1); setf(SUMQX4, 1, qx_p0 + qx_m1); setf(SUMQX4, 2, qx_m0 + qx_p1); setf(SUMQX4, 3, qx_m0 + qx_m1);
+  setf(SUMQ24, 0, q2_p0 + q2_p1); setf(SUMQ24, 1, q2_p0 + q2_m1); setf(SUMQ24, 2, q2_m0 + q2_p1); setf(SUMQ24, 3, q2_m0 + q2_m1);
+}
+
+/** PX/PW over the sorted values of xb (sort_values first). */
+function iq1m_prefix_sums(xb: usize): void {
+  setf(PX, 0, 0); setf(PX, 17, 0); setf(PW, 0, 0); setf(PW, 17, 0);
+  for (let j = 0; j < 16; ++j) {
+    const i = pair_index(j);
+    const h = i < 8 ? 0 : 1;
+    setf(PX, 17 * h + j + 1, px(h, j) + f(WEIGHT, i) * f(xb, i));
+    setf(PX, 17 * (1 - h) + j + 1, px(1 - h, j));
+    setf(PW, 17 * h + j + 1, pw(h, j) + f(WEIGHT, i));
+    setf(PW, 17 * (1 - h) + j + 1, pw(1 - h, j));
+  }
+}
+
+/** quantize_row_iq1_m_impl over one row of n values, importance qw (n floats) or 0 (weights x²). */
+export function quantize_row_iq1_m_impl(x: usize, y: usize, n: i32, quant_weights: usize): void {
+  lattice_init(LATTICE_IQ1);
+  const block_size = 16;
+  const rowEnd = x + (<usize>n << 2);
+  const nbl = n / QK_K;
+  for (let ibl = 0; ibl < nbl; ++ibl) {
+    const blk = y + <usize>ibl * IQ1M_BLOCK_BYTES;
+    memory.fill(blk, 0, IQ1M_BLOCK_BYTES);
+    let max_scale: f32 = 0;
+    const xbl = x + (<usize>(QK_K * ibl) << 2);
+    let sumx2: f32 = 0;
+    for (let i = 0; i < QK_K; ++i) { const xi = f(xbl, i); sumx2 += xi * xi; }
+    const sigma2: f32 = <f32>2 * sumx2 / <f32>QK_K;
+
+    for (let ib = 0; ib < QK_K / block_size; ++ib) {
+      const xb = xbl + (<usize>(block_size * ib) << 2);
+      weights(xb, sub_weights(quant_weights, QK_K * ibl + block_size * ib), block_size, sigma2);
+      const max = max_abs(xb, block_size);
+      if (max < GROUP_MAX_EPS_IQ1_M) {
+        setf(SCALES, ib, 0);
+        store<i8>(SHIFTS + <usize>ib, 0);
+        memory.fill(L, 1, block_size);
+        continue;
+      }
+      sort_values(xb, block_size);
+      iq1m_prefix_sums(xb);
+      let best_score: f32 = -FLT_MAX, scale: f32 = max;
+      let besti1 = -1, besti2 = -1, best_k = -1;
+      for (let i1 = 0; i1 <= block_size; ++i1) {
+        for (let i2 = i1; i2 <= block_size; ++i2) {
+          iq1m_split_sums(i1, i2);
+          for (let k = 0; k < 4; ++k) {
+            const sumqx = f(SUMQX4, k), sumq2 = f(SUMQ24, k);
+            if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
+              scale = sumqx / sumq2;
+              best_score = scale * sumqx;
+              besti1 = i1; besti2 = i2; best_k = k;
+            }
+          }
+        }
+      }
+      if (besti1 < 0 || besti2 < 0 || best_k < 0) {
+        setf(SCALES, ib, 0);
+        store<i8>(SHIFTS + <usize>ib, 0);
+        memory.fill(L, 1, block_size);
+        continue;
+      }
+      split_levels(block_size, besti1, besti2);
+      if (scale < 0) {
+        for (let j = 0; j < block_size; ++j) store<i8>(L + <usize>j, <i8>(2 - <i32>load<i8>(L + <usize>j)));
+        scale = -scale;
+        best_k = 3 - best_k; // 0 <-> 3, 1 <-> 2
+      }
+      let all_on_grid = true;
+      for (let k = 0; k < block_size / 8; ++k) {
+        const xx = xx_of(best_k, k);
+        let grid_index = kmap(LATTICE_IQ1, pack_levels(L + <usize>(8 * k)));
+        if (grid_index < 0) {
+          all_on_grid = false;
+          grid_index = find_best_neighbour2(grid_index, xb + (<usize>(8 * k) << 2), WEIGHT + (<usize>(8 * k) << 2), scale, xx, L + <usize>(8 * k), rowEnd);
+          if (grid_index < 0) return;
+        }
+        store<i32>(INDEX + (<usize>k << 2), grid_index);
+      }
+      if (!all_on_grid) {
+        let sumqx_f: f32 = 0, sumq2_f: f32 = 0;
+        for (let k = 0; k < block_size / 8; ++k) {
+          const xx = xx_of(best_k, k);
+          const pg = lattice_grid(LATTICE_IQ1) + (<usize>load<i32>(INDEX + (<usize>k << 2)) << 3);
+          for (let j = 0; j < 8; ++j) {
+            const w = f(WEIGHT, 8 * k + j);
+            const q = f(xx, (<i32>load<i8>(pg + <usize>j) - 1) / 2);
+            sumqx_f += w * q * f(xb, 8 * k + j);
+            sumq2_f += w * q * q;
+          }
+        }
+        if (sumqx_f > 0 && sumq2_f > 0) scale = sumqx_f / sumq2_f;
+      }
+      const i0 = load<i32>(INDEX), i1 = load<i32>(INDEX, 4);
+      store<u8>(blk + <usize>(2 * ib), <u8>(i0 & 255));
+      store<u8>(blk + <usize>(2 * ib + 1), <u8>(i1 & 255));
+      store<u8>(blk + IQ1M_QH + <usize>ib, <u8>((i0 >> 8) | ((i1 >> 8) << 4)));
+      if (!(scale >= 0)) { kernel_abort(FAIL_SCALE); return; }
+      setf(SCALES, ib, scale);
+      store<i8>(SHIFTS + <usize>ib, <i8>best_k);
+      max_scale = max_scale > scale ? max_scale : scale;
+    }
+
+    if (max_scale == 0) continue;
+    const sc = blk + IQ1M_SCALES;
+    let d: f32 = max_scale / <f32>15;
+    const id: f32 = <f32>1 / d;
+    let sumqx_f: f32 = 0, sumq2_f: f32 = 0;
+    for (let ib = 0; ib < QK_K / block_size; ++ib) {
+      const l = clamp_i32(nearest_int(<f32>0.5 * (id * f(SCALES, ib) - 1)), 0, 7);
+      const word = sc + (<usize>(ib >> 2) << 1);
+      store<u16>(word, load<u16>(word) | <u16>(l << (3 * (ib % 4))));
+      const shift = <i32>load<i8>(SHIFTS + <usize>ib);
+      const qh = blk + IQ1M_QH + <usize>ib;
+      store<u8>(qh, load<u8>(qh) | <u8>(shift == 0 ? 0x00 : shift == 1 ? 0x80 : shift == 2 ? 0x08 : 0x88));
+      const xb = xbl + (<usize>(block_size * ib) << 2);
+      weights(xb, sub_weights(quant_weights, QK_K * ibl + block_size * ib), block_size, sigma2);
+      const odd: i32 = 2 * l + 1;
+      const lf: f32 = <f32>odd;
+      for (let k = 0; k < block_size / 8; ++k) {
+        const xx = xx_of(shift, k);
+        const index = <i32>load<u8>(blk + <usize>(2 * ib + k)) + ((<i32>load<u8>(qh) << (8 - 4 * k)) & 0x700);
+        const pg = lattice_grid(LATTICE_IQ1) + (<usize>index << 3);
+        for (let j = 0; j < 8; ++j) {
+          const w = f(WEIGHT, 8 * k + j);
+          const q: f32 = f(xx, (<i32>load<i8>(pg + <usize>j) - 1) / 2) * lf;
+          sumqx_f += w * q * f(xb, 8 * k + j);
+          sumq2_f += w * q * q;
+        }
+      }
+    }
+    if (sumq2_f > 0) d = sumqx_f / sumq2_f;
+    const s = <u32>fp32_to_fp16(d * <f32>1.1125);
+    store<u16>(sc, load<u16>(sc) | <u16>((s & 0x000f) << 12));
+    store<u16>(sc + 2, load<u16>(sc + 2) | <u16>((s & 0x00f0) << 8));
+    store<u16>(sc + 4, load<u16>(sc + 4) | <u16>((s & 0x0f00) << 4));
+    store<u16>(sc + 6, load<u16>(sc + 6) | <u16>(s & 0xf000));
+  }
+}
+
+/** The row function of quantize_iq1_m. Returns 56 bytes per 256 values. */
+export function quantize_row_iq1_m(x: usize, y: usize, n: i32, qw: usize): usize {
+  quantize_row_iq1_m_impl(x, y, n, qw);
+  return <usize>(n / QK_K) * IQ1M_BLOCK_BYTES;
+}

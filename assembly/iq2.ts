@@ -1,0 +1,490 @@
+// port of quantize_row_iq2_xxs_impl, quantize_row_iq2_xs_impl and quantize_row_iq2_s_impl
+// (with iq2_find_best_neighbour), ggml-quants.c @ 36491e40, as ggml_quantize_chunk runs them after
+// ggml_quantize_init (lattices: lattice.ts).
+//
+// Each 8-value group of a sub-block is a point of an E8-like lattice (grid values 1, 3, 5 = levels
+// 0..2) times a per-sub-block scale, with the signs kept apart (iq2_xxs/iq2_xs: 7 sign bits, the
+// eighth implied by even parity, so an odd group flips its least important value). The scale search
+// tries 13 (iq2_xxs) or 19 (iq2_xs, iq2_s) trial scales; a level vector off the grid snaps to its
+// nearest listed neighbour by weighted distance.
+//
+// imatrix: iq2_xxs and iq2_xs require one (ggml_quantize_chunk asserts it; we report
+// FAIL_NO_IMATRIX); iq2_s without one weighs 0.25·sigma2 + x².
+// Where llama.cpp aborts (GGML_ASSERT/GGML_ABORT on NaN scales, points it cannot place, ...), the
+// row quantizer calls kernel_abort (rows.ts) and returns.
+//
+// Exactness: f32 in C's operand order (`w*xval*q` is (w*xval)*q), nearest_int the 12582912 trick,
+// C's MAX (a NaN survives only as the last operand), int8 L[] packed into a uint16 as C does.
+// Hot spots for SIMD later: the trial loop (per trial 4 or 2 groups of 8 nearest_int + a map
+// lookup) and iq2_find_best_neighbour (up to ~290 neighbours × 8 values); a lane per trial scale
+// would keep every sum's order.
+
+import { nearest_int, store_f16 } from "./common";
+import { make_qp_quants, GROUP_MAX_EPS, clamp_i32 } from "./search";
+import { LATTICE_IQ2XXS, LATTICE_IQ2XS, LATTICE_IQ2S, lattice_init, lattice_grid, kmap, neighbours_of } from "./lattice";
+import { kernel_abort, aborted, FAIL_NO_IMATRIX, FAIL_NO_NEIGHBOUR, FAIL_OFF_GRID, FAIL_SCALE, FAIL_OUT_OF_BOUNDS } from "./rows";
+
+const QK_K: i32 = 256;
+const KMAP_SIZE: i32 = 43692;
+const FLT_MAX: f32 = reinterpret<f32>(0x7f7fffff);
+/** GROUP_MAX_EPS_IQ2_S = 1e-8f */
+const GROUP_MAX_EPS_IQ2_S: f32 = <f32>1e-8;
+
+// Per-call scratch, as C's stack arrays (sized for the largest sub-block, 32)
+const WEIGHT: usize = memory.data(32 << 2, 16);
+const WAUX: usize = memory.data(32 << 2, 16);
+const XVAL: usize = memory.data(32 << 2, 16);
+const L: usize = memory.data(32, 16);    // int8_t L[]
+const LAUX: usize = memory.data(32, 16); // int8_t Laux[]
+const SCALES: usize = memory.data(16 << 2, 16);
+const SIGNS: usize = memory.data(4, 16);  // uint8_t block_signs[]
+const ON_GRID: usize = memory.data(2, 16);
+const ON_GRID_AUX: usize = memory.data(2, 16);
+const Q2: usize = memory.data(64, 16);    // the packed quants of one block, before the copy out
+
+// @ts-ignore: decorator
+@inline function f(p: usize, i: i32): f32 { return load<f32>(p + (<usize>i << 2)); }
+// @ts-ignore: decorator
+@inline function setf(p: usize, i: i32, v: f32): void { store<f32>(p + (<usize>i << 2), v); }
+
+/** Σ x² over the super-block, in order. */
+// @ts-ignore: decorator
+@inline function sum_squares(x: usize): f32 {
+  let s: f32 = 0;
+  for (let i = 0; i < QK_K; ++i) { const xi = f(x, i); s += xi * xi; }
+  return s;
+}
+
+/** u = Σ L[i] << 2i over 8 int8 levels at p, as C builds its uint16 (sign-extended, truncated). */
+// @ts-ignore: decorator
+@inline function pack_levels(p: usize): i32 {
+  let u = 0;
+  for (let i = 0; i < 8; ++i) u |= <i32>load<i8>(p + <usize>i) << (2 * i);
+  return u & 0xffff;
+}
+
+/** kmap_q2xs[u] for a u that C would read; FAIL_OUT_OF_BOUNDS (and -1) past the table. */
+// @ts-ignore: decorator
+@inline function lookup(g: i32, u: i32): i32 {
+  if (u >= KMAP_SIZE) { kernel_abort(FAIL_OUT_OF_BOUNDS); return -1; }
+  return kmap(g, u);
+}
+
+/** The levels (pg[i] - 1)/2 of grid point index into 8 int8 at Lp. */
+// @ts-ignore: decorator
+@inline function grid_levels(g: i32, index: i32, Lp: usize): void {
+  const pg = lattice_grid(g) + (<usize>index << 3);
+  for (let i = 0; i < 8; ++i) store<i8>(Lp + <usize>i, <i8>((<i32>load<i8>(pg + <usize>i) - 1) / 2));
+}
+
+/**
+ * iq2_find_best_neighbour: of the neighbours listed for off-grid vector m (kmap value), the one
+ * nearest to xval by Σ weight·(scale·q - x)² (first of equals); writes its levels to Lp and returns
+ * its index, or -1 after kernel_abort when none compares below FLT_MAX (NaN or overflow).
+ */
+function find_best_neighbour(g: i32, m: i32, xval: usize, weight: usize, scale: f32, Lp: usize): i32 {
+  const nb = neighbours_of(g, m);
+  const num = <i32>load<u16>(nb);
+  const grid = lattice_grid(g);
+  let best_d2: f32 = FLT_MAX;
+  let grid_index = -1;
+  for (let j = 1; j <= num; ++j) {
+    const index = <i32>load<u16>(nb + (<usize>j << 1));
+    const pg = grid + (<usize>index << 3);
+    let d2: f32 = 0;
+    for (let i = 0; i < 8; ++i) {
+      const q: f32 = <f32>load<i8>(pg + <usize>i);
+      const diff: f32 = scale * q - f(xval, i);
+      d2 += f(weight, i) * diff * diff;
+    }
+    if (d2 < best_d2) { best_d2 = d2; grid_index = index; }
+  }
+  if (grid_index < 0) { kernel_abort(FAIL_NO_NEIGHBOUR); return -1; }
+  grid_levels(g, grid_index, Lp);
+  return grid_index;
+}
+
+/** weight[i] = qw[i]·sqrt(sigma2 + x²) (qw != 0) or iq2_s's 0.25·sigma2 + x², then waux = sqrt(weight). */
+function weights(xb: usize, qw: usize, n: i32, sigma2: f32): void {
+  if (qw != 0) {
+    for (let i = 0; i < n; ++i) { const xi = f(xb, i); setf(WEIGHT, i, f(qw, i) * Mathf.sqrt(sigma2 + xi * xi)); }
+  } else {
+    for (let i = 0; i < n; ++i) { const xi = f(xb, i); setf(WEIGHT, i, <f32>0.25 * sigma2 + xi * xi); }
+  }
+  for (let i = 0; i < n; ++i) setf(WAUX, i, Mathf.sqrt(f(WEIGHT, i)));
+}
+
+/**
+ * xval = |x| per group of 8 with the sign bits in block_signs[k]; parity (iq2_xxs, iq2_xs): a group
+ * with an odd number of negatives flips back the value of least weight·x² (the first of equals), so
+ * that 7 bits carry the signs; the byte is kept & 127. iq2_s keeps all 8 bits.
+ */
+function split_signs(xb: usize, groups: i32, parity: bool): void {
+  for (let k = 0; k < groups; ++k) {
+    let nflip = 0;
+    let s: u32 = 0;
+    for (let i = 0; i < 8; ++i) {
+      const xi = f(xb, 8 * k + i);
+      if (xi >= 0) setf(XVAL, 8 * k + i, xi);
+      else { setf(XVAL, 8 * k + i, -xi); ++nflip; s |= 1 << i; }
+    }
+    if (parity && (nflip & 1)) {
+      let imin = 0;
+      let min: f32 = f(WEIGHT, 8 * k) * f(xb, 8 * k) * f(xb, 8 * k);
+      for (let i = 1; i < 8; ++i) {
+        const ax: f32 = f(WEIGHT, 8 * k + i) * f(xb, 8 * k + i) * f(xb, 8 * k + i);
+        if (ax < min) { min = ax; imin = i; }
+      }
+      setf(XVAL, 8 * k + imin, -f(XVAL, 8 * k + imin));
+      s ^= 1 << imin;
+    }
+    store<u8>(SIGNS + <usize>k, <u8>(parity ? s & 127 : s));
+  }
+}
+
+/** MAX over xval[0..n) in C's order. */
+// @ts-ignore: decorator
+@inline function max_xval(n: i32): f32 {
+  let max: f32 = f(XVAL, 0);
+  for (let i = 1; i < n; ++i) { const v = f(XVAL, i); max = max > v ? max : v; }
+  return max;
+}
+
+/**
+ * One trial scale: levels nearest_int(0.5·(id·xval - 1)) clamped to 0..2 into Laux per group, each
+ * off-grid group snapped to its best neighbour at this_scale (on_grid_aux[k] says which were on the
+ * grid). Returns false after kernel_abort.
+ */
+function trial_levels(g: i32, groups: i32, id: f32, this_scale: f32, track: bool): bool {
+  for (let k = 0; k < groups; ++k) {
+    for (let i = 0; i < 8; ++i) {
+      const l = nearest_int(<f32>0.5 * (id * f(XVAL, 8 * k + i) - 1));
+      store<i8>(LAUX + <usize>(8 * k + i), <i8>clamp_i32(l, 0, 2));
+    }
+    const u = pack_levels(LAUX + <usize>(8 * k));
+    const m = lookup(g, u);
+    if (track) store<u8>(ON_GRID_AUX + <usize>k, 1);
+    if (m < 0) {
+      if (aborted()) return false;
+      if (track) store<u8>(ON_GRID_AUX + <usize>k, 0);
+      if (find_best_neighbour(g, m, XVAL + (<usize>(8 * k) << 2), WAUX + (<usize>(8 * k) << 2), this_scale, LAUX + <usize>(8 * k)) < 0) return false;
+    }
+  }
+  return true;
+}
+
+// sumqx = Σ (w·xval)·q and sumq2 = Σ (w·q)·q over levels at p, q = 2l + 1
+let sumqx_out: f32 = 0;
+let sumq2_out: f32 = 0;
+// @ts-ignore: decorator
+@inline function level_sums(p: usize, n: i32): void {
+  let sumqx: f32 = 0, sumq2: f32 = 0;
+  for (let i = 0; i < n; ++i) {
+    const w = f(WEIGHT, i);
+    const qi: i32 = 2 * <i32>load<i8>(p + <usize>i) + 1;
+    const q: f32 = <f32>qi;
+    sumqx += w * f(XVAL, i) * q;
+    sumq2 += w * q * q;
+  }
+  sumqx_out = sumqx;
+  sumq2_out = sumq2;
+}
+
+/**
+ * Re-derives the levels of the groups (all, or only those off the grid when only_off_grid) from the
+ * final scale, snapping to neighbours; rewrite: also take the snapped point's levels into L (iq2_xxs
+ * does; iq2_xs and iq2_s keep the clamped levels of on-grid vectors, which are the point's anyway).
+ * Then scale = sumqx/sumq2 when sumq2 > 0. Returns the scale (NaN-safe: aborts are checked by the caller).
+ */
+function refine(g: i32, groups: i32, scale: f32, only_off_grid: bool): f32 {
+  const id: f32 = <f32>1 / scale;
+  for (let k = 0; k < groups; ++k) {
+    if (only_off_grid && load<u8>(ON_GRID + <usize>k)) continue;
+    for (let i = 0; i < 8; ++i) {
+      const l = clamp_i32(nearest_int(<f32>0.5 * (id * f(XVAL, 8 * k + i) - 1)), 0, 2);
+      store<i8>(L + <usize>(8 * k + i), <i8>l);
+    }
+    const u = pack_levels(L + <usize>(8 * k));
+    let grid_index = lookup(g, u);
+    if (grid_index < 0) {
+      if (aborted()) return scale;
+      grid_index = find_best_neighbour(g, grid_index, XVAL + (<usize>(8 * k) << 2), WAUX + (<usize>(8 * k) << 2), scale, L + <usize>(8 * k));
+      if (grid_index < 0) return scale;
+    }
+    if (!only_off_grid) grid_levels(g, grid_index, L + <usize>(8 * k));
+  }
+  level_sums(L, 8 * groups);
+  return sumq2_out > 0 ? sumqx_out / sumq2_out : scale;
+}
+
+/** The grid index of each group's final levels; FAIL_OFF_GRID ("Oops") when one is not a point. */
+// @ts-ignore: decorator
+@inline function final_index(g: i32, k: i32): i32 {
+  const m = lookup(g, pack_levels(L + <usize>(8 * k)));
+  if (m < 0 && !aborted()) kernel_abort(FAIL_OFF_GRID);
+  return m;
+}
+
+// ---- iq2_xxs: block_iq2_xxs { ggml_half d; uint16_t qs[QK_K/8]; } = 66 bytes ----
+export const IQ2XXS_BLOCK_BYTES: usize = 2 + QK_K / 4;
+
+/** quantize_row_iq2_xxs_impl over one row of n values (quant_weights required). */
+export function quantize_row_iq2_xxs_impl(x: usize, y: usize, n: i32, quant_weights: usize): void {
+  if (quant_weights == 0) { kernel_abort(FAIL_NO_IMATRIX); return; }
+  const g = LATTICE_IQ2XXS;
+  lattice_init(g);
+  const kMaxQ = 3;
+  const nbl = n / QK_K;
+  for (let ibl = 0; ibl < nbl; ++ibl) {
+    const blk = y + <usize>ibl * IQ2XXS_BLOCK_BYTES;
+    store<u16>(blk, 0);
+    memory.fill(Q2, 0, QK_K / 4);
+    let max_scale: f32 = 0;
+    const xbl = x + (<usize>(QK_K * ibl) << 2);
+    const sigma2: f32 = sum_squares(xbl) / <f32>QK_K;
+
+    for (let ib = 0; ib < QK_K / 32; ++ib) {
+      const xb = xbl + (<usize>(32 * ib) << 2);
+      weights(xb, quant_weights + (<usize>(QK_K * ibl + 32 * ib) << 2), 32, sigma2);
+      split_signs(xb, 4, true);
+      const max = max_xval(32);
+      if (max < GROUP_MAX_EPS) {
+        setf(SCALES, ib, 0);
+        memory.fill(L, 0, 32);
+        continue;
+      }
+      let scale: f32 = make_qp_quants(32, kMaxQ + 1, XVAL, L, WEIGHT);
+      const eff_max: f32 = scale * <f32>kMaxQ;
+      if (eff_max <= 0) { // the build (llama.cpp PR #19861), not the 36491e40 text: no search from a zero scale
+        setf(SCALES, ib, 0);
+        memory.fill(L, 0, 32);
+        continue;
+      }
+      let best: f32 = 0;
+      const top: i32 = 2 * kMaxQ - 1;
+      for (let is = -6; is <= 6; ++is) {
+        const id: f32 = (<f32>top + <f32>is * <f32>0.1) / eff_max;
+        const this_scale: f32 = <f32>1 / id;
+        if (!trial_levels(g, 4, id, this_scale, false)) return;
+        level_sums(LAUX, 32);
+        const sumqx = sumqx_out, sumq2 = sumq2_out;
+        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+          scale = sumqx / sumq2;
+          best = scale * sumqx;
+          memory.copy(L, LAUX, 32);
+        }
+      }
+      if (scale > 0) {
+        scale = refine(g, 4, scale, false);
+        if (aborted()) return;
+      }
+      if (scale < 0) {
+        scale = -scale;
+        for (let k = 0; k < 4; ++k) store<u8>(SIGNS + <usize>k, ~load<u8>(SIGNS + <usize>k) & 127);
+      }
+      for (let k = 0; k < 4; ++k) {
+        const grid_index = final_index(g, k);
+        if (aborted()) return;
+        const q = Q2 + (<usize>(2 * ib) << 2);
+        store<u32>(q, load<u32>(q) | (<u32>grid_index << (8 * k)));
+        store<u32>(q, load<u32>(q, 4) | (<u32>load<u8>(SIGNS + <usize>k) << (7 * k)), 4);
+      }
+      if (!(scale >= 0)) { kernel_abort(FAIL_SCALE); return; }
+      setf(SCALES, ib, scale);
+      max_scale = max_scale > scale ? max_scale : scale;
+    }
+
+    if (max_scale == 0) {
+      memory.fill(blk + 2, 0, QK_K / 4);
+      continue;
+    }
+    const d: f32 = max_scale / <f32>31;
+    store_f16(blk, d);
+    const id: f32 = <f32>1 / d;
+    for (let ib = 0; ib < QK_K / 32; ++ib) {
+      const l = clamp_i32(nearest_int(<f32>0.5 * (id * f(SCALES, ib) - 1)), 0, 15);
+      const q = Q2 + (<usize>(2 * ib + 1) << 2);
+      store<u32>(q, load<u32>(q) | (<u32>l << 28));
+    }
+    memory.copy(blk + 2, Q2, QK_K / 4);
+  }
+}
+
+/** The row function of quantize_iq2_xxs. Returns 66 bytes per 256 values. */
+export function quantize_row_iq2_xxs(x: usize, y: usize, n: i32, qw: usize): usize {
+  quantize_row_iq2_xxs_impl(x, y, n, qw);
+  return <usize>(n / QK_K) * IQ2XXS_BLOCK_BYTES;
+}
+
+/**
+ * The 16-value sub-block search shared by iq2_xs and iq2_s (quantize_row_iq2_xs_impl /
+ * quantize_row_iq2_s_impl's loop body, kMaxQ = 3, 19 trial scales (5 + 0.1·is)/max): L[0..16) and
+ * the returned scale, with block_signs[0..2) already set. Returns the scale (>= 0), or -1 after
+ * kernel_abort. max is the largest xval (already >= the type's epsilon).
+ */
+function search16(g: i32, max: f32): f32 {
+  const kMaxQ = 3;
+  const top: i32 = 2 * kMaxQ - 1;
+  let best: f32 = 0;
+  let scale: f32 = max / <f32>top;
+  store<u8>(ON_GRID, 1);
+  store<u8>(ON_GRID, 1, 1);
+  for (let is = -9; is <= 9; ++is) {
+    const id: f32 = (<f32>top + <f32>is * <f32>0.1) / max;
+    const this_scale: f32 = <f32>1 / id;
+    if (!trial_levels(g, 2, id, this_scale, true)) return -1;
+    level_sums(LAUX, 16);
+    const sumqx = sumqx_out, sumq2 = sumq2_out;
+    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+      scale = sumqx / sumq2;
+      best = scale * sumqx;
+      memory.copy(L, LAUX, 16);
+      memory.copy(ON_GRID, ON_GRID_AUX, 2);
+    }
+  }
+  const n_not_ongrid = (load<u8>(ON_GRID) ? 0 : 1) + (load<u8>(ON_GRID, 1) ? 0 : 1);
+  if (n_not_ongrid > 0 && scale > 0) {
+    scale = refine(g, 2, scale, true);
+    if (aborted()) return -1;
+  }
+  return scale;
+}
+
+// ---- iq2_xs: block_iq2_xs { ggml_half d; uint16_t qs[QK_K/8]; uint8_t scales[QK_K/32]; } = 74 bytes ----
+export const IQ2XS_QS: usize = 2;
+export const IQ2XS_SCALES: usize = 2 + QK_K / 4;
+export const IQ2XS_BLOCK_BYTES: usize = IQ2XS_SCALES + QK_K / 32;
+
+/** quantize_row_iq2_xs_impl over one row of n values (quant_weights required), as built: the
+ *  16-value L[] is cleared at the start of every sub-block (PR #19861). */
+export function quantize_row_iq2_xs_impl(x: usize, y: usize, n: i32, quant_weights: usize): void {
+  if (quant_weights == 0) { kernel_abort(FAIL_NO_IMATRIX); return; }
+  const g = LATTICE_IQ2XS;
+  lattice_init(g);
+  const nbl = n / QK_K;
+  for (let ibl = 0; ibl < nbl; ++ibl) {
+    const blk = y + <usize>ibl * IQ2XS_BLOCK_BYTES;
+    store<u16>(blk, 0);
+    memory.fill(Q2, 0, QK_K / 4);
+    memory.fill(blk + IQ2XS_SCALES, 0, QK_K / 32);
+    let max_scale: f32 = 0;
+    const xbl = x + (<usize>(QK_K * ibl) << 2);
+    const sigma2: f32 = sum_squares(xbl) / <f32>QK_K;
+
+    for (let ib = 0; ib < QK_K / 16; ++ib) {
+      const xb = xbl + (<usize>(16 * ib) << 2);
+      weights(xb, quant_weights + (<usize>(QK_K * ibl + 16 * ib) << 2), 16, sigma2);
+      split_signs(xb, 2, true);
+      const max = max_xval(16);
+      memory.fill(L, 0, 16);
+      if (max < GROUP_MAX_EPS) {
+        setf(SCALES, ib, 0);
+        continue;
+      }
+      let scale = search16(g, max);
+      if (aborted()) return;
+      if (scale < 0) {
+        scale = -scale;
+        for (let k = 0; k < 2; ++k) store<u8>(SIGNS + <usize>k, ~load<u8>(SIGNS + <usize>k) & 127);
+      }
+      for (let k = 0; k < 2; ++k) {
+        const grid_index = final_index(g, k);
+        if (aborted()) return;
+        store<u16>(Q2 + (<usize>(2 * ib + k) << 1), <u16>(grid_index | (<i32>load<u8>(SIGNS + <usize>k) << 9)));
+      }
+      if (!(scale >= 0)) { kernel_abort(FAIL_SCALE); return; }
+      setf(SCALES, ib, scale);
+      max_scale = max_scale > scale ? max_scale : scale;
+    }
+
+    if (max_scale == 0) {
+      memory.fill(blk + IQ2XS_QS, 0, QK_K / 4);
+      continue;
+    }
+    const d: f32 = max_scale / <f32>31;
+    store_f16(blk, d);
+    const id: f32 = <f32>1 / d;
+    pack_scales(blk + IQ2XS_SCALES, id);
+    memory.copy(blk + IQ2XS_QS, Q2, QK_K / 4);
+  }
+}
+
+/** The 16 sub-block scales as 4-bit l = nearest_int(0.5·(id·scale - 1)) in 0..15, two per byte. */
+function pack_scales(p: usize, id: f32): void {
+  for (let ib = 0; ib < QK_K / 16; ++ib) {
+    const l = clamp_i32(nearest_int(<f32>0.5 * (id * f(SCALES, ib) - 1)), 0, 15);
+    const at = p + <usize>(ib >> 1);
+    if (ib % 2 == 0) store<u8>(at, <u8>l);
+    else store<u8>(at, load<u8>(at) | <u8>(l << 4));
+  }
+}
+
+/** The row function of quantize_iq2_xs. Returns 74 bytes per 256 values. */
+export function quantize_row_iq2_xs(x: usize, y: usize, n: i32, qw: usize): usize {
+  quantize_row_iq2_xs_impl(x, y, n, qw);
+  return <usize>(n / QK_K) * IQ2XS_BLOCK_BYTES;
+}
+
+// ---- iq2_s: block_iq2_s { ggml_half d; uint8_t qs[QK_K/4]; uint8_t qh[QK_K/32]; uint8_t scales[QK_K/32]; }
+// = 82 bytes; qs holds the 32 low grid bytes, then the 32 sign bytes ----
+export const IQ2S_QS: usize = 2;
+export const IQ2S_SIGNS: usize = IQ2S_QS + QK_K / 8;
+export const IQ2S_QH: usize = 2 + QK_K / 4;
+export const IQ2S_SCALES: usize = IQ2S_QH + QK_K / 32;
+export const IQ2S_BLOCK_BYTES: usize = IQ2S_SCALES + QK_K / 32;
+
+/** quantize_row_iq2_s_impl over one row of n values, importance qw (n floats) or 0 (weights
+ *  0.25·sigma2 + x²); 8 plain sign bits per group, grid index 10 bits. */
+export function quantize_row_iq2_s_impl(x: usize, y: usize, n: i32, quant_weights: usize): void {
+  const g = LATTICE_IQ2S;
+  lattice_init(g);
+  const nbl = n / QK_K;
+  for (let ibl = 0; ibl < nbl; ++ibl) {
+    const blk = y + <usize>ibl * IQ2S_BLOCK_BYTES;
+    memory.fill(blk, 0, IQ2S_BLOCK_BYTES);
+    let max_scale: f32 = 0;
+    const xbl = x + (<usize>(QK_K * ibl) << 2);
+    const sigma2: f32 = <f32>2 * sum_squares(xbl) / <f32>QK_K;
+
+    for (let ib = 0; ib < QK_K / 16; ++ib) {
+      const xb = xbl + (<usize>(16 * ib) << 2);
+      weights(xb, quant_weights != 0 ? quant_weights + (<usize>(QK_K * ibl + 16 * ib) << 2) : 0, 16, sigma2);
+      split_signs(xb, 2, false);
+      const max = max_xval(16);
+      memory.fill(L, 0, 16);
+      if (max < GROUP_MAX_EPS_IQ2_S) {
+        setf(SCALES, ib, 0);
+        continue;
+      }
+      let scale = search16(g, max);
+      if (aborted()) return;
+      if (scale < 0) {
+        scale = -scale;
+        for (let k = 0; k < 2; ++k) store<u8>(SIGNS + <usize>k, ~load<u8>(SIGNS + <usize>k));
+      }
+      for (let k = 0; k < 2; ++k) {
+        const grid_index = final_index(g, k);
+        if (aborted()) return;
+        const i8 = 2 * ib + k;
+        store<u8>(blk + IQ2S_QS + <usize>i8, <u8>(grid_index & 255));
+        const qh = blk + IQ2S_QH + <usize>(i8 >> 2);
+        store<u8>(qh, load<u8>(qh) | <u8>((grid_index >> 8) << (2 * (i8 % 4))));
+        store<u8>(blk + IQ2S_SIGNS + <usize>i8, load<u8>(SIGNS + <usize>k));
+      }
+      if (!(scale >= 0)) { kernel_abort(FAIL_SCALE); return; }
+      setf(SCALES, ib, scale);
+      max_scale = max_scale > scale ? max_scale : scale;
+    }
+
+    if (max_scale == 0) continue;
+    const d: f32 = max_scale / <f32>31;
+    store_f16(blk, d * <f32>0.9875);
+    pack_scales(blk + IQ2S_SCALES, <f32>1 / d);
+  }
+}
+
+/** The row function of quantize_iq2_s. Returns 82 bytes per 256 values. */
+export function quantize_row_iq2_s(x: usize, y: usize, n: i32, qw: usize): usize {
+  quantize_row_iq2_s_impl(x, y, n, qw);
+  return <usize>(n / QK_K) * IQ2S_BLOCK_BYTES;
+}

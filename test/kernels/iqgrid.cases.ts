@@ -1,0 +1,157 @@
+// The row sets of the lattice ("grid") quants iq2_xxs, iq2_xs, iq2_s, iq1_s and iq1_m, shared by
+// scripts/make-iqgrid-goldens.ts (which hashes llama.cpp's bytes for them) and
+// test/kernels/iqgrid.test.ts (which hashes ours): one definition, so the two cannot drift apart.
+//
+// These kernels abort the process on some data (GGML_ASSERT on NaN scales, on points they cannot
+// place, without the imatrix iq2_xxs/iq2_xs/iq1_s require). A golden row is then "abort": the
+// writer quantizes the rows our kernel refuses in child processes (test/support/oracle-isolated.ts)
+// and records what llama.cpp does, bytes or abort; every other row goes through the in-process
+// oracle, where an abort would stop the writer (so an abort we fail to predict cannot go unnoticed).
+
+import { createHash } from "node:crypto";
+import { Rng } from "../support/random.js";
+import { edgeRows, importance, nonFiniteRows, nonFiniteRowsMore, subBlockRows } from "../support/rows.js";
+import { negativeImportance } from "./k4.cases.js";
+import { SRC_BF16, SRC_F16, SRC_F32, bytesOf, extremeImportance, halfSource, nonFiniteImportance, toHalf, type RowSet } from "./q6_K.cases.js";
+
+export { SRC_F32, SRC_F16, SRC_BF16 };
+
+export interface GridType {
+  name: "iq2_xxs" | "iq2_xs" | "iq2_s" | "iq1_s" | "iq1_m";
+  /** ggml_type */
+  id: number;
+  /** sizeof(block_*) */
+  blockBytes: number;
+  /** ggml_quantize_chunk asserts an imatrix (ggml_quantize_requires_imatrix) */
+  needsImatrix: boolean;
+  /** the block's fields by byte offset, for messages */
+  field(offset: number): string;
+}
+
+export const IQ2_XXS: GridType = { name: "iq2_xxs", id: 16, blockBytes: 66, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : `qs byte ${o - 2} (sub-block ${(o - 2) >> 3})`) };
+export const IQ2_XS: GridType = { name: "iq2_xs", id: 17, blockBytes: 74, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : o < 66 ? `qs[${(o - 2) >> 1}]` : `scales[${o - 66}]`) };
+export const IQ2_S: GridType = { name: "iq2_s", id: 22, blockBytes: 82, needsImatrix: false, field: (o) => (o < 2 ? `d byte ${o}` : o < 34 ? `qs[${o - 2}]` : o < 66 ? `signs[${o - 34}]` : o < 74 ? `qh[${o - 66}]` : `scales[${o - 74}]`) };
+export const IQ1_S: GridType = { name: "iq1_s", id: 19, blockBytes: 50, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : o < 34 ? `qs[${o - 2}]` : `qh[${(o - 34) >> 1}]`) };
+export const IQ1_M: GridType = { name: "iq1_m", id: 29, blockBytes: 56, needsImatrix: false, field: (o) => (o < 32 ? `qs[${o}]` : o < 48 ? `qh[${o - 32}]` : `scales byte ${o - 48}`) };
+export const GRID_TYPES: readonly GridType[] = [IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M];
+
+// ---- rows for the lattice quants' own corners ----
+
+/**
+ * Rows (n a multiple of 256) aimed at the grid searches:
+ * - oddties: every 8-group has an odd number of negatives of equal magnitude (the parity flip's
+ *   `ax < min` keeps the first of equals);
+ * - ongrid: each group a grid-like vector of 1, 3, 5 times a per-sub-block step (levels exact);
+ * - midlevels: values at 2, 4 times a step (nearest_int ties between levels);
+ * - onegroup: one non-zero 8-group per 32 values (most groups the zero point, the search on one);
+ * - ramp: a slow ramp with a sign change per group (off-grid vectors, neighbour searches);
+ * - spread: each sub-block a different power of ten, 1e-6..1e3 (sub-block scales across the 4-bit
+ *   and 3-bit ranges, many rounding to 0).
+ */
+export function gridQuirkRows(n: number, seed = 47): { rows: Float32Array; names: string[] } {
+  const names = ["oddties", "ongrid", "midlevels", "onegroup", "ramp", "spread"];
+  const r = new Rng(seed);
+  const rows = new Float32Array(names.length * n);
+  const row = (k: number) => rows.subarray(k * n, (k + 1) * n);
+  row(0).forEach((_, i, a) => { const j = i % 8; a[i] = (j < 2 * (Math.floor(i / 8) % 4) + 1 ? -1 : 1) * 0.05; });
+  row(1).forEach((_, i, a) => { a[i] = [1, 3, 5][r.int(3)] * 0.01 * (1 + (Math.floor(i / 32) % 4)) * (r.uniform() < 0.3 ? -1 : 1); });
+  row(2).forEach((_, i, a) => { a[i] = [2, 4, 0][r.int(3)] * 0.02 * (r.uniform() < 0.5 ? -1 : 1); });
+  row(3).forEach((_, i, a) => { a[i] = Math.floor(i / 8) % 4 === Math.floor(i / 32) % 4 ? r.normal() * 0.1 : 0; });
+  row(4).forEach((_, i, a) => { a[i] = ((i % 8) - 3.5) * 0.01 + (i / n) * 0.02; });
+  row(5).forEach((_, i, a) => { a[i] = r.normal() * Math.pow(10, (Math.floor(i / 16) % 10) - 6); });
+  return { rows, names };
+}
+
+function concat(parts: { rows: Float32Array; names: string[] }[]): { rows: Float32Array; names: string[] } {
+  const rows = new Float32Array(parts.reduce((s, p) => s + p.rows.length, 0));
+  let o = 0;
+  for (const p of parts) { rows.set(p.rows, o); o += p.rows.length; }
+  return { rows, names: parts.flatMap((p) => p.names) };
+}
+
+/** Finite rows at width n: edge, sub-block and the grid quirk rows. */
+export function finiteRows(n: number) {
+  return concat([edgeRows(n), subBlockRows(n), gridQuirkRows(n)]);
+}
+
+/** Every deterministic row kind at width n: finiteRows plus non-finite rows (most of which abort). */
+export function allRows(n: number) {
+  return concat([finiteRows(n), { rows: nonFiniteRows(n), names: ["nf-inf", "nf-nan", "nf-3e38"] }, nonFiniteRowsMore(n)]);
+}
+
+export const IMATRICES: Record<string, ((n: number) => Float32Array) | undefined> = {
+  none: undefined,
+  "importance(n)": (n) => importance(n),
+  "extremeImportance(n)": (n) => extremeImportance(n),
+  "negativeImportance(n)": (n) => negativeImportance(n),
+  "nonFiniteImportance(n)": (n) => nonFiniteImportance(n),
+  zeros: (n) => new Float32Array(n),
+  ones: (n) => new Float32Array(n).fill(1),
+};
+
+/**
+ * f32 rows with importance(n): every row kind (allRows) at 256, the finite rows at 512; the finite
+ * rows at 256 and 512 without an imatrix (types that take none) and at 256 with all-zero and
+ * all-one imatrices. Types that require an imatrix get a three-row set without one (all abort).
+ * f16 and bf16 sources: the finite rows converted, at 512, with importance(n). Each row llama.cpp
+ * aborts on costs the writer a child process of several seconds (the iq1 lattice alone takes
+ * seconds to build), so the abort-heavy imatrices (extreme, negative, non-finite) are left to the
+ * live test, which checks every row of them in process and a few refused ones in children.
+ */
+export function goldenSets(ty: GridType): RowSet[] {
+  const sets: RowSet[] = [];
+  const f32Set = (n: number, im: string, make: (n: number) => { rows: Float32Array; names: string[] } = finiteRows) => {
+    const { rows, names } = make(n);
+    sets.push({ name: `f32-${n}-${im}`, n, names, src: bytesOf(rows), srcType: SRC_F32, rows, imatrix: IMATRICES[im]?.(n), imatrixName: im });
+  };
+  f32Set(256, "importance(n)", allRows);
+  f32Set(512, "importance(n)");
+  if (!ty.needsImatrix) for (const n of [256, 512]) f32Set(n, "none");
+  for (const im of ["zeros", "ones"]) f32Set(256, im);
+  if (ty.needsImatrix) {
+    const e = edgeRows(256, 1, 0);
+    const pick = [3, 23, 25]; // constpos, blockmodes, normal
+    const rows = new Float32Array(pick.length * 256);
+    pick.forEach((r, i) => rows.set(e.rows.subarray(r * 256, (r + 1) * 256), i * 256));
+    sets.push({ name: "f32-256-none", n: 256, names: pick.map((r) => e.names[r]), src: bytesOf(rows), srcType: SRC_F32, rows, imatrixName: "none" });
+  }
+  for (const [label, srcType] of [["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
+    const n = 512;
+    const fin = finiteRows(n);
+    const { src, rows } = halfSource(toHalf(fin.rows, srcType), srcType);
+    sets.push({ name: `${label}-${n}-importance(n)`, n, names: fin.names, src, srcType, rows, imatrix: importance(n), imatrixName: "importance(n)" });
+  }
+  return sets;
+}
+
+// ---- digests and diffs ----
+
+export const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+
+/** First 16 hex digits of each row's sha256. */
+export function rowDigests(ty: GridType, bytes: Uint8Array, n: number): string[] {
+  const rb = (n / 256) * ty.blockBytes;
+  const out: string[] = [];
+  for (let o = 0; o < bytes.length; o += rb) out.push(sha256(bytes.subarray(o, o + rb)).slice(0, 16));
+  return out;
+}
+
+/** null when equal, else where the first difference is (row, block, field, both bytes) and how many rows differ. */
+export function firstDiff(ty: GridType, ours: Uint8Array, ref: Uint8Array, n: number, names?: readonly string[]): string | null {
+  if (ours.length !== ref.length) return `length ${ours.length} != ${ref.length}`;
+  const rb = (n / 256) * ty.blockBytes;
+  let first: string | null = null;
+  let rows = 0;
+  for (let row = 0; row * rb < ours.length; row++) {
+    let count = 0;
+    let at = -1;
+    for (let j = row * rb; j < (row + 1) * rb; j++) if (ours[j] !== ref[j]) { count++; if (at < 0) at = j; }
+    if (!count) continue;
+    rows++;
+    if (first) continue;
+    const inRow = at - row * rb;
+    const hex = (v: number) => "0x" + v.toString(16).padStart(2, "0");
+    first = `row ${row}${names ? ` (${names[row]})` : ""} block ${Math.floor(inRow / ty.blockBytes)} byte ${inRow} (${ty.field(inRow % ty.blockBytes)}): ours ${hex(ours[at])}, llama.cpp ${hex(ref[at])}; ${count} bytes differ in that row`;
+  }
+  return first && `${first}; ${rows} row${rows > 1 ? "s" : ""} differ`;
+}

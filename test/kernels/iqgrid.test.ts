@@ -1,0 +1,191 @@
+// The lattice quants iq2_xxs, iq2_xs, iq2_s, iq1_s, iq1_m against llama.cpp:
+// - goldens: sha256 of llama.cpp's bytes committed in test/fixtures/golden/kernels-<type>.json
+//   (scripts/make-iqgrid-goldens.ts), with "abort" for rows on which llama.cpp stops the process:
+//   our kernel must refuse exactly those (KernelAbort) and match every other row;
+// - live: the reference library itself (test/support/oracle.ts) on random rows from f32, f16 and
+//   bf16 sources with many kinds of imatrix; rows our kernel refuses are checked in child processes
+//   (llama.cpp must abort on them too), a few per run since each costs a process.
+//   IQGRID_ROUNDS=N scales the random part (N times the seeds), IQGRID_ABORTS=M the aborts checked.
+// Dequantization of the five types is covered by test/kernels/dequant.test.ts.
+
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { Kernels, KernelAbort, quantizeRows } from "../../src/kernels.js";
+import { oracle } from "../support/oracle.js";
+import { quantizeRowsIsolated } from "../support/oracle-isolated.js";
+import { Rng } from "../support/random.js";
+import { CASES, SUBBLOCK_CASES, importance } from "../support/rows.js";
+import { SPECIALS, bytesOf, extremeImportance, halfSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
+import { negativeImportance } from "./k4.cases.js";
+import { GRID_TYPES, SRC_BF16, SRC_F16, SRC_F32, firstDiff, goldenSets, rowDigests, sha256, type GridType } from "./iqgrid.cases.js";
+
+interface GoldenFile {
+  made_by: string;
+  type: string;
+  sets: { name: string; n: number; srcType: number; imatrix: string; nrows: number; sha256: string; rows: [string, string][] }[];
+}
+
+const ROUNDS = Number(process.env.IQGRID_ROUNDS ?? 1);
+const ABORTS = Number(process.env.IQGRID_ABORTS ?? 2);
+const ALL_CASES = { ...CASES, ...SUBBLOCK_CASES };
+const ALL_NAMES = Object.keys(ALL_CASES);
+
+/** Random rows: each a random case (edge or sub-block), a third scaled by 10^U(-8, 8). */
+function randomRows(rng: Rng, n: number, nrows: number): { rows: Float32Array; names: string[] } {
+  const rows = new Float32Array(n * nrows);
+  const names: string[] = [];
+  for (let r = 0; r < nrows; r++) {
+    const name = ALL_NAMES[rng.int(ALL_NAMES.length)];
+    const row = rows.subarray(r * n, (r + 1) * n);
+    ALL_CASES[name](row, rng);
+    if (rng.uniform() < 0.33) {
+      const s = Math.pow(10, -8 + 16 * rng.uniform());
+      for (let i = 0; i < n; i++) row[i] *= s;
+      names.push(`${name}*${s.toExponential(1)}`);
+    } else names.push(name);
+  }
+  return { rows, names };
+}
+
+const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array | undefined> = {
+  none: () => undefined,
+  importance: (n, rng) => importance(n, rng.u32()),
+  uniform: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 3 + 1e-3),
+  extreme: (n, rng) => extremeImportance(n, rng.u32()),
+  negative: (n, rng) => negativeImportance(n, rng.u32()),
+  halfzero: (n, rng) => new Float32Array(n).map(() => (rng.uniform() < 0.5 ? 0 : rng.uniform())),
+  blockzero: (n, rng) => { const w = importance(n, rng.u32()); for (let b = 0; b < n; b += 16) if (rng.uniform() < 0.3) w.fill(0, b, b + 16); return w; },
+  allzero: (n) => new Float32Array(n),
+  subnormal: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 1e-39),
+  nonfinite: (n, rng) => nonFiniteImportance(n, rng.u32()),
+};
+
+/** Source bytes of srcType and the f32 rows llama.cpp sees for them; a fifth of the rows get a few
+ *  special values (NaNs with payloads, infinities, extremes). */
+function source(rng: Rng, rows: Float32Array, n: number, srcType: number): { src: Uint8Array; rows: Float32Array } {
+  const bits = srcType === SRC_F32 ? new Uint32Array(rows.buffer, rows.byteOffset, rows.length) : toHalf(rows, srcType);
+  const sp = SPECIALS[srcType];
+  for (let r = 0; r < rows.length / n; r++) {
+    if (rng.uniform() >= 0.2) continue;
+    for (let c = 1 + rng.int(4); c > 0; c--) bits[r * n + rng.int(n)] = sp[rng.int(sp.length)];
+  }
+  if (srcType === SRC_F32) return { src: bytesOf(rows), rows };
+  return halfSource(bits as Uint16Array, srcType);
+}
+
+const WIDTHS = [256, 512, 768, 1024, 2048, 3072, 4096];
+
+function gridSuite(ty: GridType): void {
+  const k = new Kernels();
+  const goldenPath = new URL(`../fixtures/golden/kernels-${ty.name}.json`, import.meta.url);
+  const ready = k.has(ty.id) && existsSync(goldenPath);
+  /** Our bytes for each row alone, or "abort" where the kernel refuses it. */
+  const perRow = (src: Uint8Array, srcType: number, n: number, imatrix?: Float32Array): (Uint8Array | "abort")[] => {
+    const rb = srcType === SRC_F32 ? n * 4 : n * 2;
+    const out: (Uint8Array | "abort")[] = [];
+    for (let o = 0; o < src.length; o += rb) {
+      try { out.push(quantizeRows(k, ty.id, src.subarray(o, o + rb), srcType, n, imatrix)); }
+      catch (e) { if (e instanceof KernelAbort) out.push("abort"); else throw e; }
+    }
+    return out;
+  };
+
+  describe.runIf(ready)(`${ty.name} kernel`, () => {
+    const golden: GoldenFile = ready ? JSON.parse(readFileSync(goldenPath, "utf8")) : { made_by: "", type: "", sets: [] };
+    const sets = goldenSets(ty);
+    const oursF32 = (rows: Float32Array, n: number, imatrix?: Float32Array) => quantizeRows(k, ty.id, bytesOf(rows), SRC_F32, n, imatrix);
+
+    it(`writes ${ty.blockBytes} bytes per 256 values and takes only whole blocks`, () => {
+      const rows = new Float32Array(3 * 512).map((_, i) => Math.sin(i));
+      expect(oursF32(rows, 512, importance(512)).length).toBe(3 * 2 * ty.blockBytes);
+      expect(() => oursF32(new Float32Array(2 * 272), 272, importance(272))).toThrow(RangeError);
+    });
+
+    it(ty.needsImatrix ? "refuses to run without an imatrix, as ggml_quantize_chunk asserts" : "runs without an imatrix", () => {
+      const rows = new Float32Array(256).map((_, i) => Math.sin(i) * 0.1);
+      if (ty.needsImatrix) {
+        expect(() => oursF32(rows, 256)).toThrow(KernelAbort);
+        expect(() => oursF32(rows, 256)).toThrow(/missing quantization weights/);
+      } else expect(oursF32(rows, 256).length).toBe(ty.blockBytes);
+    });
+
+    it("quantizes an all-zero row to all-zero bytes (d = 0, every scale 0)", () => {
+      expect(Array.from(oursF32(new Float32Array(512), 512, importance(512)))).toEqual(new Array(2 * ty.blockBytes).fill(0));
+    });
+
+    describe("goldens (llama.cpp's bytes, committed)", () => {
+      it("cover every row set, made by the reference build", () => {
+        expect(golden.type).toBe(ty.name);
+        expect(golden.made_by).toContain("@node-llama-cpp/linux-x64@3.22.1");
+        expect(golden.sets.map((s) => s.name)).toEqual(sets.map((s) => s.name));
+        for (const s of sets) expect(golden.sets.find((g) => g.name === s.name)!.rows.map((r) => r[0])).toEqual(s.names);
+      });
+
+      it.each(sets.map((s) => [s.name, s] as const))("%s", (_, s) => {
+        const g = golden.sets.find((x) => x.name === s.name)!;
+        const mine = perRow(s.src, s.srcType, s.n, s.imatrix);
+        const bad = g.rows.flatMap(([name, d], i) => {
+          const m = mine[i];
+          const got = m === "abort" ? "abort" : rowDigests(ty, m, s.n)[0];
+          return got === d ? [] : [`row ${i} (${name}): ${got} vs ${d}`];
+        });
+        expect(bad).toEqual([]);
+        const kept = mine.filter((m): m is Uint8Array => m !== "abort");
+        expect(sha256(Buffer.concat(kept))).toBe(g.sha256);
+      });
+    });
+  });
+
+  describe.runIf(ready && oracle)(`${ty.name} against llama.cpp, live`, () => {
+    const ref = oracle!;
+    const golden: GoldenFile = ready ? JSON.parse(readFileSync(goldenPath, "utf8")) : { made_by: "", type: "", sets: [] };
+
+    it("the committed goldens are llama.cpp's current bytes (rows that do not abort)", () => {
+      for (const s of goldenSets(ty)) {
+        const g = golden.sets.find((x) => x.name === s.name)!;
+        const keep = g.rows.flatMap(([, d], i) => (d === "abort" ? [] : [i]));
+        if (!keep.length) continue; // ggml_quantize_chunk asserts an imatrix even for no rows
+        const rows = new Float32Array(keep.length * s.n);
+        keep.forEach((r, i) => rows.set(s.rows.subarray(r * s.n, (r + 1) * s.n), i * s.n));
+        expect(sha256(ref.quantize(ty.id, rows, s.n, s.imatrix)), s.name).toBe(g.sha256);
+      }
+    });
+
+    const refused: { rows: Float32Array; n: number; imatrix?: Float32Array; what: string }[] = [];
+    for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
+      it(`random rows from ${label}, every imatrix kind, ${2 * ROUNDS} seeds each`, () => {
+        let rowsChecked = 0;
+        Object.entries(IMATRIX_KINDS).forEach(([kind, makeImatrix], kindIndex) => {
+          for (let seed = 0; seed < 2 * ROUNDS; seed++) {
+            const rng = new Rng(((ty.id * 64 + srcType * 16 + kindIndex) * 1_000_003 + seed) >>> 0);
+            const n = WIDTHS[rng.int(WIDTHS.length)];
+            const nrows = Math.max(6, Math.floor(12288 / n));
+            const { rows, names } = randomRows(rng, n, nrows);
+            const src = source(rng, rows, n, srcType);
+            const im = makeImatrix(n, rng);
+            if (!im && ty.needsImatrix) continue;
+            const mine = perRow(src.src, srcType, n, im);
+            const keep = mine.flatMap((m, i) => (m === "abort" ? [] : [i]));
+            mine.forEach((m, i) => { if (m === "abort") refused.push({ rows: src.rows.slice(i * n, (i + 1) * n), n, imatrix: im, what: `${label} seed ${seed} n=${n} imatrix=${kind} row ${i} (${names[i]})` }); });
+            if (!keep.length) continue;
+            const rowsKept = new Float32Array(keep.length * n);
+            keep.forEach((r, i) => rowsKept.set(src.rows.subarray(r * n, (r + 1) * n), i * n));
+            const ours = Buffer.concat(keep.map((i) => mine[i] as Uint8Array));
+            const diff = firstDiff(ty, ours, ref.quantize(ty.id, rowsKept, n, im), n, keep.map((i) => names[i]));
+            expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();
+            rowsChecked += keep.length;
+          }
+        });
+        expect(rowsChecked).toBeGreaterThan(150 * ROUNDS);
+      });
+    }
+
+    it(`llama.cpp aborts on the rows we refuse (${ABORTS} of them, each in a child process)`, () => {
+      // spread the picks over the refused rows (they cluster by imatrix kind)
+      const picks = refused.filter((_, i) => i % Math.max(1, Math.floor(refused.length / ABORTS)) === 0).slice(0, ABORTS);
+      for (const p of picks) expect(quantizeRowsIsolated(ty.id, p.rows, p.n, p.imatrix).rows[0], p.what).toBeUndefined();
+    }, 120_000);
+  });
+}
+
+for (const ty of GRID_TYPES) gridSuite(ty);
