@@ -8,6 +8,11 @@
 //   MAX(a, b) -> cmax (keeps C's operand order on NaN).
 
 import { fp32_to_fp16, cvtt_i32, roundf, cmax, fabsf } from "./common";
+import { use_scalar } from "./simd";
+import { block_tq1_0_simd, block_tq2_0_simd, block_mxfp4_simd, block_nvfp4_simd, block_q2_0_simd } from "./small_simd";
+
+// The row functions run the SIMD blocks of small_simd.ts (byte-identical, test/kernels/simd-small.test.ts)
+// unless set_scalar_kernels(1) selects these scalar ones.
 
 // @ts-ignore: decorator
 @inline function ld(x: usize, j: i32): f32 { return load<f32>(x + (<usize>j << 2)); }
@@ -22,7 +27,7 @@ import { fp32_to_fp16, cvtt_i32, roundf, cmax, fabsf } from "./common";
 // ---------------------------------------------------------------- tq1_0
 // block_tq1_0 { uint8_t qs[48]; uint8_t qh[4]; ggml_half d; } = 54 bytes per 256
 
-function block_tq1_0(x: usize, y: usize): void {
+export function block_tq1_0(x: usize, y: usize): void {
   let amax: f32 = 0;
   for (let j = 0; j < 256; j++) amax = cmax(amax, fabsf(ld(x, j)));
   const d: f32 = amax;
@@ -68,14 +73,15 @@ function block_tq1_0(x: usize, y: usize): void {
 
 export function quantize_row_tq1_0(x: usize, y: usize, n: i32, qw: usize): usize {
   const nb = n / 256;
-  for (let i = 0; i < nb; i++) block_tq1_0(x + <usize>i * 1024, y + <usize>i * 54);
+  const block = use_scalar() ? block_tq1_0 : block_tq1_0_simd;
+  for (let i = 0; i < nb; i++) block(x + <usize>i * 1024, y + <usize>i * 54);
   return <usize>nb * 54;
 }
 
 // ---------------------------------------------------------------- tq2_0
 // block_tq2_0 { uint8_t qs[64]; ggml_half d; } = 66 bytes per 256
 
-function block_tq2_0(x: usize, y: usize): void {
+export function block_tq2_0(x: usize, y: usize): void {
   let amax: f32 = 0;
   for (let j = 0; j < 256; j++) amax = cmax(amax, fabsf(ld(x, j)));
   const d: f32 = amax;
@@ -96,7 +102,8 @@ function block_tq2_0(x: usize, y: usize): void {
 
 export function quantize_row_tq2_0(x: usize, y: usize, n: i32, qw: usize): usize {
   const nb = n / 256;
-  for (let i = 0; i < nb; i++) block_tq2_0(x + <usize>i * 1024, y + <usize>i * 66);
+  const block = use_scalar() ? block_tq2_0 : block_tq2_0_simd;
+  for (let i = 0; i < nb; i++) block(x + <usize>i * 1024, y + <usize>i * 66);
   return <usize>nb * 66;
 }
 
@@ -142,7 +149,7 @@ function best_index_mxfp4(x: f32, e: f32): i32 {
 // ---------------------------------------------------------------- mxfp4
 // block_mxfp4 { uint8_t e; uint8_t qs[16]; } = 17 bytes per 32
 
-function block_mxfp4(x: usize, y: usize): void {
+export function block_mxfp4(x: usize, y: usize): void {
   let amax: f32 = 0;
   for (let j = 0; j < 32; j++) {
     const v: f32 = ld(x, j);
@@ -161,7 +168,8 @@ function block_mxfp4(x: usize, y: usize): void {
 
 export function quantize_row_mxfp4(x: usize, y: usize, n: i32, qw: usize): usize {
   const nb = n / 32;
-  for (let i = 0; i < nb; i++) block_mxfp4(x + <usize>i * 128, y + <usize>i * 17);
+  const block = use_scalar() ? block_mxfp4 : block_mxfp4_simd;
+  for (let i = 0; i < nb; i++) block(x + <usize>i * 128, y + <usize>i * 17);
   return <usize>nb * 17;
 }
 
@@ -180,7 +188,7 @@ export function ue4m3_to_fp32(x: u32): f32 {
 }
 
 /** ggml_fp32_to_ue4m3. */
-function fp32_to_ue4m3(xin: f32): u32 {
+export function fp32_to_ue4m3(xin: f32): u32 {
   let x: f32 = xin;
   if (!(x > 0)) return 0;
   if (x > <f32>448) x = 448;
@@ -205,7 +213,7 @@ function fp32_to_ue4m3(xin: f32): u32 {
   return <u32>(((ue4m3_exp << 3) | ue4m3_man) & 0xFF);
 }
 
-function block_nvfp4(x: usize, y: usize): void {
+export function block_nvfp4(x: usize, y: usize): void {
   for (let s = 0; s < 4; s++) {
     const xb = x + <usize>(s * 16) * 4;
     let amax: f32 = 0;
@@ -225,7 +233,8 @@ function block_nvfp4(x: usize, y: usize): void {
 
 export function quantize_row_nvfp4(x: usize, y: usize, n: i32, qw: usize): usize {
   const nb = n / 64;
-  for (let i = 0; i < nb; i++) block_nvfp4(x + <usize>i * 256, y + <usize>i * 36);
+  const block = use_scalar() ? block_nvfp4 : block_nvfp4_simd;
+  for (let i = 0; i < nb; i++) block(x + <usize>i * 256, y + <usize>i * 36);
   return <usize>nb * 36;
 }
 
@@ -253,7 +262,7 @@ export function quantize_row_q1_0(x: usize, y: usize, n: i32, qw: usize): usize 
 // ---------------------------------------------------------------- q2_0
 // block_q2_0 { ggml_half d; uint8_t qs[16]; } = 18 bytes per 64
 
-function block_q2_0(x: usize, y: usize): void {
+export function block_q2_0(x: usize, y: usize): void {
   let amax: f32 = 0;
   for (let j = 0; j < 64; j++) {
     const a: f32 = fabsf(ld(x, j));
@@ -276,6 +285,7 @@ function block_q2_0(x: usize, y: usize): void {
 
 export function quantize_row_q2_0(x: usize, y: usize, n: i32, qw: usize): usize {
   const nb = n / 64;
-  for (let i = 0; i < nb; i++) block_q2_0(x + <usize>i * 256, y + <usize>i * 18);
+  const block = use_scalar() ? block_q2_0 : block_q2_0_simd;
+  for (let i = 0; i < nb; i++) block(x + <usize>i * 256, y + <usize>i * 18);
   return <usize>nb * 18;
 }

@@ -1,6 +1,9 @@
 // ggml_validate_row_data: llama.cpp checks every tensor it loads (check_tensors) and every row it
 // quantizes; a non-finite value or scale fails the whole run. We mirror it exactly so that we refuse
 // exactly the files llama.cpp refuses (e.g. a Q8_0 scale that overflows fp16 on a huge row).
+// The float sources are checked 8 values per step (set_scalar_kernels(1): one by one).
+
+import { use_scalar } from "./simd";
 
 // Where a block keeps its fp16 scale(s): byte offsets of d and m (-1: none), from ggml-common.h.
 function dOffset(type: i32): i32 {
@@ -28,21 +31,52 @@ function mOffset(type: i32): i32 {
 // @ts-ignore: decorator
 @inline function fp16_ok(h: u16): bool { return (h & 0x7c00) != 0x7c00; }
 
+/** Whether any f32 at p..p+bytes (a multiple of 32) is inf or NaN. */
+function any_f32_nonfinite(p: usize, bytes: usize): bool {
+  const e = i32x4.splat(0x7f800000);
+  for (let i: usize = 0; i < bytes; i += 32) {
+    const a = i32x4.eq(v128.and(v128.load(p + i), e), e), b = i32x4.eq(v128.and(v128.load(p + i, 16), e), e);
+    if (v128.any_true(v128.or(a, b))) return true;
+  }
+  return false;
+}
+
+/** Whether any of the 16-bit values at p..p+bytes (bytes a multiple of 16) has (h & mask) >= bad,
+ *  as a signed compare of h & mask (mask < 0x8000): 8 per step, one test per 64 values. A
+ *  pass over the whole source, so it runs at memory speed rather than one branch per value. */
+function any_halves_at_least(p: usize, bytes: usize, mask: i32, bad: i32): bool {
+  const m = i16x8.splat(<i16>mask), lim = i16x8.splat(<i16>(bad - 1));
+  let i: usize = 0;
+  for (; i + 128 <= bytes; i += 128) {
+    let acc = i16x8.gt_s(v128.and(v128.load(p + i), m), lim);
+    for (let j: usize = 16; j < 128; j += 16) acc = v128.or(acc, i16x8.gt_s(v128.and(v128.load(p + i + j), m), lim));
+    if (v128.any_true(acc)) return true;
+  }
+  for (; i < bytes; i += 16) if (v128.any_true(i16x8.gt_s(v128.and(v128.load(p + i), m), lim))) return true;
+  return false;
+}
+
 /** Returns 1 when nbytes of `type` at p pass ggml_validate_row_data, 0 when they fail, -1 when
  *  this module does not know how to validate the type (the caller must not pretend it passed). */
 export function validate_row_data(type: i32, p: usize, nbytes: usize, typeSize: usize): i32 {
   if (typeSize == 0 || nbytes % typeSize != 0) return 0;
   const nb = nbytes / typeSize;
-  if (type == 0) { // f32: no inf, no nan
-    for (let i: usize = 0; i < nb; i++) if ((load<u32>(p + (i << 2)) & 0x7f800000) == 0x7f800000) return 0;
+  if (type == 0) { // f32: no inf, no nan (the high halves, as f16-style exponent tests, in bulk)
+    const bulk = use_scalar() ? 0 : (nb & ~7) << 2;
+    if (bulk > 0 && any_f32_nonfinite(p, bulk)) return 0;
+    for (let i: usize = bulk >> 2; i < nb; i++) if ((load<u32>(p + (i << 2)) & 0x7f800000) == 0x7f800000) return 0;
     return 1;
   }
   if (type == 1) { // f16
-    for (let i: usize = 0; i < nb; i++) if (!fp16_ok(load<u16>(p + (i << 1)))) return 0;
+    const bulk = use_scalar() ? 0 : (nb & ~7) << 1;
+    if (bulk > 0 && any_halves_at_least(p, bulk, 0x7c00, 0x7c00)) return 0;
+    for (let i: usize = bulk >> 1; i < nb; i++) if (!fp16_ok(load<u16>(p + (i << 1)))) return 0;
     return 1;
   }
   if (type == 30) { // bf16
-    for (let i: usize = 0; i < nb; i++) if ((load<u16>(p + (i << 1)) & 0x7fff) >= 0x7f80) return 0;
+    const bulk = use_scalar() ? 0 : (nb & ~7) << 1;
+    if (bulk > 0 && any_halves_at_least(p, bulk, 0x7fff, 0x7f80)) return 0;
+    for (let i: usize = bulk >> 1; i < nb; i++) if ((load<u16>(p + (i << 1)) & 0x7fff) >= 0x7f80) return 0;
     return 1;
   }
   if (type == 24 || type == 25 || type == 26 || type == 27) return 1; // integers: nothing to check

@@ -25,6 +25,8 @@ const nrows = Number(opt("--rows", "64"));
 const src = opt("--src", "f32") as "f32" | "f16" | "bf16";
 const withScalar = !args.includes("--no-scalar");
 const n = 4096;
+/** kernels that never read an importance vector (a second row would repeat the first) */
+const IGNORES_IMATRIX = new Set(["f32", "f16", "bf16", "q8_0", "tq1_0", "tq2_0", "mxfp4", "nvfp4", "q1_0", "q2_0"]);
 
 const refDir = process.env.REF_DIR ?? join(homedir(), ".cache", "gguf-quantize-ref");
 const lib = join(refDir, "nlc", "bins", "linux-x64", "libggml-base.so");
@@ -79,7 +81,7 @@ for (let round = 0; round < rounds; round++) {
   for (const name of types) {
     const ty = typeByName(name)!;
     for (const im of [false, true]) {
-      if (im && ["f16", "bf16", "f32", "q8_0"].includes(name)) continue;
+      if (im && IGNORES_IMATRIX.has(name)) continue;
       const key = `${name}${im ? "+imatrix" : ""}`;
       const row = table.get(key) ?? { name: key, simd: 0, scalar: 0, native: 0, same: true, scalarSame: true };
       const a = ours(simd, ty.id, im);

@@ -4,7 +4,7 @@
 
 import { QuantizeError, ioError } from "./errors.js";
 import type { ByteSink, ByteSource } from "./io/types.js";
-import { KernelAbort, type Kernels } from "./kernels.js";
+import { KernelAbort, type Kernels, type Regions } from "./kernels.js";
 import type { Plan } from "./plan.js";
 import { TYPES, rowBytes, typeName } from "./types.js";
 
@@ -77,17 +77,13 @@ function valid(k: Kernels, type: number, offset: number, nbytes: number): boolea
   return r === 1;
 }
 
-/** Does one job: read straight into kernel memory, validate, quantize (or not), validate, write. */
-export async function runJob(k: Kernels, src: ByteSource, sink: ByteSink, job: Job): Promise<void> {
-  const { src: srcBytes, dst: dstBytes } = jobBytes(job);
-  const r = k.reserve(job.kind === "copy" ? 0 : job.n, srcBytes, dstBytes, job.imatrix ? job.n : 0);
-  await src.readInto(k.bytes(r.src, srcBytes), job.srcOffset).catch((e: unknown) => { throw ioError(e, src.name, "read"); });
+/** The in-memory part of a job whose source bytes are at r.src: validate them, quantize (or not),
+ *  validate the result. Returns where the bytes to write are (in kernel memory). */
+export function computeJob(k: Kernels, job: Job, r: Regions, sourceName: string): { offset: number; bytes: number } {
+  const { src: srcBytes } = jobBytes(job);
   // llama.cpp's loader checks every tensor it reads (check_tensors)
-  if (!valid(k, job.srcType, r.src, srcBytes)) throw new QuantizeError("BAD_FILE", `${src.name}: tensor '${job.name}' has invalid data`);
-  if (job.kind === "copy") {
-    await write(sink, k.bytes(r.src, srcBytes), job.dstOffset);
-    return;
-  }
+  if (!valid(k, job.srcType, r.src, srcBytes)) throw new QuantizeError("BAD_FILE", `${sourceName}: tensor '${job.name}' has invalid data`);
+  if (job.kind === "copy") return { offset: r.src, bytes: srcBytes };
   if (job.imatrix) {
     const m = job.imatrix;
     k.bytes(r.imatrix, job.n * 4).set(new Uint8Array(m.buffer, m.byteOffset, job.n * 4));
@@ -102,7 +98,22 @@ export async function runJob(k: Kernels, src: ByteSource, sink: ByteSink, job: J
   if (!valid(k, job.dstType, r.dst, written)) {
     throw new QuantizeError("REFUSED", `${job.name}: quantized data validation failed (a ${typeName(job.dstType)} scale is not finite)`);
   }
-  await write(sink, k.bytes(r.dst, written), job.dstOffset);
+  return { offset: r.dst, bytes: written };
+}
+
+/** Does one job: read straight into kernel memory, computeJob, write. (src/pipeline.ts does the
+ *  same with the I/O of neighbouring jobs overlapped.) */
+export async function runJob(k: Kernels, src: ByteSource, sink: ByteSink, job: Job): Promise<void> {
+  const { src: srcBytes, dst: dstBytes } = jobBytes(job);
+  const r = k.reserve(job.kind === "copy" ? 0 : job.n, srcBytes, dstBytes, job.imatrix ? job.n : 0);
+  await read(src, k.bytes(r.src, srcBytes), job.srcOffset);
+  const out = computeJob(k, job, r, src.name);
+  await write(sink, k.bytes(out.offset, out.bytes), job.dstOffset);
+}
+
+/** src.readInto, with a failure that is not ours reported as an IO error naming the input. */
+export function read(src: ByteSource, dst: Uint8Array, position: number): Promise<void> {
+  return src.readInto(dst, position).catch((e: unknown) => { throw ioError(e, src.name, "read"); });
 }
 
 /** sink.write, with a failure that is not ours reported as an IO error naming the output. */

@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { Job } from "./jobs.js";
 import { kernelsModule } from "./kernels.js";
+import type { JobPipeline } from "./pipeline.js";
 import type { JobRunner } from "./quantize.js";
 import { fromFailure, runOnPorts, type JobFailure, type JobPort } from "./schedule.js";
 
@@ -33,15 +34,15 @@ export interface PoolFiles {
   readonly sinks: readonly string[];
 }
 
-/** A worker_threads worker as a JobPort: one job in flight, its result matched by id. */
+/** A worker_threads worker as a JobPort: jobs in flight matched by id. */
 function nodePort(w: Worker): JobPort & { close(): Promise<void> } {
   let nextId = 0;
-  let pending: { id: number; resolve(): void; reject(e: unknown): void } | undefined;
-  const fail = (e: unknown) => { const p = pending; pending = undefined; p?.reject(e); };
+  const pending = new Map<number, { resolve(): void; reject(e: unknown): void }>();
+  const fail = (e: unknown) => { const all = [...pending.values()]; pending.clear(); for (const p of all) p.reject(e); };
   w.on("message", (msg: { id?: number; error?: JobFailure }) => {
-    if (!pending || msg.id !== pending.id) return;
-    const p = pending;
-    pending = undefined;
+    const p = msg.id === undefined ? undefined : pending.get(msg.id);
+    if (!p) return;
+    pending.delete(msg.id!);
     if (msg.error) p.reject(fromFailure(msg.error));
     else p.resolve();
   });
@@ -50,7 +51,7 @@ function nodePort(w: Worker): JobPort & { close(): Promise<void> } {
   return {
     run: (job) => new Promise<void>((resolve, reject) => {
       const id = nextId++;
-      pending = { id, resolve, reject };
+      pending.set(id, { resolve, reject });
       w.postMessage({ id, job });
     }),
     // let the worker flush and close its handles before the main thread commits
@@ -61,8 +62,10 @@ function nodePort(w: Worker): JobPort & { close(): Promise<void> } {
   };
 }
 
-/** A JobRunner over `threads` workers, ended when the jobs are done or one failed. */
-export function workerRunner(threads: number, files: PoolFiles): JobRunner {
+/** A JobRunner over `threads` workers, ended when the jobs are done or one failed; `local`, when
+ *  given, takes jobs too, on this thread (a pipeline over the caller's own kernels and handles:
+ *  this thread is otherwise idle, and it spares a worker's start-up). */
+export function workerRunner(threads: number, files: PoolFiles, local?: JobPipeline): JobRunner {
   return async (jobs, onDone, signal) => {
     const script = workerScript();
     const module = kernelsModule();
@@ -72,9 +75,10 @@ export function workerRunner(threads: number, files: PoolFiles): JobRunner {
     }));
     try {
       const ports = workers.map(nodePort);
-      await runOnPorts(ports, jobs, onDone, signal);
+      await runOnPorts(local ? [local, ...ports] : ports, jobs, onDone, signal, 3);
       await Promise.all(ports.map((p) => p.close()));
     } finally {
+      await local?.idle();
       await Promise.all(workers.map((w) => w.terminate()));
     }
   };

@@ -6,7 +6,8 @@
 
 import { QuantizeError } from "./errors.js";
 import type { ByteSink, ByteSource } from "./io/types.js";
-import { planJobs, runJob, write, type Job } from "./jobs.js";
+import { planJobs, write, type Job } from "./jobs.js";
+import { JobPipeline, runPipelined } from "./pipeline.js";
 import { Kernels } from "./kernels.js";
 import type { Plan, PlannedTensor } from "./plan.js";
 import { typeName } from "./types.js";
@@ -26,15 +27,10 @@ export interface ExecuteOptions {
 /** Something that runs jobs: this thread (runJobsInline) or a worker pool (src/pool.ts). */
 export type JobRunner = (jobs: Iterable<Job>, onDone: (job: Job) => void, signal?: AbortSignal) => Promise<void>;
 
-/** Runs jobs one after another on this thread. */
+/** Runs jobs on this thread, one after another, with each one's I/O overlapped with its
+ *  neighbours' kernels (src/pipeline.ts). */
 export function inlineRunner(sources: readonly ByteSource[], sinks: readonly ByteSink[], kernels = new Kernels()): JobRunner {
-  return async (jobs, onDone, signal) => {
-    for (const job of jobs) {
-      if (signal?.aborted) throw new QuantizeError("CANCELLED", "cancelled");
-      await runJob(kernels, sources[job.shard], sinks[job.file], job);
-      onDone(job);
-    }
-  };
+  return (jobs, onDone, signal) => runPipelined(new JobPipeline(kernels, sources, sinks), jobs, onDone, signal);
 }
 
 /** Refuses, before anything is written, a plan that needs a kernel or a source conversion the

@@ -10,6 +10,7 @@ import { createSink, openSource, type NodeSink } from "./io/node.js";
 import { workerRunner } from "./pool.js";
 import { Kernels } from "./kernels.js";
 import { openImatrix, openShards, outputNames, splitPath, type OpenedModel } from "./open.js";
+import { JobPipeline } from "./pipeline.js";
 import { makePlan, type Plan, type PlanOptions } from "./plan.js";
 import { CHUNK_BYTES, checkRunnable, execute, inlineRunner } from "./quantize.js";
 import { planJobs } from "./jobs.js";
@@ -100,8 +101,9 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
       let jobs = 0;
       for (const _ of planJobs(plan, CHUNK_BYTES)) if (++jobs >= MAX_WORKERS) break;
       const threads = Math.max(1, Math.min(opts.threads ?? 1, jobs, MAX_WORKERS));
+      // this thread is one of the `threads`: it runs jobs between the workers' messages
       const runner = threads > 1
-        ? workerRunner(threads, { sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.tempPath) })
+        ? workerRunner(threads - 1, { sources: sources.map((s) => s.name), sinks: sinks.map((s) => s.tempPath) }, new JobPipeline(kernels, sources, sinks))
         : inlineRunner(sources, sinks, kernels);
       await execute(plan, sinks, runner, {
         signal: opts.signal,

@@ -1,6 +1,6 @@
 // Hands jobs to a set of workers, whatever kind they are (Node worker_threads, Web Workers): each
-// worker takes the next job as soon as it is free, with at most one in flight, so memory stays at
-// one chunk per worker. The first failure (or the signal) stops the hand-out; jobs already running
+// worker takes the next job as soon as it is free, with at most `depth` in flight, so memory stays
+// at a chunk or two per worker. The first failure (or the signal) stops the hand-out; jobs already running
 // finish or fail on their own, and the caller ends the workers.
 
 import { QuantizeError, type ErrorCode } from "./errors.js";
@@ -25,10 +25,12 @@ export function fromFailure(f: JobFailure): Error {
   return f.code ? new QuantizeError(f.code, f.message) : new Error(f.message);
 }
 
-export async function runOnPorts(ports: readonly JobPort[], jobs: Iterable<Job>, onDone: (job: Job) => void, signal?: AbortSignal): Promise<void> {
+/** depth: jobs in flight per worker (a worker that pipelines its I/O, src/pipeline.ts, wants 2-3;
+ *  more only delays the hand-out to a faster worker). */
+export async function runOnPorts(ports: readonly JobPort[], jobs: Iterable<Job>, onDone: (job: Job) => void, signal?: AbortSignal, depth = 1): Promise<void> {
   const iterator = jobs[Symbol.iterator]();
   let stopped = false;
-  await Promise.all(ports.map(async (port) => {
+  await Promise.all(ports.flatMap((port) => Array.from({ length: depth }, () => port)).map(async (port) => {
     for (;;) {
       if (stopped) return;
       if (signal?.aborted) {

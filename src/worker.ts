@@ -1,11 +1,12 @@
 // A pool worker (worker_threads, in Node or Deno): owns one kernel instance and its own file handles, and runs
-// the jobs it is sent. See src/pool.ts for the protocol.
+// the jobs it is sent, in order, through a JobPipeline. See src/pool.ts for the protocol.
 
 import { parentPort, workerData } from "node:worker_threads";
 import { openSink, openSource } from "./io/node.js";
 import type { ByteSink, ByteSource } from "./io/types.js";
-import { runJob, type Job } from "./jobs.js";
+import type { Job } from "./jobs.js";
 import { Kernels } from "./kernels.js";
+import { JobPipeline } from "./pipeline.js";
 import { toFailure } from "./schedule.js";
 
 interface Init { module: WebAssembly.Module; sources: string[]; sinks: string[] }
@@ -17,9 +18,13 @@ const open = () => (files ??= (async () => ({
   sources: await Promise.all(init.sources.map((p) => openSource(p))),
   sinks: await Promise.all(init.sinks.map((p) => openSink(p))),
 }))());
+// the pool keeps a few jobs in flight per worker, so the next job's read overlaps this one's kernel
+let pipeline: Promise<JobPipeline> | undefined;
+const jobs = () => (pipeline ??= open().then((f) => new JobPipeline(kernels, f.sources, f.sinks)));
 
 parentPort!.on("message", async (msg: { id: number; job: Job } | { close: true }) => {
   if ("close" in msg) {
+    if (pipeline) await (await pipeline).idle();
     if (files) {
       const f = await files;
       await Promise.all([...f.sources.map((s) => s.close()), ...f.sinks.map((s) => s.commit())]);
@@ -28,8 +33,7 @@ parentPort!.on("message", async (msg: { id: number; job: Job } | { close: true }
     return;
   }
   try {
-    const f = await open();
-    await runJob(kernels, f.sources[msg.job.shard], f.sinks[msg.job.file], msg.job);
+    await (await jobs()).run(msg.job);
     parentPort!.postMessage({ id: msg.id });
   } catch (e) {
     parentPort!.postMessage({ id: msg.id, error: toFailure(e) });

@@ -1,6 +1,7 @@
 // The small types (tq1_0 tq2_0 mxfp4 nvfp4 q1_0 q2_0, assembly/small.ts) against llama.cpp:
 // committed goldens everywhere, the reference library itself where it loads. None of them reads an
-// importance vector; all are exact on every input, NaN and inf included.
+// importance vector; all are exact on every input, NaN and inf included. The goldens hold for the
+// SIMD kernels (small_simd.ts) and for their scalar references alike.
 //
 // Targeted quirks: mxfp4's exponent floorf(log2f(amax)) next to every power of two (the float-rounded
 // log2f makes amax a few ulps below 2^k give k), ties of lroundf (tq*) and roundf (q2_0) at ±0.5·amax,
@@ -17,6 +18,7 @@ import { bytesOf, toBf16, toF16, widenBf16, widenF16 } from "../support/floats.j
 import { EXTRA_CASES, nearPowersOfTwo, probeRows, tieRows } from "../support/small-rows.js";
 import { SRC, infRows, inputDigest, makeCase, nanRows, parseKey, sha256, type GoldenFile, type SrcName } from "../support/golden.js";
 import { firstDiff } from "../support/compare.js";
+import { scalar } from "../support/simd.js";
 
 const NAMES = ["tq1_0", "tq2_0", "mxfp4", "nvfp4", "q1_0", "q2_0"];
 const SMALL = NAMES.map((name) => typeByName(name)!);
@@ -57,6 +59,7 @@ describe("small kernels: goldens (no native library needed)", () => {
     expect(inputDigest(c), "the row generator no longer makes the rows the golden was made from").toBe(entry.input);
     const ours = quantizeRows(k, type.id, c.srcBytes, SRC[c.src], n, c.imatrix);
     const digest = sha256(ours);
+    expect(sha256(quantizeRows(scalar, type.id, c.srcBytes, SRC[c.src], n, c.imatrix)), "scalar reference").toBe(entry.output);
     const where = digest !== entry.output && oracle ? firstDiff(ours, oracle.quantize(type.id, c.oracleRows, n), rowBytes(type.id, n), undefined, type.typeSize) : undefined;
     expect(digest, where).toBe(entry.output);
   });
@@ -66,6 +69,7 @@ describe("small kernels: goldens (no native library needed)", () => {
     const { rows, n } = EXTRA_CASES[c](ty.name);
     expect(extra.made_by).toContain("libggml-base.so");
     expect(sha256(quantizeRows(k, ty.id, bytesOf(rows), 0, n))).toBe(extra.cases[`${name}/${c}`]);
+    expect(sha256(quantizeRows(scalar, ty.id, bytesOf(rows), 0, n)), "scalar reference").toBe(extra.cases[`${name}/${c}`]);
   });
 
   it("the importance vector changes nothing", () => {
