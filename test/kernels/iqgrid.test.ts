@@ -26,7 +26,7 @@ interface GoldenFile {
 }
 
 const ROUNDS = Number(process.env.IQGRID_ROUNDS ?? 1);
-const ABORTS = Number(process.env.IQGRID_ABORTS ?? 2);
+const ABORTS = Number(process.env.IQGRID_ABORTS ?? 1);
 const ALL_CASES = { ...CASES, ...SUBBLOCK_CASES };
 const ALL_NAMES = Object.keys(ALL_CASES);
 
