@@ -4,7 +4,7 @@
 
 import { QuantizeError } from "./errors.js";
 import type { ByteSink, ByteSource } from "./io/types.js";
-import type { Kernels } from "./kernels.js";
+import { KernelAbort, type Kernels } from "./kernels.js";
 import type { Plan } from "./plan.js";
 import { TYPES, rowBytes, typeName } from "./types.js";
 
@@ -92,7 +92,14 @@ export async function runJob(k: Kernels, src: ByteSource, sink: ByteSink, job: J
     const m = job.imatrix;
     k.bytes(r.imatrix, job.n * 4).set(new Uint8Array(m.buffer, m.byteOffset, job.n * 4));
   }
-  const written = k.quantize(job.dstType, r, job.srcType, job.rows, job.n, job.imatrix !== undefined);
+  let written: number;
+  try {
+    written = k.quantize(job.dstType, r, job.srcType, job.rows, job.n, job.imatrix !== undefined);
+  } catch (e) {
+    // llama.cpp would stop the process on this tensor (a failed GGML_ASSERT in the iq2/iq1 kernels)
+    if (e instanceof KernelAbort) throw new QuantizeError("REFUSED", `${job.name}: ${e.message}`);
+    throw e;
+  }
   if (!valid(k, job.dstType, r.dst, written)) {
     throw new QuantizeError("REFUSED", `${job.name}: quantized data validation failed (a ${typeName(job.dstType)} scale is not finite)`);
   }
