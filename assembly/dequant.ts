@@ -7,6 +7,8 @@ import { kvalue_mxfp4, e8m0_to_fp32_half, ue4m3_to_fp32 } from "./small";
 import { kvalue_iq4nl } from "./tables";
 import { IQ4NL_BLOCK_BYTES, IQ4XS_BLOCK_BYTES, IQ4XS_SCALES_H, IQ4XS_SCALES_L, IQ4XS_QS } from "./iquants";
 import { dequantize_row_iq2_xxs, dequantize_row_iq2_xs, dequantize_row_iq2_s, dequantize_row_iq1_s, dequantize_row_iq1_m } from "./dequant_grid";
+import { IQ3XXS_BLOCK_BYTES, IQ3S_BLOCK_BYTES, IQ3S_QS, IQ3S_QH, IQ3S_SIGNS, IQ3S_SCALES } from "./iq3";
+import { IQ3XXS_GRID, IQ3S_GRID } from "./grids_iq3";
 
 // @ts-ignore: decorator
 @inline function half(p: usize): f32 { return fp16_to_fp32(load<u16>(p)); }
@@ -342,6 +344,67 @@ export function dequantize_row_iq4_xs(x: usize, y: usize, k: i32): void {
   }
 }
 
+/** Four grid bytes at g times db, negated where `signs` has bit j0 + j set (ksigns/kmask of
+ *  ggml-common.h: y = db * grid[j] * (signs & kmask[j] ? -1 : 1)). */
+// @ts-ignore: decorator
+@inline function put_grid4(out: usize, db: f32, g: usize, signs: u32, j0: u32): void {
+  for (let j: u32 = 0; j < 4; ++j) {
+    store<f32>(out + (<usize>j << 2), db * <f32>load<u8>(g + j) * ((signs >> (j0 + j)) & 1 ? <f32>-1 : <f32>1));
+  }
+}
+
+/** ksigns_iq2xs[i]: the 7 stored sign bits and their parity as the 8th. */
+// @ts-ignore: decorator
+@inline function ksigns(i: u32): u32 { return i | ((popcnt(i) & 1) << 7); }
+
+/** dequantize_row_iq3_xxs: per 32 values db = d * (0.5 + ls) * 0.5, 8 grid indices and 4 x 7 signs. */
+export function dequantize_row_iq3_xxs(x: usize, y: usize, k: i32): void {
+  const nb = k / 256;
+  for (let i = 0; i < nb; i++) {
+    const blk = x + <usize>i * IQ3XXS_BLOCK_BYTES;
+    const d: f32 = half(blk);
+    let qs = blk + 2;
+    const scales_and_signs = blk + 2 + 64;
+    let out = y + (<usize>(i * 256) << 2);
+    for (let ib32 = 0; ib32 < 8; ++ib32) {
+      const aux32 = load<u32>(scales_and_signs + (<usize>ib32 << 2));
+      const db: f32 = d * (<f32>0.5 + <f32>(aux32 >> 28)) * <f32>0.5;
+      for (let l: u32 = 0; l < 4; ++l) {
+        const signs = ksigns((aux32 >> (7 * l)) & 127);
+        put_grid4(out, db, IQ3XXS_GRID + (<usize>load<u8>(qs + 2 * l) << 2), signs, 0);
+        put_grid4(out + 16, db, IQ3XXS_GRID + (<usize>load<u8>(qs + 2 * l + 1) << 2), signs, 4);
+        out += 32;
+      }
+      qs += 8;
+    }
+  }
+}
+
+/** dequantize_row_iq3_s: per 32 values db = d * (1 + 2*ls), 9-bit grid indices (qs | qh bit), stored signs. */
+export function dequantize_row_iq3_s(x: usize, y: usize, k: i32): void {
+  const nb = k / 256;
+  for (let i = 0; i < nb; i++) {
+    const blk = x + <usize>i * IQ3S_BLOCK_BYTES;
+    const d: f32 = half(blk);
+    let out = y + (<usize>(i * 256) << 2);
+    for (let ib32 = 0; ib32 < 8; ++ib32) {
+      const sc = <i32>load<u8>(blk + IQ3S_SCALES + <usize>(ib32 / 2));
+      const db: f32 = d * <f32>(<i32>(1 + 2 * ((sc >> (4 * (ib32 % 2))) & 0xf)));
+      const qs = blk + IQ3S_QS + <usize>(8 * ib32);
+      const qh = <u32>load<u8>(blk + IQ3S_QH + <usize>ib32);
+      const signs = blk + IQ3S_SIGNS + <usize>(4 * ib32);
+      for (let l: u32 = 0; l < 4; ++l) {
+        const s = <u32>load<u8>(signs + l);
+        const g1 = <u32>load<u8>(qs + 2 * l) | ((qh << (8 - 2 * l)) & 256);
+        const g2 = <u32>load<u8>(qs + 2 * l + 1) | ((qh << (7 - 2 * l)) & 256);
+        put_grid4(out, db, IQ3S_GRID + (<usize>g1 << 2), s, 0);
+        put_grid4(out + 16, db, IQ3S_GRID + (<usize>g2 << 2), s, 4);
+        out += 32;
+      }
+    }
+  }
+}
+
 /** to_float of `type` over k values; false when this module cannot dequantize the type. */
 export function dequantize_row(type: i32, x: usize, y: usize, k: i32): bool {
   switch (type) {
@@ -357,8 +420,10 @@ export function dequantize_row(type: i32, x: usize, y: usize, k: i32): bool {
     case 14: dequantize_row_q6_K(x, y, k); return true;
     case 16: dequantize_row_iq2_xxs(x, y, k); return true;
     case 17: dequantize_row_iq2_xs(x, y, k); return true;
+    case 18: dequantize_row_iq3_xxs(x, y, k); return true;
     case 19: dequantize_row_iq1_s(x, y, k); return true;
     case 20: dequantize_row_iq4_nl(x, y, k); return true;
+    case 21: dequantize_row_iq3_s(x, y, k); return true;
     case 22: dequantize_row_iq2_s(x, y, k); return true;
     case 23: dequantize_row_iq4_xs(x, y, k); return true;
     case 29: dequantize_row_iq1_m(x, y, k); return true;

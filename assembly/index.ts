@@ -11,12 +11,13 @@ import { quantize_row_tq1_0, quantize_row_tq2_0, quantize_row_mxfp4, quantize_ro
 import { quantize_row_iq4_nl, quantize_row_iq4_xs } from "./iquants";
 import { quantize_row_iq2_xxs, quantize_row_iq2_xs, quantize_row_iq2_s } from "./iq2";
 import { quantize_row_iq1_s, quantize_row_iq1_m } from "./iq1";
-import { LATTICE_END } from "./lattice";
+import { quantize_row_iq3_xxs, quantize_row_iq3_s } from "./iq3";
+import { ARENA_END } from "./arena";
 import { dequantize_row } from "./dequant";
 
-/** First byte the host may use: below it lie the module's static data and the iq2/iq1 lattices
- *  (lattice.ts), which the kernels build there on first use. */
-export function heap_base(): usize { return LATTICE_END; }
+/** First byte the host may use: below it lie the module's static data, the iq2/iq1 lattices
+ *  (lattice.ts) and the arena of the other tables built at run time (arena.ts). */
+export function heap_base(): usize { return ARENA_END; }
 
 /** Where kernels may widen one source row (nPerRow * 4 bytes). */
 export function set_scratch(p: usize): void { _set_scratch(p); }
@@ -46,6 +47,8 @@ export function quantize_iq2_xs(src: usize, srcType: i32, dst: usize, nrows: i32
 export function quantize_iq1_s(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq1_s, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_iq1_m(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq1_m, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_iq2_s(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq2_s, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_iq3_xxs(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq3_xxs, src, srcType, dst, nrows, n, imatrix); }
+export function quantize_iq3_s(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq3_s, src, srcType, dst, nrows, n, imatrix); }
 export function quantize_iq4_xs(src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize { return quantize_rows(quantize_row_iq4_xs, src, srcType, dst, nrows, n, imatrix); }
 
 export { validate_row_data } from "./validate";

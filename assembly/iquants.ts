@@ -21,6 +21,8 @@
 import { nearest_int, fabsf, store_f16 } from "./common";
 import { GROUP_MAX_EPS } from "./search";
 import { kvalue_iq4nl } from "./tables";
+import { use_scalar } from "./simd";
+import { quantize_row_iq4_nl_simd, quantize_row_iq4_xs_simd } from "./iquants_simd";
 
 const QK_K: i32 = 256;
 const QK4_NL: i32 = 32;
@@ -43,15 +45,15 @@ const QK4_NL: i32 = 32;
 }
 
 // Per-call scratch, as C's stack arrays: uint8_t L[QK_K]; float weight[32]; float scales[QK_K/32].
-const L_IQ4: usize = memory.data(QK_K, 16);
+export const L_IQ4: usize = memory.data(QK_K, 16);
 const WEIGHT_IQ4: usize = memory.data(32 << 2, 16);
-const SCALES_IQ4: usize = memory.data((QK_K / 32) << 2, 16);
+export const SCALES_IQ4: usize = memory.data((QK_K / 32) << 2, 16);
 
 /**
  * One 32-wide sub-block's search (the loop body of quantize_row_iq4_nl_impl over ib, ntry = 7):
  * fills weight[], returns the scale d (0 for an all-but-zero sub-block). sigma2 is only read when qw != 0.
  */
-function iq4_subblock(xb: usize, qw: usize, sigma2: f32): f32 {
+export function iq4_subblock(xb: usize, qw: usize, sigma2: f32): f32 {
   const weight = WEIGHT_IQ4;
   if (qw != 0) {
     for (let j = 0; j < 32; ++j) {
@@ -107,7 +109,7 @@ function iq4_subblock(xb: usize, qw: usize, sigma2: f32): f32 {
 
 /** sigma2 of quantize_row_iq4_nl_impl: Σx² in order, times 2/super_block_size (a power of two). */
 // @ts-ignore: decorator
-@inline function sigma2_of(x: usize, n: i32, factor: f32): f32 {
+@inline export function sigma2_of(x: usize, n: i32, factor: f32): f32 {
   let s: f32 = 0;
   for (let j = 0; j < n; ++j) {
     const xj = load<f32>(x + (<usize>j << 2));
@@ -118,7 +120,7 @@ function iq4_subblock(xb: usize, qw: usize, sigma2: f32): f32 {
 
 /** q4[16*i + j] = L[32*i + j] | L[32*i + 16 + j] << 4 over n values. */
 // @ts-ignore: decorator
-@inline function pack_nibbles(q4: usize, L: usize, n: i32): void {
+@inline export function pack_nibbles(q4: usize, L: usize, n: i32): void {
   for (let i = 0; i < n / 32; ++i) {
     for (let j = 0; j < 16; ++j) {
       store<u8>(q4 + <usize>(16 * i + j), load<u8>(L + <usize>(32 * i + j)) | (load<u8>(L + <usize>(32 * i + 16 + j)) << 4));
@@ -130,21 +132,25 @@ function iq4_subblock(xb: usize, qw: usize, sigma2: f32): f32 {
 /** sizeof(block_iq4_nl) = 18 */
 export const IQ4NL_BLOCK_BYTES: usize = 2 + QK4_NL / 2;
 
+/** One block of quantize_iq4_nl: 32 values at xb into the block_iq4_nl at blk, importance qw (32
+ *  floats) or 0. (The unit a SIMD lane runs; iquants_simd.ts calls it for the lanes it hands back.) */
+export function iq4_nl_block(xb: usize, qw: usize, blk: usize): void {
+  const L = L_IQ4;
+  const sigma2: f32 = qw != 0 ? sigma2_of(xb, QK4_NL, <f32>2 / <f32>QK4_NL) : <f32>0;
+  const d: f32 = iq4_subblock(xb, qw, sigma2);
+  store_f16(blk, d);
+  // super_block_size == block_size, ntry > 0: the levels again from the final scale
+  const id: f32 = d != 0 ? <f32>1 / d : <f32>0; // NaN is truthy
+  for (let j = 0; j < QK4_NL; ++j) store<u8>(L + <usize>j, <u8>best_index_iq4nl(id * load<f32>(xb + (<usize>j << 2))));
+  pack_nibbles(blk + 2, L, QK4_NL);
+}
+
 /** quantize_iq4_nl over one row: n values at x into n/32 block_iq4_nl at y, importance qw (n floats) or 0. */
 export function quantize_row_iq4_nl_impl_row(x: usize, y: usize, n: i32, quant_weights: usize): void {
   const nblock = n / QK4_NL;
-  const L = L_IQ4;
   for (let ibl = 0; ibl < nblock; ++ibl) {
-    const xb = x + (<usize>(QK4_NL * ibl) << 2);
-    const qw: usize = quant_weights != 0 ? quant_weights + (<usize>(QK4_NL * ibl) << 2) : 0;
-    const blk = y + <usize>ibl * IQ4NL_BLOCK_BYTES;
-    const sigma2: f32 = qw != 0 ? sigma2_of(xb, QK4_NL, <f32>2 / <f32>QK4_NL) : <f32>0;
-    const d: f32 = iq4_subblock(xb, qw, sigma2);
-    store_f16(blk, d);
-    // super_block_size == block_size, ntry > 0: the levels again from the final scale
-    const id: f32 = d != 0 ? <f32>1 / d : <f32>0; // NaN is truthy
-    for (let j = 0; j < QK4_NL; ++j) store<u8>(L + <usize>j, <u8>best_index_iq4nl(id * load<f32>(xb + (<usize>j << 2))));
-    pack_nibbles(blk + 2, L, QK4_NL);
+    const o = <usize>(QK4_NL * ibl) << 2;
+    iq4_nl_block(x + o, quant_weights != 0 ? quant_weights + o : 0, y + <usize>ibl * IQ4NL_BLOCK_BYTES);
   }
 }
 
@@ -155,59 +161,86 @@ export const IQ4XS_QS: usize = IQ4XS_SCALES_L + QK_K / 64;
 /** sizeof(block_iq4_xs) = 136 */
 export const IQ4XS_BLOCK_BYTES: usize = IQ4XS_QS + QK_K / 2;
 
+// Per-call scratch: the inverse scale idl of each sub-block (iq4_xs_scales to the level loop).
+const IDL_IQ4: usize = memory.data((QK_K / 32) << 2, 16);
+
+/** One 32-wide sub-block ib of quantize_iq4_xs's search into SCALES_IQ4[ib]; xs and qw (or 0) point
+ *  at the super-block. */
+export function iq4_xs_search_sub(xs: usize, qw: usize, ib: i32, sigma2: f32): void {
+  const o = <usize>(32 * ib) << 2;
+  store<f32>(SCALES_IQ4 + (<usize>ib << 2), iq4_subblock(xs + o, qw != 0 ? qw + o : 0, sigma2));
+}
+
+/** quantize_iq4_xs's scales from SCALES_IQ4: d = -max_scale/32 against the scale of largest
+ *  magnitude (the first), 6-bit l = clamp(nearest_int(scale/d), -32, 31) + 32 per sub-block into
+ *  scales_l and scales_h, and each sub-block's idl = 1/(l·d) (or 0) into IDL_IQ4. (C finds the largest
+ *  scale inside the search loop; finding it after compares the same values in the same order.) */
+export function iq4_xs_scales(blk: usize): void {
+  const scales = SCALES_IQ4;
+  let max_scale: f32 = 0, amax_scale: f32 = 0;
+  for (let ib = 0; ib < QK_K / 32; ++ib) {
+    const d: f32 = load<f32>(scales + (<usize>ib << 2));
+    const abs_d: f32 = fabsf(d);
+    if (abs_d > amax_scale) { amax_scale = abs_d; max_scale = d; }
+  }
+
+  let scales_h: u32 = 0;
+  const d: f32 = -max_scale / <f32>32;
+  store_f16(blk, d);
+  const id: f32 = d != 0 ? <f32>1 / d : <f32>0;
+  for (let ib = 0; ib < QK_K / 32; ++ib) {
+    let l: i32 = nearest_int(load<f32>(scales + (<usize>ib << 2)) * id); // the build: scales[ib]*id
+    l = l > 31 ? 31 : l;
+    l = l < -32 ? -32 : l;
+    const dl: f32 = <f32>l * d;
+    store<f32>(IDL_IQ4 + (<usize>ib << 2), dl != 0 ? <f32>1 / dl : <f32>0);
+    l += 32;
+    const l_l: u32 = <u32>l & 0xf;
+    const l_h: u32 = <u32>l >> 4;
+    const sl = blk + IQ4XS_SCALES_L + <usize>(ib >> 1);
+    if (ib % 2 == 0) store<u8>(sl, <u8>l_l);
+    else store<u8>(sl, load<u8>(sl) | <u8>(l_l << 4));
+    scales_h |= l_h << (2 * (<u32>ib % 8));
+  }
+  store<u16>(blk + IQ4XS_SCALES_H, <u16>scales_h);
+}
+
+/** IDL_IQ4[ib] at sub-block ib (0..7). */
+// @ts-ignore: decorator
+@inline export function iq4_xs_idl(ib: i32): f32 { return load<f32>(IDL_IQ4 + (<usize>ib << 2)); }
+
 /** quantize_iq4_xs over one row: n values at x into n/256 block_iq4_xs at y, importance qw (n floats) or 0. */
 export function quantize_row_iq4_xs_impl_row(x: usize, y: usize, n: i32, quant_weights: usize): void {
   const nblock = n / QK_K;
   const L = L_IQ4;
-  const scales = SCALES_IQ4;
   for (let ibl = 0; ibl < nblock; ++ibl) {
     const xs = x + (<usize>(QK_K * ibl) << 2);
     const qwb: usize = quant_weights != 0 ? quant_weights + (<usize>(QK_K * ibl) << 2) : 0;
     const blk = y + <usize>ibl * IQ4XS_BLOCK_BYTES;
     const sigma2: f32 = sigma2_of(xs, QK_K, <f32>2 / <f32>QK_K);
-
-    let max_scale: f32 = 0, amax_scale: f32 = 0;
+    for (let ib = 0; ib < QK_K / 32; ++ib) iq4_xs_search_sub(xs, qwb, ib, sigma2);
+    iq4_xs_scales(blk);
     for (let ib = 0; ib < QK_K / 32; ++ib) {
-      const d: f32 = iq4_subblock(xs + (<usize>(32 * ib) << 2), qwb != 0 ? qwb + (<usize>(32 * ib) << 2) : 0, sigma2);
-      store<f32>(scales + (<usize>ib << 2), d);
-      const abs_d: f32 = fabsf(d);
-      if (abs_d > amax_scale) { amax_scale = abs_d; max_scale = d; }
-    }
-
-    let scales_h: u32 = 0;
-    const d: f32 = -max_scale / <f32>32;
-    store_f16(blk, d);
-    const id: f32 = d != 0 ? <f32>1 / d : <f32>0;
-    for (let ib = 0; ib < QK_K / 32; ++ib) {
-      let l: i32 = nearest_int(load<f32>(scales + (<usize>ib << 2)) * id); // the build: scales[ib]*id
-      l = l > 31 ? 31 : l;
-      l = l < -32 ? -32 : l;
-      const dl: f32 = <f32>l * d;
-      const idl: f32 = dl != 0 ? <f32>1 / dl : <f32>0;
+      const idl: f32 = iq4_xs_idl(ib);
       const xb = xs + (<usize>(32 * ib) << 2);
       const Lb = L + <usize>(32 * ib);
       for (let j = 0; j < 32; ++j) store<u8>(Lb + <usize>j, <u8>best_index_iq4nl(load<f32>(xb + (<usize>j << 2)) * idl));
-      l += 32;
-      const l_l: u32 = <u32>l & 0xf;
-      const l_h: u32 = <u32>l >> 4;
-      const sl = blk + IQ4XS_SCALES_L + <usize>(ib >> 1);
-      if (ib % 2 == 0) store<u8>(sl, <u8>l_l);
-      else store<u8>(sl, load<u8>(sl) | <u8>(l_l << 4));
-      scales_h |= l_h << (2 * (<u32>ib % 8));
     }
-    store<u16>(blk + IQ4XS_SCALES_H, <u16>scales_h);
     pack_nibbles(blk + IQ4XS_QS, L, QK_K);
   }
 }
 
-/** The row function of quantize_iq4_nl (imatrix or not: one path). Returns 18 bytes per 32 values. */
+/** The row function of quantize_iq4_nl (imatrix or not: one path; the SIMD version of
+ *  iquants_simd.ts unless set_scalar_kernels(1)). Returns 18 bytes per 32 values. */
 export function quantize_row_iq4_nl(x: usize, y: usize, n: i32, qw: usize): usize {
-  quantize_row_iq4_nl_impl_row(x, y, n, qw);
+  if (use_scalar()) quantize_row_iq4_nl_impl_row(x, y, n, qw);
+  else quantize_row_iq4_nl_simd(x, y, n, qw);
   return <usize>(n / QK4_NL) * IQ4NL_BLOCK_BYTES;
 }
 
-/** The row function of quantize_iq4_xs (imatrix or not: one path). Returns 136 bytes per 256 values. */
+/** The row function of quantize_iq4_xs (imatrix or not: one path; SIMD unless set_scalar_kernels(1)). Returns 136 bytes per 256 values. */
 export function quantize_row_iq4_xs(x: usize, y: usize, n: i32, qw: usize): usize {
-  quantize_row_iq4_xs_impl_row(x, y, n, qw);
+  if (use_scalar()) quantize_row_iq4_xs_impl_row(x, y, n, qw);
+  else quantize_row_iq4_xs_simd(x, y, n, qw);
   return <usize>(n / QK_K) * IQ4XS_BLOCK_BYTES;
 }

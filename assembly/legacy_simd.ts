@@ -24,12 +24,11 @@
 // results before the next block's loads keeps the live vectors within the 16 registers.
 //
 // _impl kernels: the scale searches (make_qx_quants for q4_0/q5_0, make_qkx3_quants for q4_1/q5_1)
-// run one block per lane: x and the weights are transposed into scratch (lane b = block b), so each
-// lane performs exactly the scalar op sequence, sums in element order included. Branches become
-// masks and selects; the levels of the best trial are recomputed at the end from that trial's
-// (iscale, min), which is what C copied into L. nearest_int is f32x4.nearest (equal for |v| < 2^22);
-// a lane is redone by the scalar code unless every weight is finite (hence every x) and, for
-// make_qkx3_quants, every trial keeps |(x - min)·iscale| < 2^21.
+// run one block per lane through search_simd.ts (shared with the K-quants): x and the weights are
+// transposed into its scratch (lane b = block b), so each lane performs exactly the scalar op
+// sequence, sums in element order included; the levels of the best trial are recomputed at the end
+// from that trial's (iscale, min). A lane the search hands back (non-finite values or weights, a
+// trial outside nearest_int's exact range) is redone by the scalar code.
 
 import {
   QK, Q4_0_BYTES, Q4_0_QS, Q4_1_BYTES, Q4_1_M, Q4_1_QS, Q5_0_BYTES, Q5_0_QH, Q5_0_QS, Q5_1_BYTES, Q5_1_M, Q5_1_QH, Q5_1_QS,
@@ -37,11 +36,13 @@ import {
   block_q4_0_ref, block_q4_1_ref, block_q5_0_ref, block_q5_1_ref, block_q8_0_ref,
   block_q4_0_impl, block_q4_1_impl, block_q5_0_impl, block_q5_1_impl, row_sigma2,
 } from "./legacy";
-import { GROUP_MAX_EPS } from "./search";
 import {
-  __int_f32x4, __roundf_f32x4, __finite_f32x4, __fp16_f32x4, __fp16_nonnan_f32x4, __hpmax4_f32x4, __hpmin4_f32x4,
+  __int_f32x4, __roundf_f32x4, __fp16_f32x4, __fp16_nonnan_f32x4, __hpmax4_f32x4, __hpmin4_f32x4,
   __hmax4_i32x4, __transpose4_store, __bytes16_i32x4,
 } from "./simd";
+import {
+  OUT_DONE, OUT_IS, OUT_MIN, OUT_MU, OUT_SCALE, WT, XT, __clamp_levels_f32x4, __qkx_search_x4, __qx_level_f32x4, __qx_search_x4,
+} from "./search_simd";
 
 const BLOCK_F32: usize = 128;        // bytes of one block of f32
 const GROUP_F32: usize = 4 * BLOCK_F32;
@@ -52,10 +53,6 @@ const PAD_X: usize = memory.data(<i32>GROUP_F32, 16);
 const PAD_W: usize = memory.data(<i32>GROUP_F32, 16);
 const PAD_Y: usize = memory.data(4 * 34, 16);
 const RED: usize = memory.data(8 * 16, 16);
-const XT: usize = memory.data(<i32>GROUP_F32, 16);
-const WT: usize = memory.data(<i32>GROUP_F32, 16);
-const WXT: usize = memory.data(<i32>GROUP_F32, 16);
-const LT: usize = memory.data(<i32>GROUP_F32, 16);
 
 // ---------------------------------------------------------------- shared pieces
 
@@ -444,96 +441,31 @@ export function quantize_row_q5_1_ref_simd(x: usize, y: usize, k: i32): void {
   }
 }
 
-/** Lane-wise make_qx_quants(32, nmax, x, L, 1, weight) over the transposed group: the scale goes to
- *  OUT_D, the iscale whose levels C keeps to OUT_IS, the all-zero lanes (L = 0) to OUT_ZERO; returns
- *  the lanes the scalar code must redo. */
-const OUT: usize = memory.data(5 * 16, 16);
-const OUT_D: usize = OUT;
-const OUT_IS: usize = OUT + 16;
-const OUT_ZERO: usize = OUT + 32;
-const OUT_MIN: usize = OUT + 48;
-const OUT_MU: usize = OUT + 64;
-
-// @ts-ignore: decorator
-@inline function qx_search(nmax: i32): v128 {
-  const zero = f32x4.splat(0);
-  let amax = zero, max = zero, sumw = zero;
-  for (let i: usize = 0; i < GROUP_F32; i += 16) {
-    const xi = v128.load(i, XT), wi = v128.load(i, WT);
-    const ax = f32x4.abs(xi);
-    const m = f32x4.gt(ax, amax); // `if (ax > amax) { amax = ax; max = x[i]; }`
-    amax = v128.bitselect(ax, amax, m);
-    max = v128.bitselect(xi, max, m);
-    v128.store(i, f32x4.mul(xi, wi), WXT); // x[i]*w: the first pass's product, and w*x[i] of the others
-    sumw = f32x4.add(sumw, wi);             // finiteness test only
-  }
-  const allzero = f32x4.lt(amax, f32x4.splat(GROUP_MAX_EPS));
-  const redo = v128.not(__finite_f32x4(sumw));
-  const hi = f32x4.splat(<f32>(nmax - 1)), lo = f32x4.splat(<f32>-nmax);
-  let iscale = f32x4.div(f32x4.splat(<f32>-nmax), max);
-  let sumlx = zero, suml2 = zero;
-  for (let i: usize = 0; i < GROUP_F32; i += 16) {
-    const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(iscale, v128.load(i, XT))), hi), lo);
-    sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(i, WXT), l));
-    suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(i, WT), l), l));
-  }
-  let scale = v128.bitselect(f32x4.div(sumlx, suml2), zero, f32x4.ne(suml2, zero)); // `suml2 ? ... : 0`
-  let best = f32x4.mul(scale, sumlx);
-  let best_is = iscale;
-  for (let is = -9; is <= 9; ++is) {
-    if (is == 0) continue;
-    iscale = f32x4.div(f32x4.splat(-(<f32>nmax + <f32>0.1 * <f32>is)), max);
-    sumlx = zero;
-    suml2 = zero;
-    for (let i: usize = 0; i < GROUP_F32; i += 16) {
-      const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(iscale, v128.load(i, XT))), hi), lo);
-      sumlx = f32x4.add(sumlx, f32x4.mul(v128.load(i, WXT), l));
-      suml2 = f32x4.add(suml2, f32x4.mul(f32x4.mul(v128.load(i, WT), l), l));
-    }
-    const take = v128.and(f32x4.gt(suml2, zero), f32x4.gt(f32x4.mul(sumlx, sumlx), f32x4.mul(best, suml2)));
-    best_is = v128.bitselect(iscale, best_is, take);
-    scale = v128.bitselect(f32x4.div(sumlx, suml2), scale, take);
-    best = v128.bitselect(f32x4.mul(scale, sumlx), best, take);
-  }
-  v128.store(OUT_D, v128.andnot(scale, allzero));
-  v128.store(OUT_IS, best_is);
-  v128.store(OUT_ZERO, allzero);
-  return redo;
-}
-
-/** A block's levels nmax + clamp(nearest_int(iscale*x), -nmax, nmax-1) as floats, element vector k
- *  (offset o bytes); zero (all ones in an all-zero block) forces 0. */
-// @ts-ignore: decorator
-@inline function qx_level(x: usize, o: usize, is: v128, nmax: i32, zero: v128): v128 {
-  const l = f32x4.pmax(f32x4.pmin(f32x4.nearest(f32x4.mul(is, v128.load(x + o))), f32x4.splat(<f32>(nmax - 1))), f32x4.splat(<f32>-nmax));
-  return v128.andnot(f32x4.add(l, f32x4.splat(<f32>nmax)), zero);
-}
-
 /** q4_0 (q5 false) or q5_0 (q5 true) with importance, for a group. */
 // @ts-ignore: decorator
 @inline function group_x_0_impl(x: usize, qw: usize, sigma2: f32, y: usize, q5: bool): void {
   const nmax = q5 ? 16 : 8;
   transpose_group(x, qw, sigma2);
-  const redo = i32x4.bitmask(qx_search(nmax));
+  const redo = __qx_search_x4(32, nmax);
   const bytes: usize = q5 ? Q5_0_BYTES : Q4_0_BYTES;
-  store_fp16x4(__fp16_f32x4(v128.load(OUT_D)), y, bytes);
+  store_fp16x4(__fp16_f32x4(v128.load(OUT_SCALE)), y, bytes);
   for (let b = 0; b < 4; b++) {
     const xb = x + <usize>b * BLOCK_F32;
     const yb = y + <usize>b * bytes;
     const is = f32x4.splat(load<f32>(OUT_IS + (<usize>b << 2)));
-    const z = i32x4.splat(load<i32>(OUT_ZERO + (<usize>b << 2)));
+    const z = i32x4.splat(load<i32>(OUT_DONE + (<usize>b << 2)));
     if (q5) {
       const lo = __bytes16_i32x4(
-        __int_f32x4(qx_level(xb, 0, is, nmax, z)), __int_f32x4(qx_level(xb, 16, is, nmax, z)),
-        __int_f32x4(qx_level(xb, 32, is, nmax, z)), __int_f32x4(qx_level(xb, 48, is, nmax, z)));
+        __int_f32x4(__qx_level_f32x4(xb, is, nmax, z)), __int_f32x4(__qx_level_f32x4(xb + 16, is, nmax, z)),
+        __int_f32x4(__qx_level_f32x4(xb + 32, is, nmax, z)), __int_f32x4(__qx_level_f32x4(xb + 48, is, nmax, z)));
       const hi = __bytes16_i32x4(
-        __int_f32x4(qx_level(xb, 64, is, nmax, z)), __int_f32x4(qx_level(xb, 80, is, nmax, z)),
-        __int_f32x4(qx_level(xb, 96, is, nmax, z)), __int_f32x4(qx_level(xb, 112, is, nmax, z)));
+        __int_f32x4(__qx_level_f32x4(xb + 64, is, nmax, z)), __int_f32x4(__qx_level_f32x4(xb + 80, is, nmax, z)),
+        __int_f32x4(__qx_level_f32x4(xb + 96, is, nmax, z)), __int_f32x4(__qx_level_f32x4(xb + 112, is, nmax, z)));
       store_q5(lo, hi, yb + Q5_0_QH, yb + Q5_0_QS);
     } else {
       v128.store(yb + Q4_0_QS, nibbles(
-        qx_level(xb, 0, is, nmax, z), qx_level(xb, 16, is, nmax, z), qx_level(xb, 32, is, nmax, z), qx_level(xb, 48, is, nmax, z),
-        qx_level(xb, 64, is, nmax, z), qx_level(xb, 80, is, nmax, z), qx_level(xb, 96, is, nmax, z), qx_level(xb, 112, is, nmax, z)));
+        __qx_level_f32x4(xb, is, nmax, z), __qx_level_f32x4(xb + 16, is, nmax, z), __qx_level_f32x4(xb + 32, is, nmax, z), __qx_level_f32x4(xb + 48, is, nmax, z),
+        __qx_level_f32x4(xb + 64, is, nmax, z), __qx_level_f32x4(xb + 80, is, nmax, z), __qx_level_f32x4(xb + 96, is, nmax, z), __qx_level_f32x4(xb + 112, is, nmax, z)));
     }
   }
   if (redo != 0) {
@@ -545,97 +477,11 @@ const OUT_MU: usize = OUT + 64;
   }
 }
 
-/** C's levels MAX(0, MIN(nmax, l)) in the float domain; pmax(0, .) also turns -0 into +0. */
-// @ts-ignore: decorator
-@inline function clamp_k(l: v128, nmax: v128): v128 {
-  return f32x4.pmax(f32x4.splat(0), f32x4.pmin(l, nmax));
-}
-
-/** Lane-wise make_qkx3_quants(32, nmax, x, weight, L, the_min, Laux, -0.9, 0.05, 36, false) over
- *  the transposed group: scale to OUT_D, C's final min (the block's m) to OUT_MIN, the (iscale, min)
- *  whose levels C keeps to OUT_IS / OUT_MU, the early-exit lanes (L = 0) to OUT_ZERO; returns the
- *  lanes the scalar code must redo. */
-// @ts-ignore: decorator
-@inline function qkx3_search(nmax: i32): v128 {
-  const zero = f32x4.splat(0);
-  const NMAX = f32x4.splat(<f32>nmax);
-  // 2^21: |(x - min)*iscale| <= (max|x| + |min|)*|iscale| below it, nearest == nearest_int. iscale is
-  // negative when an accepted min (<= 0) exceeds max (all x negative), and its size then unbounded.
-  const LIMIT = f32x4.splat(<f32>2097152);
-  const x0 = v128.load(XT), w0 = v128.load(WT);
-  let min = x0, max = x0;
-  let sum_w = w0;
-  let sum_x = f32x4.mul(sum_w, x0);
-  for (let i: usize = 16; i < GROUP_F32; i += 16) {
-    const xi = v128.load(i, XT), wi = v128.load(i, WT);
-    min = v128.bitselect(xi, min, f32x4.lt(xi, min));
-    max = v128.bitselect(xi, max, f32x4.gt(xi, max));
-    sum_w = f32x4.add(sum_w, wi);
-    sum_x = f32x4.add(sum_x, f32x4.mul(wi, xi));
-  }
-  const absx = f32x4.pmax(f32x4.abs(min), f32x4.abs(max)); // >= every |x| of a finite lane
-  min = v128.bitselect(zero, min, f32x4.gt(min, zero));   // if (min > 0) min = 0
-  const done = f32x4.le(max, min);                         // L = 0, the_min = -min, return 0
-  const min_done = min;
-  // sum_w is finite only if every weight is, and a weight is finite only if its x is
-  let redo = v128.andnot(v128.not(__finite_f32x4(sum_w)), done);
-  let iscale = f32x4.div(NMAX, f32x4.sub(max, min));
-  let scale = f32x4.div(f32x4.splat(<f32>1), iscale);
-  redo = v128.or(redo, v128.andnot(v128.not(f32x4.lt(f32x4.mul(f32x4.add(absx, f32x4.abs(min)), f32x4.abs(iscale)), LIMIT)), done));
-  let best_mad = zero;
-  for (let i: usize = 0; i < GROUP_F32; i += 16) {
-    const xi = v128.load(i, XT);
-    const l = clamp_k(f32x4.nearest(f32x4.mul(f32x4.sub(xi, min), iscale)), NMAX);
-    const diff = f32x4.sub(f32x4.add(f32x4.mul(scale, l), min), xi);
-    best_mad = f32x4.add(best_mad, f32x4.mul(v128.load(i, WT), f32x4.mul(diff, diff)));
-  }
-  let best_is = iscale, best_mu = min;
-  for (let is = 0; is <= 36; ++is) {
-    iscale = f32x4.div(f32x4.splat(<f32>-0.9 + <f32>0.05 * <f32>is + <f32>nmax), f32x4.sub(max, min));
-    redo = v128.or(redo, v128.andnot(v128.not(f32x4.lt(f32x4.mul(f32x4.add(absx, f32x4.abs(min)), f32x4.abs(iscale)), LIMIT)), done));
-    let sum_l = zero, sum_l2 = zero, sum_xl = zero;
-    for (let i: usize = 0; i < GROUP_F32; i += 16) {
-      const xi = v128.load(i, XT);
-      const l = clamp_k(f32x4.nearest(f32x4.mul(f32x4.sub(xi, min), iscale)), NMAX);
-      v128.store(i, l, LT);
-      const wl = f32x4.mul(v128.load(i, WT), l);
-      sum_l = f32x4.add(sum_l, wl);
-      sum_l2 = f32x4.add(sum_l2, f32x4.mul(wl, l));
-      sum_xl = f32x4.add(sum_xl, f32x4.mul(wl, xi));
-    }
-    const D = f32x4.sub(f32x4.mul(sum_w, sum_l2), f32x4.mul(sum_l, sum_l));
-    const pos = f32x4.gt(D, zero);
-    if (!v128.any_true(pos)) continue;
-    let this_scale = f32x4.div(f32x4.sub(f32x4.mul(sum_w, sum_xl), f32x4.mul(sum_x, sum_l)), D);
-    let this_min = f32x4.div(f32x4.sub(f32x4.mul(sum_l2, sum_x), f32x4.mul(sum_l, sum_xl)), D);
-    const over = f32x4.gt(this_min, zero);
-    this_min = v128.bitselect(zero, this_min, over);
-    this_scale = v128.bitselect(f32x4.div(sum_xl, sum_l2), this_scale, over);
-    let mad = zero;
-    for (let i: usize = 0; i < GROUP_F32; i += 16) {
-      const diff = f32x4.sub(f32x4.add(f32x4.mul(this_scale, v128.load(i, LT)), this_min), v128.load(i, XT));
-      mad = f32x4.add(mad, f32x4.mul(v128.load(i, WT), f32x4.mul(diff, diff)));
-    }
-    const take = v128.and(pos, f32x4.lt(mad, best_mad));
-    best_is = v128.bitselect(iscale, best_is, take);
-    best_mu = v128.bitselect(min, best_mu, take);
-    best_mad = v128.bitselect(mad, best_mad, take);
-    scale = v128.bitselect(this_scale, scale, take);
-    min = v128.bitselect(this_min, min, take);
-  }
-  v128.store(OUT_D, v128.andnot(scale, done));
-  v128.store(OUT_MIN, v128.bitselect(min_done, min, done));
-  v128.store(OUT_IS, best_is);
-  v128.store(OUT_MU, best_mu);
-  v128.store(OUT_ZERO, done);
-  return redo;
-}
-
 /** A block's levels clamp(nearest_int((x - mu)*is), 0, nmax) as floats, element vector at offset
  *  o bytes; zero (all ones for an early-exit block) forces 0. */
 // @ts-ignore: decorator
 @inline function qkx_level(x: usize, o: usize, mu: v128, is: v128, nmax: i32, zero: v128): v128 {
-  const l = clamp_k(f32x4.nearest(f32x4.mul(f32x4.sub(v128.load(x + o), mu), is)), f32x4.splat(<f32>nmax));
+  const l = __clamp_levels_f32x4(f32x4.nearest(f32x4.mul(f32x4.sub(v128.load(x + o), mu), is)), f32x4.splat(<f32>nmax));
   return v128.andnot(l, zero);
 }
 
@@ -644,16 +490,16 @@ const OUT_MU: usize = OUT + 64;
 @inline function group_x_1_impl(x: usize, qw: usize, sigma2: f32, y: usize, q5: bool): void {
   const nmax = q5 ? 31 : 15;
   transpose_group(x, qw, sigma2);
-  const redo = i32x4.bitmask(qkx3_search(nmax));
+  const redo = __qkx_search_x4(32, nmax, <f32>-0.9, <f32>0.05, 36, false);
   const bytes: usize = q5 ? Q5_1_BYTES : Q4_1_BYTES;
-  store_fp16x4(__fp16_f32x4(v128.load(OUT_D)), y, bytes);
+  store_fp16x4(__fp16_f32x4(v128.load(OUT_SCALE)), y, bytes);
   store_fp16x4(__fp16_f32x4(v128.load(OUT_MIN)), y + (q5 ? Q5_1_M : Q4_1_M), bytes);
   for (let b = 0; b < 4; b++) {
     const xb = x + <usize>b * BLOCK_F32;
     const yb = y + <usize>b * bytes;
     const is = f32x4.splat(load<f32>(OUT_IS + (<usize>b << 2)));
     const mu = f32x4.splat(load<f32>(OUT_MU + (<usize>b << 2)));
-    const z = i32x4.splat(load<i32>(OUT_ZERO + (<usize>b << 2)));
+    const z = i32x4.splat(load<i32>(OUT_DONE + (<usize>b << 2)));
     if (q5) {
       const lo = __bytes16_i32x4(
         __int_f32x4(qkx_level(xb, 0, mu, is, nmax, z)), __int_f32x4(qkx_level(xb, 16, mu, is, nmax, z)),

@@ -62,7 +62,7 @@ export function row_f32(src: usize, srcType: i32, r: i32, n: i32): usize {
 // Where llama.cpp stops the process (a GGML_ASSERT or GGML_ABORT inside a kernel: the iq2/iq1
 // quantizers on data their searches cannot place, or without the imatrix they require), a row
 // quantizer calls kernel_abort with the failed check's code (FAIL_* below) and returns; the driver
-// then stops and returns -2, and the host reads the code with kernel_failure().
+// then stops and returns -2 - row, and the host reads the code with kernel_failure().
 let failure: i32 = 0;
 
 /** "missing quantization weights" (iq2_xxs, iq2_xs, iq1_s without an imatrix) */
@@ -75,9 +75,14 @@ export const FAIL_OFF_GRID: i32 = 3;
 export const FAIL_SCALE: i32 = 4;
 /** C reads out of bounds here (a level vector past kmap_q2xs, iq1 neighbour fallback past the row): undefined, we refuse */
 export const FAIL_OUT_OF_BOUNDS: i32 = 6;
+/** iq3_xxs / iq3_s: a GGML_ASSERT or GGML_ABORT of their grid search (no neighbour at a finite
+ *  distance, a NaN scale, a group that ends off the grid) */
+export const FAIL_IQ3_SEARCH: i32 = 7;
 
 /** Records that llama.cpp would abort here (the first code of a call is kept). */
 export function kernel_abort(code: i32): void { if (failure == 0) failure = code; }
+/** The iq3 quantizers' report (assembly/iq3.ts): llama.cpp aborts on this row. */
+export function llama_aborts(): void { kernel_abort(FAIL_IQ3_SEARCH); }
 /** Whether a row quantizer has called kernel_abort since the driver started the row. */
 // @ts-ignore: decorator
 @inline export function aborted(): bool { return failure != 0; }
@@ -85,7 +90,8 @@ export function kernel_abort(code: i32): void { if (failure == 0) failure = code
 export function kernel_failure(): i32 { return failure; }
 
 /** Quantizes nrows rows of n values with fn; returns the bytes written, -1 on an unknown source
- *  type, -2 where llama.cpp would abort (kernel_failure() says why). */
+ *  type, or -2 - r when llama.cpp would abort the process on row r (nothing after it is written;
+ *  kernel_failure() says why). */
 export function quantize_rows(fn: RowFn, src: usize, srcType: i32, dst: usize, nrows: i32, n: i32, imatrix: usize): isize {
   failure = 0;
   let y = dst;
@@ -93,7 +99,7 @@ export function quantize_rows(fn: RowFn, src: usize, srcType: i32, dst: usize, n
     const x = row_f32(src, srcType, r, n);
     if (x == 0) return -1;
     y += fn(x, y, n, imatrix);
-    if (failure != 0) return -2;
+    if (failure != 0) return -2 - <isize>r;
   }
   return <isize>(y - dst);
 }

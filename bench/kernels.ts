@@ -2,7 +2,7 @@
 // (set_scalar_kernels(1)) and native llama.cpp (qbench) on the same rows, interleaved over several
 // rounds, best time of each; a native timing counts only when its bytes equal ours.
 //
-//   npx tsx bench/kernels.ts [--types q8_0,q4_0] [--rounds 5] [--rows 64] [--no-scalar] [--src f32|f16|bf16]
+//   npx tsx bench/kernels.ts [--types q8_0,q4_K] [--rounds 5] [--rows 64] [--no-scalar] [--src f32|f16|bf16]
 //
 // bench/run.ts remains the full benchmark (kernels and whole files); this one is for iterating on
 // kernels. Pin it to one CPU (taskset -c 1) when the machine is shared.
@@ -19,7 +19,7 @@ import { bytesOf, toBf16, toF16, widenBf16, widenF16 } from "../test/support/flo
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
-const types = opt("--types", "q8_0,q4_0,q4_1,q5_0,q5_1,f16,bf16").split(",");
+const types = opt("--types", "q8_0,q4_0,q4_1,q5_0,q5_1,q2_K,q3_K,q4_K,q5_K,q6_K,iq4_nl,iq4_xs,f16,bf16").split(",");
 const rounds = Number(opt("--rounds", "5"));
 const nrows = Number(opt("--rows", "64"));
 const src = opt("--src", "f32") as "f32" | "f16" | "bf16";

@@ -1,4 +1,4 @@
-// The one writer behind scripts/make-{k4,q23k,iq4,iqgrid}-goldens.ts: for each type, llama.cpp's
+// The one writer behind scripts/make-{k4,q23k,iq4,iqgrid,iq3}-goldens.ts: for each type, llama.cpp's
 // bytes (ggml_quantize_chunk in the reference build, called live through test/support/oracle.ts) for
 // a row-set list, as per-set and per-row digests in test/fixtures/golden/kernels-<type>.json.
 // Types whose kernels can abort (the lattice quants) pass mayAbort: the rows it flags are quantized
@@ -23,7 +23,8 @@ export interface GoldenSpec<T extends KernelType> {
   sets(ty: T): GoldenSet[];
   rowDigests(ty: T, bytes: Uint8Array, n: number): string[];
   sha256(b: Uint8Array): string;
-  /** rows of a set on which llama.cpp may abort (each is then run in a child process) */
+  /** rows of a set on which llama.cpp may abort (each is then run in a child process,
+   *  test/support/oracle-isolated.ts) */
   mayAbort?(ty: T, set: GoldenSet): boolean[];
 }
 
@@ -39,7 +40,7 @@ function quantizeSet(type: number, s: GoldenSet, flagged: boolean[]): (Uint8Arra
     const rb = bytes.length / safe.length;
     safe.forEach((i, k) => { out[i] = bytes.slice(k * rb, (k + 1) * rb); });
   }
-  if (risky.length) quantizeRowsIsolated(type, gather(risky), n, s.imatrix).forEach((b, k) => { out[risky[k]] = b; });
+  if (risky.length) quantizeRowsIsolated(type, gather(risky), n, s.imatrix).rows.forEach((b, k) => { out[risky[k]] = b ?? "abort"; });
   return out;
 }
 

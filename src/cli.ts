@@ -11,6 +11,7 @@ import { PRESETS, parsePreset, type Preset } from "./ftypes.js";
 import { planJson, ruleLines } from "./format.js";
 import { parseKvOverride, type KvOverride } from "./overrides.js";
 import { quantizeFile } from "./run.js";
+import { SUBCOMMANDS, runSubcommand } from "./commands.js";
 import { effectiveRecipe, parseCustomQ, parseRecipe, parseTensorType, parseTensorTypeFile, parseTypeName, type RecipeOptions, type Rule } from "./rules.js";
 
 function presetList(): string {
@@ -99,6 +100,18 @@ class Progress {
   }
 }
 
+/** Index in argv of the first positional argument, skipping options and their values. */
+export function firstPositional(argv: readonly string[], program: Command): number | undefined {
+  const takesValue = new Set(program.options.filter((o) => o.required || o.optional).flatMap((o) => [o.long, o.short].filter((x): x is string => !!x)));
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--") return i + 1 < argv.length ? i + 1 : undefined;
+    if (!a.startsWith("-") || a === "-") return i;
+    if (!a.includes("=") && takesValue.has(a)) i++;
+  }
+  return undefined;
+}
+
 async function main(argv: string[], io: CliIo): Promise<number> {
   // every rule source feeds one list, so rules keep their command-line order across options
   const rules: Rule[] = [];
@@ -135,6 +148,12 @@ async function main(argv: string[], io: CliIo): Promise<number> {
     .addHelpText("after", RULES_HELP + "\n" + presetList())
     .exitOverride()
     .configureOutput({ writeErr: (s) => io.stderr(s), writeOut: (s) => io.stdout(s) });
+  // `stats` / `recommend` only as the literal first positional: a model file named so stays
+  // reachable as ./stats, and options may come before the subcommand's name
+  const sub = firstPositional(argv, program);
+  if (sub !== undefined && SUBCOMMANDS.includes(argv[sub])) {
+    return runSubcommand(argv[sub], [...argv.slice(0, sub), ...argv.slice(sub + 1)], io);
+  }
   try {
     program.parse(argv, { from: "user" });
   } catch (e) {
@@ -225,7 +244,11 @@ async function main(argv: string[], io: CliIo): Promise<number> {
   if (o.dryRun) {
     if (o.json) io.stdout(JSON.stringify(planJson(plan, preset.name), null, 1) + "\n");
     if (o.writeRecipe) {
-      writeFileSync(o.writeRecipe, effectiveRecipe(plan, preset.name, { imatrix: imatrixPath, input }));
+      try {
+        writeFileSync(o.writeRecipe, effectiveRecipe(plan, preset.name, { imatrix: imatrixPath, input }));
+      } catch (e) {
+        throw new QuantizeError("IO", `--write-recipe ${o.writeRecipe}: cannot write: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
       say(`main: wrote the effective recipe to ${o.writeRecipe}`);
     }
   } else if (!o.quiet) {

@@ -18,10 +18,19 @@ export const ERRORS = {
 
 export type ErrorCode = keyof typeof ERRORS;
 
+/**
+ * A message as one printable line: control characters (which user text - a rule, a path, a key
+ * read from a file - can carry) are shown as escapes, so a message can neither break the line nor
+ * drive the terminal.
+ */
+export function oneLine(message: string): string {
+  return message.replace(/[\x00-\x1f\x7f]/g, (c) => (c === "\n" ? "\\n" : c === "\r" ? "\\r" : c === "\t" ? "\\t" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`));
+}
+
 export class QuantizeError extends Error {
   readonly code: ErrorCode;
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super(oneLine(message), options);
     this.name = "QuantizeError";
     this.code = code;
   }
@@ -30,4 +39,15 @@ export class QuantizeError extends Error {
 
 export function fail(code: ErrorCode, message: string): never {
   throw new QuantizeError(code, message);
+}
+
+/**
+ * A failure of a ByteSource or ByteSink that is not ours (an errno from the OS, a DOMException from
+ * a browser file) as an IO error naming the file; our own errors pass through unchanged.
+ */
+export function ioError(e: unknown, file: string, what: "read" | "write"): QuantizeError {
+  if (e instanceof QuantizeError) return e;
+  const code = (e as { code?: unknown } | undefined)?.code;
+  const why = typeof code === "string" ? code : (e as Error | undefined)?.message ?? String(e);
+  return new QuantizeError("IO", `${file}: ${what} failed: ${why}`, { cause: e });
 }

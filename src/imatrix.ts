@@ -7,7 +7,7 @@
 // prepare_imatrix, the kv overrides), tools/imatrix/imatrix.cpp (save_imatrix, save_imatrix_legacy).
 // All arithmetic on values is float32 as in C (Math.fround after each operation).
 
-import { QuantizeError } from "./errors.js";
+import { QuantizeError, ioError } from "./errors.js";
 import type { ByteSource } from "./io/types.js";
 import { Cursor } from "./gguf/cursor.js";
 import { readGgufHeader, getKv, pad } from "./gguf/read.js";
@@ -34,11 +34,27 @@ export interface Imatrix {
   isLegacy: boolean;
   /** GGUF file with all three imatrix.* keys (llama-quantize refuses a GGUF imatrix without them) */
   hasMetadata: boolean;
+  /** with `raw: true`: what llama-imatrix itself holds per entry (for `stats`), same order as entries */
+  raw?: Map<string, RawImatrixEntry>;
+}
+
+/**
+ * An entry as llama-imatrix's loader (IMatrixCollector::load_imatrix) holds it: Σx² per column and
+ * matrix, tokens per matrix, and Σx when the GGUF file has ".in_sum". A legacy .dat entry becomes
+ * its stored values with one count of ncall: llama-imatrix scales both by the same chunk size, so
+ * every ratio it computes is the same.
+ */
+export interface RawImatrixEntry {
+  values: Float32Array;
+  counts: number[];
+  activations?: Float32Array;
 }
 
 export interface LoadImatrixOptions {
   /** refuse a GGUF imatrix without its metadata keys, as llama-quantize does (default true) */
   requireMetadata?: boolean;
+  /** also return the raw sums and counts (Imatrix.raw) */
+  raw?: boolean;
 }
 
 const IMATRIX_DATASETS = "imatrix.datasets";
@@ -79,12 +95,12 @@ export async function loadImatrix(src: ByteSource, options: LoadImatrixOptions =
   let isGguf = false;
   if (src.size >= 4) {
     const magic = new Uint8Array(4);
-    await src.readInto(magic, 0);
+    await src.readInto(magic, 0).catch((e: unknown) => { throw ioError(e, src.name, "read"); });
     isGguf = String.fromCharCode(...magic) === "GGUF";
   }
   let m: Awaited<ReturnType<typeof loadGguf>>;
   try {
-    m = isGguf ? await loadGguf(src) : await loadLegacy(src);
+    m = isGguf ? await loadGguf(src, !!options.raw) : await loadLegacy(src, !!options.raw);
   } catch (e) {
     if (e instanceof RangeError) throw new QuantizeError("BAD_IMATRIX", `${src.name}: an entry is too large to hold in memory (${e.message})`, { cause: e });
     throw e;
@@ -97,7 +113,7 @@ export async function loadImatrix(src: ByteSource, options: LoadImatrixOptions =
   return out;
 }
 
-async function loadGguf(src: ByteSource): Promise<Imatrix & { present: Set<string> }> {
+async function loadGguf(src: ByteSource, keepRaw: boolean): Promise<Imatrix & { present: Set<string> }> {
   const h = await readGgufHeader(src).catch((e: unknown) => {
     if (e instanceof QuantizeError) throw new QuantizeError("BAD_IMATRIX", e.message, { cause: e });
     throw e;
@@ -122,21 +138,24 @@ async function loadGguf(src: ByteSource): Promise<Imatrix & { present: Set<strin
   const chunkCount = u32(IMATRIX_CHUNK_COUNT);
   const chunkSize = u32(IMATRIX_CHUNK_SIZE);
 
-  type Pair = { sums?: (typeof h.tensors)[number]; counts?: (typeof h.tensors)[number] };
+  type Pair = { sums?: (typeof h.tensors)[number]; counts?: (typeof h.tensors)[number]; activations?: (typeof h.tensors)[number] };
   const pairs = new Map<string, Pair>();
   for (const t of h.tensors) {
     if (t.name.length === 0) continue;
     let base: string, part: keyof Pair;
     if (t.name.endsWith(".in_sum2")) { base = t.name.slice(0, -".in_sum2".length); part = "sums"; }
     else if (t.name.endsWith(".counts")) { base = t.name.slice(0, -".counts".length); part = "counts"; }
-    else continue; // e.g. ".in_sum" of newer writers: not read by this loader
+    else if (keepRaw && t.name.endsWith(".in_sum")) { base = t.name.slice(0, -".in_sum".length); part = "activations"; }
+    else continue; // ".in_sum" of newer writers: only llama-imatrix reads it (raw)
     const p = pairs.get(base) ?? {};
     p[part] = t;
     pairs.set(base, p);
   }
 
   const entries = new Map<string, Float32Array>();
+  const raw = new Map<string, RawImatrixEntry>();
   for (const [name, p] of sortedMap(pairs)) {
+    if (!p.sums && !p.counts) continue; // ".in_sum" alone: llama-imatrix refuses it, llama-quantize never sees it
     if (!p.sums || !p.counts) throw badImatrix(src, `mismatched sums and counts for ${quote(name)} (${p.sums ? ".counts" : ".in_sum2"} is missing)`);
     if (p.sums.type !== T.F32 || p.counts.type !== T.F32) throw badImatrix(src, `sums and counts for ${quote(name)} must be f32`);
     const sums = await readF32(src, h.dataOffset + p.sums.offset, p.sums.nbytes);
@@ -150,18 +169,26 @@ async function loadGguf(src: ByteSource): Promise<Imatrix & { present: Set<strin
       for (let i = 0; i < ne0; i++) v[j * ne0 + i] = c > 0 ? f(sums[j * ne0 + i] / c) : 1;
     }
     entries.set(name, v);
+    if (keepRaw) {
+      let activations: Float32Array | undefined;
+      if (p.activations) {
+        if (p.activations.type !== T.F32 || p.activations.nbytes !== p.sums.nbytes) throw badImatrix(src, `mismatched sums and counts for ${quote(name)} (".in_sum" does not match ".in_sum2")`);
+        activations = await readF32(src, h.dataOffset + p.activations.offset, p.activations.nbytes);
+      }
+      raw.set(name, { values: sums, counts: [...countsF].map(lround), activations });
+    }
   }
   const hasMetadata = present.has(IMATRIX_DATASETS) && present.has(IMATRIX_CHUNK_COUNT) && present.has(IMATRIX_CHUNK_SIZE);
-  return { fileName: src.name, entries, datasets, chunkCount, chunkSize, isLegacy: false, hasMetadata, present };
+  return { fileName: src.name, entries, datasets, chunkCount, chunkSize, isLegacy: false, hasMetadata, present, ...(keepRaw ? { raw } : {}) };
 }
 
 async function readF32(src: ByteSource, position: number, nbytes: number): Promise<Float32Array> {
   const b = new Uint8Array(nbytes);
-  if (nbytes > 0) await src.readInto(b, position);
+  if (nbytes > 0) await src.readInto(b, position).catch((e: unknown) => { throw ioError(e, src.name, "read"); });
   return new Float32Array(b.buffer, 0, nbytes / 4);
 }
 
-async function loadLegacy(src: ByteSource): Promise<Imatrix & { present: Set<string> }> {
+async function loadLegacy(src: ByteSource, keepRaw: boolean): Promise<Imatrix & { present: Set<string> }> {
   const r = new Cursor(src, 1 << 20, "BAD_IMATRIX", "truncated");
   if (src.size < 4) throw badImatrix(src, `not an imatrix: neither GGUF nor legacy .dat (${src.size} bytes)`);
   await r.fill(4, "entry count");
@@ -208,7 +235,9 @@ async function loadLegacy(src: ByteSource): Promise<Imatrix & { present: Set<str
   }
 
   const entries = new Map<string, Float32Array>();
+  const rawOut = new Map<string, RawImatrixEntry>();
   for (const [name, { sums, ncall }] of sortedMap(raw)) {
+    if (keepRaw) rawOut.set(name, { values: sums, counts: [ncall] });
     const v = new Float32Array(sums.length);
     if (ncall > 0) {
       const n = f(ncall);
@@ -216,7 +245,7 @@ async function loadLegacy(src: ByteSource): Promise<Imatrix & { present: Set<str
     } else v.set(sums);
     entries.set(name, v);
   }
-  return { fileName: src.name, entries, datasets, chunkCount, chunkSize: 0, isLegacy: true, hasMetadata: false, present: new Set() };
+  return { fileName: src.name, entries, datasets, chunkCount, chunkSize: 0, isLegacy: true, hasMetadata: false, present: new Set(), ...(keepRaw ? { raw: rawOut } : {}) };
 }
 
 export interface ImatrixFilter {

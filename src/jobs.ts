@@ -2,7 +2,7 @@
 // memory, with everything needed to do it anywhere (main thread or a worker): where to read, what
 // to run, where to write. Rows are independent, so any cut and any order give the same bytes.
 
-import { QuantizeError } from "./errors.js";
+import { QuantizeError, ioError } from "./errors.js";
 import type { ByteSink, ByteSource } from "./io/types.js";
 import { KernelAbort, type Kernels } from "./kernels.js";
 import type { Plan } from "./plan.js";
@@ -81,11 +81,11 @@ function valid(k: Kernels, type: number, offset: number, nbytes: number): boolea
 export async function runJob(k: Kernels, src: ByteSource, sink: ByteSink, job: Job): Promise<void> {
   const { src: srcBytes, dst: dstBytes } = jobBytes(job);
   const r = k.reserve(job.kind === "copy" ? 0 : job.n, srcBytes, dstBytes, job.imatrix ? job.n : 0);
-  await src.readInto(k.bytes(r.src, srcBytes), job.srcOffset);
+  await src.readInto(k.bytes(r.src, srcBytes), job.srcOffset).catch((e: unknown) => { throw ioError(e, src.name, "read"); });
   // llama.cpp's loader checks every tensor it reads (check_tensors)
   if (!valid(k, job.srcType, r.src, srcBytes)) throw new QuantizeError("BAD_FILE", `${src.name}: tensor '${job.name}' has invalid data`);
   if (job.kind === "copy") {
-    await sink.write(k.bytes(r.src, srcBytes), job.dstOffset);
+    await write(sink, k.bytes(r.src, srcBytes), job.dstOffset);
     return;
   }
   if (job.imatrix) {
@@ -96,12 +96,16 @@ export async function runJob(k: Kernels, src: ByteSource, sink: ByteSink, job: J
   try {
     written = k.quantize(job.dstType, r, job.srcType, job.rows, job.n, job.imatrix !== undefined);
   } catch (e) {
-    // llama.cpp would stop the process on this tensor (a failed GGML_ASSERT in the iq2/iq1 kernels)
-    if (e instanceof KernelAbort) throw new QuantizeError("REFUSED", `${job.name}: ${e.message}`);
-    throw e;
+    if (!(e instanceof KernelAbort)) throw e;
+    throw new QuantizeError("REFUSED", `${job.name}: llama.cpp's ${e.typeName} quantizer aborts on this tensor: ${e.check}`, { cause: e });
   }
   if (!valid(k, job.dstType, r.dst, written)) {
     throw new QuantizeError("REFUSED", `${job.name}: quantized data validation failed (a ${typeName(job.dstType)} scale is not finite)`);
   }
-  await sink.write(k.bytes(r.dst, written), job.dstOffset);
+  await write(sink, k.bytes(r.dst, written), job.dstOffset);
+}
+
+/** sink.write, with a failure that is not ours reported as an IO error naming the output. */
+export function write(sink: ByteSink, data: Uint8Array, position: number): Promise<void> {
+  return sink.write(data, position).catch((e: unknown) => { throw ioError(e, sink.name, "write"); });
 }

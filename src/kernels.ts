@@ -56,12 +56,17 @@ const KERNEL_FAILURES: Record<number, string> = {
   3: "GGML_ABORT (\"Oops: found point not on grid\")",
   4: "GGML_ASSERT(scale >= 0) (a NaN scale)",
   6: "an out-of-bounds read (a level vector past kmap_q2xs, or iq1 neighbour fallback past the row)",
+  7: "GGML_ASSERT/GGML_ABORT in its grid search (no neighbour at a finite distance, a NaN scale, or a group off the grid)",
 };
 
-/** A kernel met data on which llama.cpp aborts (a failed GGML_ASSERT): `check` names it. */
+/** A row on which llama.cpp's kernel aborts the process (a failed GGML_ASSERT/GGML_ABORT: `code`
+ *  names the check): we refuse where it cannot write anything. */
 export class KernelAbort extends Error {
-  constructor(readonly kernel: string, readonly code: number) {
-    super(`${kernel}: llama.cpp aborts on this data: ${KERNEL_FAILURES[code] ?? `check ${code}`}`);
+  readonly check: string;
+  constructor(readonly typeName: string, readonly row: number, readonly code: number) {
+    const check = KERNEL_FAILURES[code] ?? `check ${code}`;
+    super(`llama.cpp's ${typeName} quantizer aborts on row ${row}: ${check}`);
+    this.check = check;
     this.name = "KernelAbort";
   }
 }
@@ -137,7 +142,7 @@ export class Kernels {
     if (!fn) throw new Error(`no kernel for type ${ty.name}`);
     if (n % ty.blockSize !== 0) throw new RangeError(`row of ${n} values is not a multiple of ${ty.name}'s block size ${ty.blockSize}`);
     const written = fn(regions.src, srcType, regions.dst, nrows, n, useImatrix ? regions.imatrix : 0);
-    if (written === -2) throw new KernelAbort(ty.kernel!, this.exports.kernel_failure());
+    if (written <= -2) throw new KernelAbort(ty.name, -2 - written, this.exports.kernel_failure());
     if (written < 0) throw new Error(`kernel ${ty.kernel} cannot read source type ${srcType}`);
     const expected = rowBytes(typeId, n) * nrows;
     if (written !== expected) throw new Error(`kernel ${ty.kernel} wrote ${written} bytes, expected ${expected}`);

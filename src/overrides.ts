@@ -46,6 +46,10 @@ export function parseKvOverride(arg: string): KvOverride {
   const eq = arg.indexOf("=");
   if (eq < 0 || eq >= 128) usage(`--override-kv: malformed KV override '${arg}' (expected KEY=TYPE:VALUE, key under 128 bytes)`);
   const key = arg.slice(0, eq);
+  // llama.cpp takes an empty key and writes a file no GGUF reader accepts ("empty key"): refuse it
+  if (key.length === 0) usage(`--override-kv: malformed KV override '${arg}' (empty key)`);
+  // llama.cpp writes the value yet lays the data out at 32 bytes: the output would not load
+  if (key === "general.alignment") usage(`--override-kv: '${arg}': general.alignment cannot be overridden (the data layout would not follow it)`);
   const rest = arg.slice(eq + 1);
   if (rest.startsWith("int:")) return { key, kind: "int", value: atol(rest.slice(4)) };
   if (rest.startsWith("float:")) return { key, kind: "float", value: atof(rest.slice(6)) };

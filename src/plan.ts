@@ -6,7 +6,7 @@
 import { QuantizeError } from "./errors.js";
 import { F, FTYPE_GUESSED, defaultType } from "./ftypes.js";
 import type { GgufHeader, GgufTensorInfo } from "./gguf/read.js";
-import { kv as kvOf, type GgufKv } from "./gguf/values.js";
+import { kv as kvOf, quote, type GgufKv } from "./gguf/values.js";
 import { copyKvs, removeKvs, serializeGguf, setKv } from "./gguf/write.js";
 import { imatrixKvs, type Imatrix } from "./imatrix.js";
 import { checkHparams, modelFacts, type KvLookup } from "./model.js";
@@ -258,7 +258,20 @@ export function makePlan(shards: readonly GgufHeader[], fileName: string, opts: 
 
   // metadata, in llama.cpp's order: the input's (copied as gguf_set_kv does), then its own keys,
   // each set moving to the end, then the overrides (the user's, then the imatrix's)
-  let kvs: GgufKv[] = setKv(copyKvs(header.kvs), kvOf.u32("general.quantization_version", 2));
+  // gguf_set_kv re-sets each key through c_str(): a key that starts with a NUL byte is empty there
+  // (llama.cpp aborts: GGML_ASSERT(!key.empty()))
+  const emptyKey = header.kvs.find((k) => k.key.startsWith("\0"));
+  if (emptyKey) throw new QuantizeError("BAD_FILE", `${fileName}: metadata key ${quote(emptyKey.key)} is empty as a C string (llama.cpp aborts on it)`);
+  // metadata the writer cannot write (gguf_check_reserved_keys and gguf_kv's asserts abort llama.cpp)
+  const writable = <R>(f: () => R): R => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof RangeError || e instanceof TypeError) throw new QuantizeError("BAD_FILE", `${fileName}: the output header cannot be written: ${e.message}`, { cause: e });
+      throw e;
+    }
+  };
+  let kvs: GgufKv[] = writable(() => setKv(copyKvs(header.kvs), kvOf.u32("general.quantization_version", 2)));
   kvs = setKv(kvs, kvOf.u32("general.file_type", ftype));
   kvs = removeKvs(kvs, ...SPLIT_KEYS);
   for (const o of overrides) kvs = setKv(kvs, overrideKv(o));
@@ -286,7 +299,7 @@ export function makePlan(shards: readonly GgufHeader[], fileName: string, opts: 
       fkvs = setKv(fkvs, kvOf.i32("split.tensors.count", partial.length));
     }
     const idx = partial.map((_, i) => i).filter((i) => fileOf(partial[i]) === f);
-    const layout = serializeGguf(fkvs, idx.map((i) => ({ name: partial[i].name, ne: partial[i].t.ne, type: partial[i].d.target })), alignment);
+    const layout = writable(() => serializeGguf(fkvs, idx.map((i) => ({ name: partial[i].name, ne: partial[i].t.ne, type: partial[i].d.target })), alignment));
     idx.forEach((i, j) => {
       const { t, name, d, copy, dstBytes, slice } = partial[i];
       tensors[i] = {

@@ -6,6 +6,7 @@
 import { F, defaultType } from "./ftypes.js";
 import type { Rule } from "./rules.js";
 import { T, TYPES, typeName } from "./types.js";
+import { encodeString } from "./gguf/values.js";
 
 export interface TensorDesc {
   readonly name: string;
@@ -80,9 +81,14 @@ export function nDims(ne: readonly number[]): number {
   return Math.max(n, 1);
 }
 
-/** The UTF-8 bytes of s as a binary string, so that positions and comparisons are C++'s. */
+/** The UTF-8 bytes of s as a binary string, so that positions and comparisons are C++'s. Names read
+ *  from a file may hold invalid UTF-8 (kept as escaped bytes, see gguf/values.ts): encodeString gives
+ *  those bytes back where encodeURIComponent would throw. */
 export function byteString(s: string): string {
-  return /^[\x00-\x7f]*$/.test(s) ? s : unescape(encodeURIComponent(s));
+  if (/^[\x00-\x7f]*$/.test(s)) return s;
+  let out = "";
+  for (const c of encodeString(s)) out += String.fromCharCode(c);
+  return out;
 }
 
 /** sscanf(name, "blk.%d.", &layer) == 1 ? layer : undefined */

@@ -1,26 +1,28 @@
-// A worker pool for Node (worker_threads): N workers, each with its own kernel instance (compiled
-// once here, the WebAssembly.Module posted to each) and its own handles on the input shards and the
-// temporary outputs. Jobs are handed out as workers free up, at most one in flight per worker, so
-// memory stays at N chunks. Every job writes at its own fixed offset: order never matters.
+// A worker pool for Node and Deno (worker_threads): N workers, each with its own kernel instance
+// (compiled once here, the WebAssembly.Module posted to each) and its own handles on the input
+// shards and the temporary outputs. Jobs are handed out as workers free up (src/schedule.ts). Every
+// job writes at its own fixed offset: order never matters.
 
 import { existsSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { QuantizeError, type ErrorCode } from "./errors.js";
 import type { Job } from "./jobs.js";
 import { kernelsModule } from "./kernels.js";
 import type { JobRunner } from "./quantize.js";
+import { fromFailure, runOnPorts, type JobFailure, type JobPort } from "./schedule.js";
 
-/** How to start a worker: the compiled worker.js next to this file; or, running from TypeScript
- *  sources (as the tests do), a bootstrap that registers tsx's loader and imports worker.ts. */
-function workerScript(): { script: URL | string; eval: boolean } {
-  const js = new URL("./worker.js", import.meta.url);
+/** How to start a worker: the compiled <name>.js next to this file; or, running from TypeScript
+ *  sources (as the tests do), a bootstrap that registers tsx's loader and imports <name>.ts. */
+export function workerScript(name = "worker"): { script: URL | string; eval: boolean } {
+  const js = new URL(`./${name}.js`, import.meta.url);
   if (existsSync(fileURLToPath(js))) return { script: js, eval: false };
+  // Deno runs TypeScript itself
+  if ("Deno" in globalThis) return { script: new URL("./worker.ts", import.meta.url), eval: false };
   const tsxDir = dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
   const api = pathToFileURL(join(tsxDir, "dist", "esm", "api", "index.mjs")).href;
-  const ts = new URL("./worker.ts", import.meta.url).href;
+  const ts = new URL(`./${name}.ts`, import.meta.url).href;
   return { script: `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(ts)}); })`, eval: true };
 }
 
@@ -31,7 +33,35 @@ export interface PoolFiles {
   readonly sinks: readonly string[];
 }
 
-/** A JobRunner over `threads` workers; `close()` ends them (also called on failure). */
+/** A worker_threads worker as a JobPort: one job in flight, its result matched by id. */
+function nodePort(w: Worker): JobPort & { close(): Promise<void> } {
+  let nextId = 0;
+  let pending: { id: number; resolve(): void; reject(e: unknown): void } | undefined;
+  const fail = (e: unknown) => { const p = pending; pending = undefined; p?.reject(e); };
+  w.on("message", (msg: { id?: number; error?: JobFailure }) => {
+    if (!pending || msg.id !== pending.id) return;
+    const p = pending;
+    pending = undefined;
+    if (msg.error) p.reject(fromFailure(msg.error));
+    else p.resolve();
+  });
+  w.on("error", fail);
+  w.on("exit", (code) => { if (code !== 0) fail(new Error(`worker exited with code ${code}`)); });
+  return {
+    run: (job) => new Promise<void>((resolve, reject) => {
+      const id = nextId++;
+      pending = { id, resolve, reject };
+      w.postMessage({ id, job });
+    }),
+    // let the worker flush and close its handles before the main thread commits
+    close: () => new Promise<void>((resolve) => {
+      w.once("message", () => resolve());
+      w.postMessage({ close: true });
+    }),
+  };
+}
+
+/** A JobRunner over `threads` workers, ended when the jobs are done or one failed. */
 export function workerRunner(threads: number, files: PoolFiles): JobRunner {
   return async (jobs, onDone, signal) => {
     const script = workerScript();
@@ -40,57 +70,13 @@ export function workerRunner(threads: number, files: PoolFiles): JobRunner {
       workerData: { module, sources: files.sources, sinks: files.sinks },
       eval: script.eval,
     }));
-    const iterator = jobs[Symbol.iterator]();
-    let nextId = 0;
-    let failure: unknown;
     try {
-      await new Promise<void>((resolve, reject) => {
-        let busy = 0;
-        let finished = false;
-        const fail = (e: unknown) => {
-          if (finished) return;
-          finished = true;
-          reject(e);
-        };
-        const feed = (w: Worker) => {
-          if (finished) return;
-          if (signal?.aborted) return fail(new QuantizeError("CANCELLED", "cancelled"));
-          const next = iterator.next();
-          if (next.done) {
-            if (busy === 0) { finished = true; resolve(); }
-            return;
-          }
-          const id = nextId++;
-          const job = next.value;
-          busy++;
-          const onMessage = (msg: { id: number; error?: { message: string; code?: ErrorCode } }) => {
-            if (msg.id !== id) return;
-            w.off("message", onMessage);
-            busy--;
-            if (msg.error) return fail(msg.error.code ? new QuantizeError(msg.error.code, msg.error.message) : new Error(msg.error.message));
-            onDone(job);
-            feed(w);
-          };
-          w.on("message", onMessage);
-          w.postMessage({ id, job });
-        };
-        for (const w of workers) {
-          w.on("error", fail);
-          w.on("exit", (code) => { if (code !== 0) fail(new Error(`worker exited with code ${code}`)); });
-          feed(w);
-        }
-      });
-      // let each worker flush and close its handles before the main thread commits
-      await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
-        w.once("message", () => resolve());
-        w.postMessage({ close: true });
-      })));
-    } catch (e) {
-      failure = e;
+      const ports = workers.map(nodePort);
+      await runOnPorts(ports, jobs, onDone, signal);
+      await Promise.all(ports.map((p) => p.close()));
     } finally {
       await Promise.all(workers.map((w) => w.terminate()));
     }
-    if (failure !== undefined) throw failure;
   };
 }
 

@@ -6,9 +6,10 @@
 
 import { QuantizeError } from "./errors.js";
 import type { ByteSink, ByteSource } from "./io/types.js";
-import { planJobs, runJob, type Job } from "./jobs.js";
+import { planJobs, runJob, write, type Job } from "./jobs.js";
 import { Kernels } from "./kernels.js";
 import type { Plan, PlannedTensor } from "./plan.js";
+import { typeName } from "./types.js";
 
 /** Source bytes per job: big enough to amortise calls, small enough to bound memory. */
 export const CHUNK_BYTES = 4 << 20;
@@ -36,18 +37,28 @@ export function inlineRunner(sources: readonly ByteSource[], sinks: readonly Byt
   };
 }
 
+/** Refuses, before anything is written, a plan that needs a kernel or a source conversion the
+ *  module does not have (such a plan can still be shown: --dry-run, the browser's plan table). */
+export function checkRunnable(plan: Plan, kernels: Kernels): void {
+  for (const t of plan.tensors) {
+    if (t.copy) continue;
+    if (!kernels.has(t.dstType)) throw new QuantizeError("REFUSED", `${t.name}: quantizing to ${typeName(t.dstType)} is not implemented yet (only --dry-run can plan it)`);
+    if (!kernels.canRead(t.srcType)) throw new QuantizeError("REFUSED", `${t.name}: requantizing from ${typeName(t.srcType)} is not implemented yet`);
+  }
+}
+
 /** Writes every output file of `plan` (sinks[f] is file f); the caller commits or aborts the sinks. */
 export async function execute(plan: Plan, sinks: readonly ByteSink[], runner: JobRunner, opts: ExecuteOptions = {}): Promise<void> {
   const chunk = opts.chunkBytes ?? CHUNK_BYTES;
   for (let f = 0; f < plan.files.length; f++) {
     const file = plan.files[f];
-    await sinks[f].write(file.header, 0);
+    await write(sinks[f], file.header, 0);
     // zero padding after every tensor, the last one of each file included
     for (let j = 0; j < file.tensors.length; j++) {
       const t = plan.tensors[file.tensors[j]];
       const end = j + 1 < file.tensors.length ? plan.tensors[file.tensors[j + 1]].dstOffset : file.fileSize;
       const tail = end - (t.dstOffset + t.dstBytes);
-      if (tail > 0) await sinks[f].write(new Uint8Array(tail), t.dstOffset + t.dstBytes);
+      if (tail > 0) await write(sinks[f], new Uint8Array(tail), t.dstOffset + t.dstBytes);
     }
   }
   // per-tensor completion, reported in plan order as soon as every earlier tensor is complete

@@ -182,7 +182,9 @@ export function formatRecipe(rules: readonly Rule[], options: RecipeOptions, hea
   if (options.outputTensorType !== undefined) out.push(`@output-tensor-type ${TYPES[options.outputTensorType].name}`);
   if (options.tokenEmbeddingType !== undefined) out.push(`@token-embedding-type ${TYPES[options.tokenEmbeddingType].name}`);
   if (options.imatrix) out.push(`@imatrix ${options.imatrix}`);
-  for (const r of rules) out.push(`${r.text}=${TYPES[r.type].name}`);
+  // a rule that starts with '@' or '#' (possible after a comma) would read back as a setting or a
+  // comment on a line of its own: a leading comma keeps it a rule
+  for (const r of rules) out.push(`${/^[@#]/.test(r.text) ? "," : ""}${r.text}=${TYPES[r.type].name}`);
   return out.join("\n") + "\n";
 }
 
@@ -194,7 +196,7 @@ const escapeRegex = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
  * (recipe rules come last, and the planned types already fit their rows). Blocks that share a type
  * are folded into one rule: ^blk\.(0|1|4)\.attn_v\.weight$=q6_K.
  */
-export function effectiveRecipe(plan: Plan, preset: string, info: { imatrix?: string; input?: string } = {}): string {
+export function effectiveRecipe(plan: Plan, preset: string, info: { imatrix?: string; input?: string; header?: readonly string[] } = {}): string {
   const groups = new Map<string, { kind: string; type: number; layers: string[] }>();
   const kinds = new Map<string, Set<number>>();
   for (const t of plan.tensors) {
@@ -208,7 +210,7 @@ export function effectiveRecipe(plan: Plan, preset: string, info: { imatrix?: st
     kinds.set(kind, (kinds.get(kind) ?? new Set()).add(t.dstType));
   }
   const lines = [
-    `# effective recipe written by gguf-quantize --dry-run${info.input ? ` for ${info.input}` : ""}`,
+    ...(info.header ?? [`effective recipe written by gguf-quantize --dry-run${info.input ? ` for ${info.input}` : ""}`]).map((h) => `# ${h}`),
     `# ${plan.tensors.length} tensors, ${(plan.sizeOut / 1048576).toFixed(2)} MiB, ${((plan.sizeOut * 8) / plan.nElements).toFixed(2)} BPW`,
     `@preset ${preset}`,
   ];

@@ -1,12 +1,12 @@
-// A pool worker (Node worker_threads): owns one kernel instance and its own file handles, and runs
+// A pool worker (worker_threads, in Node or Deno): owns one kernel instance and its own file handles, and runs
 // the jobs it is sent. See src/pool.ts for the protocol.
 
 import { parentPort, workerData } from "node:worker_threads";
-import { QuantizeError } from "./errors.js";
 import { openSink, openSource } from "./io/node.js";
 import type { ByteSink, ByteSource } from "./io/types.js";
 import { runJob, type Job } from "./jobs.js";
 import { Kernels } from "./kernels.js";
+import { toFailure } from "./schedule.js";
 
 interface Init { module: WebAssembly.Module; sources: string[]; sinks: string[] }
 
@@ -32,7 +32,6 @@ parentPort!.on("message", async (msg: { id: number; job: Job } | { close: true }
     await runJob(kernels, f.sources[msg.job.shard], f.sinks[msg.job.file], msg.job);
     parentPort!.postMessage({ id: msg.id });
   } catch (e) {
-    const q = e instanceof QuantizeError ? e : undefined;
-    parentPort!.postMessage({ id: msg.id, error: { message: (e as Error)?.message ?? String(e), code: q?.code } });
+    parentPort!.postMessage({ id: msg.id, error: toFailure(e) });
   }
 });

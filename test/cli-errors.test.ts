@@ -148,6 +148,12 @@ describe("refuses bad input with one line and a non-zero exit", () => {
     expect(errorLine(err)).toMatch(/cannot create output/);
   });
 
+  it("a recipe that cannot be written (--write-recipe into a missing directory)", async () => {
+    const { code, err } = await run(["--dry-run", "--write-recipe", join(dir, "no", "such", "r.txt"), join(dir, "model.gguf"), "Q8_0"]);
+    expect(code).toBe(ERRORS.IO);
+    expect(errorLine(err)).toMatch(/--write-recipe .*r\.txt: cannot write: ENOENT/);
+  });
+
   it("a quantized input without --allow-requantize", async () => {
     const r1 = await run([join(dir, "model.gguf"), join(dir, "q8.gguf"), "Q8_0"]);
     expect(r1.code, r1.err).toBe(0);

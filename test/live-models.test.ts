@@ -205,6 +205,18 @@ describe.runIf(llama)("live: fixed cases against llama.cpp", () => {
     await bothRefuse(one({ ...f32, nEmbd: 256, nHead: 4 }, "Q8_0", { flags: ["--tensor-type", "attn_k=q6_K"] }), poke("blk.0.attn_k.weight", 40, 3e9), overflow);
   });
 
+  it("refuses where llama.cpp's IQ3 grid search aborts the process (GGML_ASSERT; llama.cpp run in a child)", async () => {
+    const f32 = { ...BASE, nEmbd: 256, nHead: 4, dtype: "f32" as const };
+    const huge: Edits = { model: (m) => { poke("blk.0.attn_k.weight", 40, 3e19).model!(m); poke("blk.0.attn_k.weight", 41, 0.5).model!(m); } };
+    for (const type of ["iq3_xxs", "iq3_s"]) {
+      const c = one(f32, "Q8_0", { imatrix: "gguf", flags: ["--tensor-type", `attn_k=${type}`] }); // iq3_xxs needs one
+      const [o] = await check([c], join(root, `fixed${fixed++}`), huge, { isolate: quantizeIsolated });
+      expect(o.mismatch, describeCase(c)).toBeUndefined();
+      expect(o.refused?.llama, type).toMatch(/aborted \(SIGABRT\).*GGML_ASSERT\(grid_index >= 0\) failed/);
+      expect(o.refused?.ours, type).toMatch(/blk\.0\.attn_k\.weight: llama\.cpp's iq3_\w+ quantizer aborts/);
+    }
+  });
+
   it("refuses an imatrix entry of the wrong length, except for token_embd (and a dry run does not look)", async () => {
     const size = /imatrix size \d+ is different from tensor size \d+ for blk\.1\.ffn_down\.weight/;
     const f16 = { ...BASE, dtype: "f16" as const };

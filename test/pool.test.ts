@@ -1,4 +1,4 @@
-// The bytes never depend on how the work is cut or shared: 1, 2 and 8 workers, and chunk sizes
+// The bytes never depend on how the work is cut or shared: 1, 2, 3 and 8 workers, and chunk sizes
 // from one row up, all give llama.cpp's output.
 
 import { createHash } from "node:crypto";
@@ -47,6 +47,7 @@ describe("the same bytes for any worker count and chunk size", () => {
   it.each([
     [1, 1], [1, 4096], [1, 1 << 22],
     [2, 1], [2, 20000], [2, 1 << 22],
+    [3, 12345], [3, 1 << 20],
     [8, 1], [8, 65536],
   ])("%i worker(s), %i-byte chunks", async (threads, chunk) => {
     expect(await quantize(q5_1, threads, chunk)).toBe(golden.cases[q5_1.id]);

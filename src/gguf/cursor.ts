@@ -2,7 +2,7 @@
 // and the legacy imatrix loader parse through it. Callers check lengths that come from the file
 // against remaining() before asking for them, so memory is bounded by what the file really holds.
 
-import { QuantizeError, type ErrorCode } from "../errors.js";
+import { QuantizeError, ioError, type ErrorCode } from "../errors.js";
 import type { ByteSource } from "../io/types.js";
 
 export class Cursor {
@@ -36,7 +36,11 @@ export class Cursor {
     const want = Math.min(Math.max(n, this.chunk), this.remaining());
     const next = new Uint8Array(want);
     next.set(keep);
-    await this.src.readInto(next.subarray(keep.length), this.pos + keep.length);
+    try {
+      await this.src.readInto(next.subarray(keep.length), this.pos + keep.length);
+    } catch (e) {
+      throw ioError(e, this.src.name, "read");
+    }
     this.bufPos = this.pos;
     this.buf = next;
     this.view = new DataView(next.buffer);

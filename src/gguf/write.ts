@@ -249,8 +249,9 @@ export function removeKvs(kvs: readonly GgufKv[], ...keys: string[]): GgufKv[] {
  * NUL byte (and a key cut short replaces an earlier entry with the same key, as gguf_set_* does).
  */
 export function copyKvs(kvs: readonly GgufKv[]): GgufKv[] {
-  let out: GgufKv[] = [];
-  const present = new Set<string>();
+  // a Map keeps insertion order, and delete + set moves a key to the end: gguf_set_*'s semantics in
+  // constant time per entry (a hostile file can cut thousands of keys to the same C string)
+  const out = new Map<string, GgufKv>();
   for (const k of kvs) {
     const key = cString(k.key);
     if (key.length === 0) throw new RangeError(`metadata key ${quote(k.key)} is empty as a C string`);
@@ -259,9 +260,8 @@ export function copyKvs(kvs: readonly GgufKv[]): GgufKv[] {
     else if (k.type === ValueType.ARRAY && k.value.itemType === ValueType.STRING) {
       copy = { key, type: k.type, value: { itemType: ValueType.STRING, items: k.value.items.map(cString) } };
     } else copy = { ...k, key } as GgufKv;
-    if (present.has(key)) out = out.filter((o) => o.key !== key);
-    present.add(key);
-    out.push(copy);
+    out.delete(key);
+    out.set(key, copy);
   }
-  return out;
+  return [...out.values()];
 }

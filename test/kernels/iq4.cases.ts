@@ -16,18 +16,23 @@ import { SRC_BF16, SRC_F16, SRC_F32, bytesOf, extremeImportance, halfSource, nan
 
 export { SRC_F32, SRC_F16, SRC_BF16 };
 
-export interface Iq4Type {
-  name: "iq4_nl" | "iq4_xs";
+/** A block type as the digest and diff helpers below need it (iq4 and iq3 cases share them). */
+export interface BlockType {
+  name: string;
   /** ggml_type */
   id: number;
-  /** values per block: 32 (QK4_NL) or 256 (QK_K) */
+  /** values per block (32: QK4_NL, 256: QK_K) */
   blockSize: number;
-  /** sizeof(block_iq4_nl) = 18, sizeof(block_iq4_xs) = 136 */
+  /** sizeof(block_*) */
   blockBytes: number;
   /** row widths of the golden sets */
   widths: number[];
   /** the block's fields by byte offset, for messages */
   field(offset: number): string;
+}
+
+export interface Iq4Type extends BlockType {
+  name: "iq4_nl" | "iq4_xs";
 }
 
 export const IQ4_NL: Iq4Type = {
@@ -116,22 +121,12 @@ export const IMATRICES: Record<string, ((n: number) => Float32Array) | undefined
  */
 export function goldenSets(ty: Iq4Type): RowSet[] {
   const sets: RowSet[] = [];
-  const f32Set = (n: number, im: string) => {
-    const { rows, names } = allRows(n);
-    sets.push({ name: `f32-${n}-${im}`, n, names, src: bytesOf(rows), srcType: SRC_F32, rows, imatrix: IMATRICES[im]?.(n), imatrixName: im });
-  };
-  for (const n of ty.widths) for (const im of ["none", "importance(n)"]) f32Set(n, im);
+  const add = setAdders(sets, allRows, finiteRows, IMATRICES);
+  for (const n of ty.widths) for (const im of ["none", "importance(n)"]) add.f32(n, im);
   for (const n of ty.blockSize === 32 ? [32, 512] : [512]) {
-    for (const im of ["extremeImportance(n)", "negativeImportance(n)", "nonFiniteImportance(n)", "zeros"]) f32Set(n, im);
+    for (const im of ["extremeImportance(n)", "negativeImportance(n)", "nonFiniteImportance(n)", "zeros"]) add.f32(n, im);
   }
-  for (const [label, srcType] of [["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
-    for (const im of ["none", "importance(n)"]) {
-      const n = 512;
-      const fin = finiteRows(n);
-      const { src, rows } = halfSource(toHalf(fin.rows, srcType), srcType);
-      sets.push({ name: `${label}-${n}-${im}`, n, names: fin.names, src, srcType, rows, imatrix: IMATRICES[im]?.(n), imatrixName: im });
-    }
-  }
+  add.halves(512, ["none", "importance(n)"]);
   for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
     for (const im of ["none", "importance(n)"]) {
       const n = 512;
@@ -142,15 +137,34 @@ export function goldenSets(ty: Iq4Type): RowSet[] {
   return sets;
 }
 
+type Rows = (n: number) => { rows: Float32Array; names: string[] };
+
+/** Adds named row sets to `sets`: f32(n, im) = every row kind (allRows) at width n as f32 with the
+ *  named imatrix; halves(n, ims) = the finite rows converted to f16, then bf16, with each imatrix. */
+export function setAdders(sets: RowSet[], allRows: Rows, finiteRows: Rows, imatrices: Record<string, ((n: number) => Float32Array) | undefined>) {
+  return {
+    f32(n: number, im: string): void {
+      const { rows, names } = allRows(n);
+      sets.push({ name: `f32-${n}-${im}`, n, names, src: bytesOf(rows), srcType: SRC_F32, rows, imatrix: imatrices[im]?.(n), imatrixName: im });
+    },
+    halves(n: number, ims: string[]): void {
+      for (const [label, srcType] of [["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
+        for (const im of ims) {
+          const fin = finiteRows(n);
+          const { src, rows } = halfSource(toHalf(fin.rows, srcType), srcType);
+          sets.push({ name: `${label}-${n}-${im}`, n, names: fin.names, src, srcType, rows, imatrix: imatrices[im]?.(n), imatrixName: im });
+        }
+      }
+    },
+  };
+}
+
 // ---- digests and diffs ----
 
 export const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-/** What the digests and diffs below need of a type (iq4.cases' and iqgrid.cases' types have it). */
-export type BlockLayout = Pick<Iq4Type, "blockSize" | "blockBytes" | "field">;
-
 /** First 16 hex digits of each row's sha256. */
-export function rowDigests(ty: BlockLayout, bytes: Uint8Array, n: number): string[] {
+export function rowDigests(ty: BlockType, bytes: Uint8Array, n: number): string[] {
   const rb = (n / ty.blockSize) * ty.blockBytes;
   const out: string[] = [];
   for (let o = 0; o < bytes.length; o += rb) out.push(sha256(bytes.subarray(o, o + rb)).slice(0, 16));
@@ -159,7 +173,7 @@ export function rowDigests(ty: BlockLayout, bytes: Uint8Array, n: number): strin
 
 /** null when equal, else where the first difference is: row (and its name), block, field, both bytes,
  *  and how many bytes of that row and how many rows differ. */
-export function firstDiff(ty: BlockLayout, ours: Uint8Array, ref: Uint8Array, n: number, names?: readonly string[]): string | null {
+export function firstDiff(ty: BlockType, ours: Uint8Array, ref: Uint8Array, n: number, names?: readonly string[]): string | null {
   if (ours.length !== ref.length) return `length ${ours.length} != ${ref.length}`;
   const rb = (n / ty.blockSize) * ty.blockBytes;
   let first: string | null = null;

@@ -12,10 +12,11 @@ import { describe, expect, it } from "vitest";
 import { Kernels, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
 import { Rng } from "../support/random.js";
+import { scalar } from "../support/simd.js";
 import { importance } from "../support/rows.js";
 import { bytesOf, extremeImportance, nonFiniteImportance } from "./q6_K.cases.js";
 import { negativeImportance } from "./k4.cases.js";
-import { IMATRIX_KINDS, randomRows, source } from "./live-rows.js";
+import { IMATRIX_KINDS, randomRows, randomSource } from "./random-sources.js";
 import { IQ4_TYPES, SRC_BF16, SRC_F16, SRC_F32, allRows, firstDiff, goldenSets, rowDigests, sha256, type Iq4Type } from "./iq4.cases.js";
 
 interface GoldenFile {
@@ -25,7 +26,6 @@ interface GoldenFile {
 }
 
 const ROUNDS = Number(process.env.IQ4_ROUNDS ?? 1);
-
 /** Widths of the live edge-row test (each row kind at each, five imatrices). */
 const EDGE_WIDTHS: Record<string, number[]> = { iq4_nl: [32, 96, 512, 4096], iq4_xs: [256, 768, 4096] };
 
@@ -75,9 +75,10 @@ function iq4Suite(ty: Iq4Type): void {
         for (const s of sets) expect(golden.sets.find((g) => g.name === s.name)!.rows.map((r) => r[0])).toEqual(s.names);
       });
 
-      it.each(sets.map((s) => [s.name, s] as const))("%s", (_, s) => {
+      // both builds: the SIMD kernels (what runs) and their scalar references (set_scalar_kernels(1))
+      it.each(sets.flatMap((s) => [[s.name, "SIMD", s] as const, [s.name, "scalar", s] as const]))("%s (%s)", (_, build, s) => {
         const g = golden.sets.find((x) => x.name === s.name)!;
-        const bytes = ours(s.src, s.srcType, s.n, s.imatrix);
+        const bytes = quantizeRows(build === "SIMD" ? k : scalar, ty.id, s.src, s.srcType, s.n, s.imatrix);
         const mine = rowDigests(ty, bytes, s.n);
         const bad = g.rows.flatMap(([name, d], i) => (mine[i] === d ? [] : [`row ${i} (${name})`]));
         expect(bad).toEqual([]);
@@ -118,7 +119,7 @@ function iq4Suite(ty: Iq4Type): void {
             const n = widths[rng.int(widths.length)];
             const nrows = Math.max(8, Math.floor(32768 / n));
             const { rows, names } = randomRows(rng, n, nrows);
-            const src = source(rng, rows, n, srcType);
+            const src = randomSource(rng, rows, n, srcType);
             const im = makeImatrix(n, rng);
             const diff = firstDiff(ty, ours(src.src, srcType, n, im), ref.quantize(ty.id, src.rows, n, im), n, names);
             expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();

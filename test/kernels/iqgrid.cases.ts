@@ -11,29 +11,22 @@
 import { Rng } from "../support/random.js";
 import { edgeRows, importance, nonFiniteRows, nonFiniteRowsMore, subBlockRows } from "../support/rows.js";
 import { negativeImportance } from "./k4.cases.js";
+import type { BlockType } from "./iq4.cases.js";
 import { SRC_BF16, SRC_F16, SRC_F32, bytesOf, extremeImportance, halfSource, nonFiniteImportance, toHalf, type RowSet } from "./q6_K.cases.js";
 
 export { SRC_F32, SRC_F16, SRC_BF16 };
 
-export interface GridType {
+export interface GridType extends BlockType {
   name: "iq2_xxs" | "iq2_xs" | "iq2_s" | "iq1_s" | "iq1_m";
-  /** ggml_type */
-  id: number;
-  /** values per block: QK_K */
-  blockSize: 256;
-  /** sizeof(block_*) */
-  blockBytes: number;
   /** ggml_quantize_chunk asserts an imatrix (ggml_quantize_requires_imatrix) */
   needsImatrix: boolean;
-  /** the block's fields by byte offset, for messages */
-  field(offset: number): string;
 }
 
-export const IQ2_XXS: GridType = { blockSize: 256, name: "iq2_xxs", id: 16, blockBytes: 66, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : `qs byte ${o - 2} (sub-block ${(o - 2) >> 3})`) };
-export const IQ2_XS: GridType = { blockSize: 256, name: "iq2_xs", id: 17, blockBytes: 74, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : o < 66 ? `qs[${(o - 2) >> 1}]` : `scales[${o - 66}]`) };
-export const IQ2_S: GridType = { blockSize: 256, name: "iq2_s", id: 22, blockBytes: 82, needsImatrix: false, field: (o) => (o < 2 ? `d byte ${o}` : o < 34 ? `qs[${o - 2}]` : o < 66 ? `signs[${o - 34}]` : o < 74 ? `qh[${o - 66}]` : `scales[${o - 74}]`) };
-export const IQ1_S: GridType = { blockSize: 256, name: "iq1_s", id: 19, blockBytes: 50, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : o < 34 ? `qs[${o - 2}]` : `qh[${(o - 34) >> 1}]`) };
-export const IQ1_M: GridType = { blockSize: 256, name: "iq1_m", id: 29, blockBytes: 56, needsImatrix: false, field: (o) => (o < 32 ? `qs[${o}]` : o < 48 ? `qh[${o - 32}]` : `scales byte ${o - 48}`) };
+export const IQ2_XXS: GridType = { blockSize: 256, widths: [256, 512], name: "iq2_xxs", id: 16, blockBytes: 66, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : `qs byte ${o - 2} (sub-block ${(o - 2) >> 3})`) };
+export const IQ2_XS: GridType = { blockSize: 256, widths: [256, 512], name: "iq2_xs", id: 17, blockBytes: 74, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : o < 66 ? `qs[${(o - 2) >> 1}]` : `scales[${o - 66}]`) };
+export const IQ2_S: GridType = { blockSize: 256, widths: [256, 512], name: "iq2_s", id: 22, blockBytes: 82, needsImatrix: false, field: (o) => (o < 2 ? `d byte ${o}` : o < 34 ? `qs[${o - 2}]` : o < 66 ? `signs[${o - 34}]` : o < 74 ? `qh[${o - 66}]` : `scales[${o - 74}]`) };
+export const IQ1_S: GridType = { blockSize: 256, widths: [256, 512], name: "iq1_s", id: 19, blockBytes: 50, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : o < 34 ? `qs[${o - 2}]` : `qh[${(o - 34) >> 1}]`) };
+export const IQ1_M: GridType = { blockSize: 256, widths: [256, 512], name: "iq1_m", id: 29, blockBytes: 56, needsImatrix: false, field: (o) => (o < 32 ? `qs[${o}]` : o < 48 ? `qh[${o - 32}]` : `scales byte ${o - 48}`) };
 export const GRID_TYPES: readonly GridType[] = [IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M];
 
 // ---- rows for the lattice quants' own corners ----

@@ -8,8 +8,10 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Kernels, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
+import { randomRows } from "./random-sources.js";
 import { Rng } from "../support/random.js";
-import { CASES, SUBBLOCK_CASES, importance, nonFiniteRows } from "../support/rows.js";
+import { scalar } from "../support/simd.js";
+import { importance, nonFiniteRows } from "../support/rows.js";
 import {
   BLOCK_BYTES, Q6_K, QK_K, SPECIALS, SRC_BF16, SRC_F16, SRC_F32, allRows, bytesOf, extremeImportance, f32ToF16, firstDiff,
   goldenSets, halfSource, nonFiniteImportance, rowDigests, sha256, toHalf,
@@ -55,9 +57,10 @@ describe("q6_K kernel", () => {
       for (const s of sets) expect(golden.sets.find((g) => g.name === s.name)!.rows.map((r) => r[0])).toEqual(s.names);
     });
 
-    it.each(sets.map((s) => [s.name, s] as const))("%s", (_, s) => {
+    // both builds: the SIMD kernel (what runs) and its scalar reference (set_scalar_kernels(1))
+    it.each(sets.flatMap((s) => [[s.name, "SIMD", s] as const, [s.name, "scalar", s] as const]))("%s (%s)", (_, build, s) => {
       const g = golden.sets.find((x) => x.name === s.name)!;
-      const bytes = ours(s.src, s.srcType, s.n, s.imatrix);
+      const bytes = quantizeRows(build === "SIMD" ? k : scalar, Q6_K, s.src, s.srcType, s.n, s.imatrix);
       const mine = rowDigests(bytes, s.n);
       const bad = g.rows.flatMap(([name, d], i) => (mine[i] === d ? [] : [`row ${i} (${name})`]));
       expect(bad).toEqual([]);
@@ -118,25 +121,7 @@ describe("q6_K kernel", () => {
 
 const ROUNDS = Number(process.env.Q6K_ROUNDS ?? 1);
 const WIDTHS = [256, 512, 768, 1024, 1280, 1536, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 8192, 11008, 13824, 14336];
-const ALL_CASES = { ...CASES, ...SUBBLOCK_CASES };
-const ALL_NAMES = Object.keys(ALL_CASES);
 
-/** Random rows: each one a random case (edge or sub-block), a third of them scaled by 10^U(-8, 8). */
-function randomRows(rng: Rng, n: number, nrows: number): { rows: Float32Array; names: string[] } {
-  const rows = new Float32Array(n * nrows);
-  const names: string[] = [];
-  for (let r = 0; r < nrows; r++) {
-    const name = ALL_NAMES[rng.int(ALL_NAMES.length)];
-    const row = rows.subarray(r * n, (r + 1) * n);
-    ALL_CASES[name](row, rng);
-    if (rng.uniform() < 0.33) {
-      const s = Math.pow(10, -8 + 16 * rng.uniform());
-      for (let i = 0; i < n; i++) row[i] *= s;
-      names.push(`${name}*${s.toExponential(1)}`);
-    } else names.push(name);
-  }
-  return { rows, names };
-}
 
 const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array | undefined> = {
   none: () => undefined,

@@ -78,6 +78,8 @@ export interface LiveCase {
   source?: { preset: string; flags: string[] };
   /** our nthreads argument (worker threads; llama.cpp runs on one) */
   threads?: number;
+  /** text files written beside the model (e.g. a --tensor-type-file), by name */
+  files?: Record<string, string>;
 }
 
 const pick = <T>(r: Rng, xs: readonly T[]): T => xs[r.int(xs.length)];
@@ -320,6 +322,15 @@ export function params(c: LiveCase): LlamaQuantizeParams {
       const a = c.flags[++i];
       const eq = a.indexOf("=");
       p.tensorTypes!.push({ pattern: a.slice(0, eq).toLowerCase(), type: typeId(a.slice(eq + 1)) });
+    } else if (f === "--tensor-type-file") {
+      // parse_tensor_type_file: `file >> token`, each token as --tensor-type
+      const name = c.flags[++i];
+      const text = c.files?.[name];
+      if (text === undefined) throw new Error(`--tensor-type-file ${name}: not among the case's files`);
+      for (const token of text.split(/[ \t\n\v\f\r]+/).filter((t) => t.length > 0)) {
+        const eq = token.indexOf("=");
+        p.tensorTypes!.push({ pattern: token.slice(0, eq).toLowerCase(), type: typeId(token.slice(eq + 1)) });
+      }
     } else if (f === "--prune-layers") p.pruneLayers = parseLayerPrune(c.flags[++i]);
     else if (f === "--override-kv") (p.kvOverrides ??= []).push(parseKvOverride(c.flags[++i]));
     else if (f === "--keep-split") p.keepSplit = true;
@@ -528,6 +539,7 @@ export async function prepare(c: LiveCase, dir: string, edits: Edits = {}, sourc
     dir, model: join(dir, sizes ? shardName("model", 0, sizes.length) : "model.gguf"),
     ours: join(dir, "ours.gguf"), theirs: join(dir, "theirs.gguf"),
   };
+  for (const [name, text] of Object.entries(c.files ?? {})) writeFileSync(join(dir, name), text);
   if (sizes) modelShards(input, sizes).forEach((bytes, i) => writeFileSync(join(dir, shardName("model", i, sizes.length)), bytes));
   else writeFileSync(files.model, input === m ? modelBytes(m) : modelBytes({ ...m, kvs: input.kvs, tensors: input.tensors }));
   let li: ReturnType<typeof llamaImatrix> = { kvs: [] };

@@ -21,6 +21,8 @@ export const MODELS: Record<string, ModelSpec> = {
   moe16: { nLayer: 2, nEmbd: 256, nFf: 256, nExpert: 16, nHead: 8, nHeadKv: 2, nVocab: 512, dtype: "f16", seed: 7 },
   // 70B-shaped: 80 layers with GQA (llama.cpp's LLM_TYPE_70B rules), kept narrow
   llama70b: { nLayer: 80, nEmbd: 256, nFf: 256, nHead: 8, nHeadKv: 1, nVocab: 256, dtype: "f16", seed: 8 },
+  // phi3: fused attn_qkv (the attn_v rules apply to it) and fused gate+up, GQA
+  phi3: { arch: "phi3", nLayer: 4, nEmbd: 256, nFf: 512, nHead: 4, headDim: 64, nHeadKv: 2, nVocab: 512, dtype: "f16", seed: 9 },
 };
 
 export const PRESETS = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0"];
@@ -58,13 +60,15 @@ export function modelCases(): ModelCase[] {
     { model: "dense", preset: "F16", imatrix: "gguf", flags: ["--tensor-type", "attn=q8_0"] },
   ];
   // the K presets: every one × dense/bf16-576/MoE-8 × every imatrix kind, f32 without, and the other
-  // model kinds with a GGUF imatrix (Q2_K_S without an imatrix is refused, by llama.cpp too)
+  // model kinds (tied, qwen2 MoE + shared expert, 16 experts, phi3's fused QKV) likewise (Q2_K_S
+  // without an imatrix is refused, by llama.cpp too)
   for (const model of ["dense", "bf16", "moe"] as const)
     for (const preset of K_PRESETS)
       for (const imatrix of IMATRIX_KINDS) extra.push({ model, preset, imatrix, flags: [] });
   for (const preset of K_PRESETS) extra.push({ model: "f32", preset, imatrix: "none", flags: [] });
-  for (const model of ["tied", "moe4sh", "moe16"] as const)
-    for (const preset of K_PRESETS) extra.push({ model, preset, imatrix: "gguf", flags: [] });
+  for (const model of ["tied", "moe4sh", "moe16", "phi3"] as const)
+    for (const preset of K_PRESETS)
+      for (const imatrix of IMATRIX_KINDS) extra.push({ model, preset, imatrix, flags: [] });
   for (const preset of ["Q3_K_M", "Q4_K_M", "Q2_K"]) extra.push({ model: "llama70b", preset, imatrix: "none", flags: [] });
   for (const preset of ["Q3_K", "Q4_K", "Q5_K"]) extra.push({ model: "dense", preset, imatrix: "gguf", flags: [] });
   extra.push({ model: "dense", preset: "Q4_K_M", imatrix: "gguf", flags: ["--pure"] });

@@ -14,6 +14,8 @@ export const OPTION_MODELS = {
   moe: { arch: "qwen2moe", nLayer: 4, nEmbd: 256, nFf: 64, nHead: 2, headDim: 32, nVocab: 32, nExpert: 4, nFfExp: 32, nFfShexp: 64, dtype: "bf16", seed: 32 },
   // one block, for requantization
   small: { nLayer: 1, nEmbd: 256, nFf: 256, nHead: 2, headDim: 32, nVocab: 32, dtype: "f16", seed: 33 },
+  // one block whose rows are all multiples of 256 (q1_0 needs 128 and has no fallback)
+  wide: { nLayer: 1, nEmbd: 256, nFf: 512, nHead: 2, headDim: 128, nVocab: 32, dtype: "f16", seed: 34 },
 } satisfies Record<string, ModelSpec>;
 
 export type OptionModel = keyof typeof OPTION_MODELS;
@@ -29,6 +31,8 @@ export interface OptionCase {
   split?: number[];
   /** the input is the generated model quantized first with this preset and flags */
   source?: { preset: string; flags: string[] };
+  /** text files written beside the model, by name */
+  files?: Record<string, string>;
 }
 
 const ALL_KINDS = [
@@ -37,6 +41,13 @@ const ALL_KINDS = [
   "test.hex=float:0x1p-3", "test.tiny=float:1e-46", "test.bool=bool:true", "test.false=bool:false", "test.str=str:é中🙂",
   "test.long=str:" + "x".repeat(127), "test.empty=str:", "general.name=str:renamed", "general.file_type=int:2", "test.int=int:5",
 ].flatMap((a) => ["--override-kv", a]);
+
+/** [source preset, target preset]: every quantized type the presets reach, into a K and a legacy mix. */
+const REQUANT_SOURCES: [string, string][] = [
+  ["Q4_0", "Q4_K_M"], ["Q4_1", "Q8_0"], ["Q5_0", "Q4_K_M"], ["Q5_1", "Q8_0"], ["Q2_K", "Q4_K_M"], ["Q3_K_M", "Q8_0"],
+  ["Q4_K_S", "Q4_K_M"], ["Q5_K_S", "Q4_0"], ["IQ4_NL", "Q4_K_M"], ["IQ4_XS", "Q8_0"], ["TQ1_0", "Q4_K_M"], ["TQ2_0", "Q5_1"],
+  ["MXFP4_MOE", "Q4_K_M"], ["Q1_0", "Q6_K"], ["Q2_0", "Q4_K_M"], ["BF16", "Q3_K_M"],
+];
 
 export function optionCases(): OptionCase[] {
   return [
@@ -57,10 +68,23 @@ export function optionCases(): OptionCase[] {
     // --allow-requantize from q8_0 and q6_K (every tensor of that type: made with --pure)
     ...["F16", "Q4_0", "Q4_K_M", "Q6_K"].map((preset): OptionCase => ({ id: `requant-q8_0-${preset}`, model: "small", preset, imatrix: "none", flags: ["--allow-requantize"], source: { preset: "Q8_0", flags: ["--pure"] } })),
     ...["Q8_0", "Q5_K_M", "Q4_1"].map((preset): OptionCase => ({ id: `requant-q6_K-${preset}-gguf`, model: "small", preset, imatrix: "gguf", flags: ["--allow-requantize"], source: { preset: "Q6_K", flags: ["--pure"] } })),
+    // --allow-requantize from every other quantized type (each source preset with --pure: one type throughout)
+    ...REQUANT_SOURCES.map(([preset, target], i): OptionCase => ({
+      id: `requant-${preset}-${target}${i % 2 ? "-gguf" : ""}`, model: "wide", preset: target, imatrix: i % 2 ? "gguf" : "none",
+      flags: ["--allow-requantize"], source: { preset, flags: ["--pure"] },
+    })),
+    // --tensor-type-file: tokens separated by spaces, tabs and newlines (CRLF too), overlapping patterns
+    // (the first wins), one that forces a fallback, repeated with --tensor-type (file rules keep their place)
+    {
+      id: "tensor-type-file-Q4_K_M-gguf", model: "dense", preset: "Q4_K_M", imatrix: "gguf",
+      flags: ["--tensor-type", "blk.1.ffn_down=iq4_xs", "--tensor-type-file", "rules.txt", "--tensor-type", "attn_output=q5_0"],
+      files: { "rules.txt": "FFN_DOWN=q8_0 blk\\.[0-3]\\.attn_q=Q5_K\r\n\tattn_k=q4_0\n\nffn_down=q2_k  attn_v=tq2_0 token_embd=q6_K\n" },
+    },
+    { id: "tensor-type-file-moe-Q5_K_S", model: "moe", preset: "Q5_K_S", imatrix: "none", flags: ["--tensor-type-file", "moe.txt"], files: { "moe.txt": "ffn_.*_exps=iq4_nl\nffn_down_shexp=q4_1\nblk\\.[23]\\.=q8_0\n" } },
   ];
 }
 
 /** An option case as a live-test case (its model spec written out). */
 export function asLiveCase(c: OptionCase): LiveCase {
-  return { model: OPTION_MODELS[c.model], preset: c.preset, imatrix: c.imatrix, flags: c.flags, dryRun: false, split: c.split, source: c.source };
+  return { model: OPTION_MODELS[c.model], preset: c.preset, imatrix: c.imatrix, flags: c.flags, dryRun: false, split: c.split, source: c.source, files: c.files };
 }

@@ -1,6 +1,6 @@
-// Random rows, importance vectors and source bytes for the live differential tests of the kernels
-// with an imatrix path (test/kernels/iq4.test.ts, iqgrid.test.ts): one definition of what "random"
-// means there, so every suite draws its rows the same way.
+// Random rows, importance vectors and f32/f16/bf16 sources for the live differential tests of the
+// I-quant kernels (test/kernels/iq4.test.ts, iq3.test.ts): each test draws from these with its own
+// seeds and compares our bytes with llama.cpp's.
 
 import { Rng } from "../support/random.js";
 import { CASES, SUBBLOCK_CASES, importance } from "../support/rows.js";
@@ -42,7 +42,7 @@ export const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array
 
 /** Source bytes of srcType and the f32 rows llama.cpp sees for them; a fifth of the rows get a few
  *  special values (NaNs with payloads, infinities, extremes), anywhere or packed in one sub-block. */
-export function source(rng: Rng, rows: Float32Array, n: number, srcType: number): { src: Uint8Array; rows: Float32Array } {
+export function randomSource(rng: Rng, rows: Float32Array, n: number, srcType: number): { src: Uint8Array; rows: Float32Array } {
   const bits = srcType === SRC_F32 ? new Uint32Array(rows.buffer, rows.byteOffset, rows.length) : toHalf(rows, srcType);
   const sp = SPECIALS[srcType];
   for (let r = 0; r < rows.length / n; r++) {
