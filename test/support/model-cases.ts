@@ -27,6 +27,7 @@ export const MODELS: Record<string, ModelSpec> = {
 
 export const PRESETS = ["F32", "F16", "BF16", "Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0"];
 export const K_PRESETS = ["Q2_K", "Q2_K_S", "Q3_K_S", "Q3_K_M", "Q3_K_L", "Q4_K_S", "Q4_K_M", "Q5_K_S", "Q5_K_M", "Q6_K"];
+export const IQ_PRESETS = ["IQ1_S", "IQ1_M", "IQ2_XXS", "IQ2_XS", "IQ2_S", "IQ2_M", "IQ3_XXS", "IQ3_XS", "IQ3_S", "IQ3_M"];
 export const IMATRIX_KINDS = ["none", "dat", "gguf"] as const;
 
 export interface ModelCase {
@@ -76,6 +77,15 @@ export function modelCases(): ModelCase[] {
   for (const model of ["dense", "bf16", "moe"] as const)
     for (const preset of ["IQ4_NL", "IQ4_XS", "TQ1_0", "TQ2_0", "MXFP4_MOE", "Q1_0", "Q2_0"])
       for (const imatrix of ["none", "gguf"] as const) extra.push({ model, preset, imatrix, flags: [] });
+  // the grid I-quant presets: every one × dense/bf16-576/MoE-8 with a GGUF imatrix and without (most
+  // are refused without one, by llama.cpp too), the legacy .dat on the dense model, and the model
+  // kinds whose rules differ (phi3's fused QKV, 16 experts, tied, a shared expert)
+  for (const model of ["dense", "bf16", "moe"] as const)
+    for (const preset of IQ_PRESETS)
+      for (const imatrix of ["none", "gguf"] as const) extra.push({ model, preset, imatrix, flags: [] });
+  for (const preset of IQ_PRESETS) extra.push({ model: "dense", preset, imatrix: "dat", flags: [] });
+  for (const [model, preset] of [["phi3", "IQ2_M"], ["phi3", "IQ3_XS"], ["moe16", "IQ1_M"], ["moe16", "IQ3_M"], ["tied", "IQ2_XXS"], ["moe4sh", "IQ2_S"], ["moe4sh", "IQ3_XXS"]] as const)
+    extra.push({ model, preset, imatrix: "gguf", flags: [] });
   extra.push({ model: "bf16", preset: "Q3_K_M", imatrix: "none", flags: ["--tensor-type", "ffn_down=q6_k", "--tensor-type", "attn=q4_k"] });
   for (const c of extra) out.push({ ...c, id: `${c.model}-${c.preset}-${c.imatrix}${c.flags.map((f) => f.replace(/^--/, "+")).join("")}` });
   return out;

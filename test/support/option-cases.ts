@@ -47,6 +47,7 @@ const REQUANT_SOURCES: [string, string][] = [
   ["Q4_0", "Q4_K_M"], ["Q4_1", "Q8_0"], ["Q5_0", "Q4_K_M"], ["Q5_1", "Q8_0"], ["Q2_K", "Q4_K_M"], ["Q3_K_M", "Q8_0"],
   ["Q4_K_S", "Q4_K_M"], ["Q5_K_S", "Q4_0"], ["IQ4_NL", "Q4_K_M"], ["IQ4_XS", "Q8_0"], ["TQ1_0", "Q4_K_M"], ["TQ2_0", "Q5_1"],
   ["MXFP4_MOE", "Q4_K_M"], ["Q1_0", "Q6_K"], ["Q2_0", "Q4_K_M"], ["BF16", "Q3_K_M"],
+  ["IQ3_S", "Q8_0"],
 ];
 
 export function optionCases(): OptionCase[] {
