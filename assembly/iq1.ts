@@ -164,6 +164,38 @@ function split_levels(n: i32, i1: i32, i2: i32): void {
   for (let j = 0; j < n; ++j) store<i8>(L + <usize>pair_index(j), <i8>(j < i1 ? 0 : j < i2 ? 1 : 2));
 }
 
+/**
+ * Each 8-group's levels to a grid index in INDEX[k] (off-grid groups snapped by
+ * find_best_neighbour2 with group 0 on xx0 and the others on xx1), then, if any was off the grid,
+ * the scale refitted as Σ(w·q)·x / Σ(w·q)·q when both sums are positive. Returns the scale, or -1
+ * after kernel_abort.
+ */
+function snap_groups(xb: usize, groups: i32, scale: f32, xx0: usize, xx1: usize, rowEnd: usize): f32 {
+  let all_on_grid = true;
+  for (let k = 0; k < groups; ++k) {
+    let grid_index = kmap(LATTICE_IQ1, pack_levels(L + <usize>(8 * k)));
+    if (grid_index < 0) {
+      all_on_grid = false;
+      grid_index = find_best_neighbour2(grid_index, xb + (<usize>(8 * k) << 2), WEIGHT + (<usize>(8 * k) << 2), scale, k == 0 ? xx0 : xx1, L + <usize>(8 * k), rowEnd);
+      if (grid_index < 0) return -1;
+    }
+    store<i32>(INDEX + (<usize>k << 2), grid_index);
+  }
+  if (all_on_grid) return scale;
+  let sumqx: f32 = 0, sumq2: f32 = 0;
+  for (let k = 0; k < groups; ++k) {
+    const xx = k == 0 ? xx0 : xx1;
+    const pg = lattice_grid(LATTICE_IQ1) + (<usize>load<i32>(INDEX + (<usize>k << 2)) << 3);
+    for (let j = 0; j < 8; ++j) {
+      const w = f(WEIGHT, 8 * k + j);
+      const q = f(xx, (<i32>load<i8>(pg + <usize>j) - 1) / 2);
+      sumqx += w * q * f(xb, 8 * k + j);
+      sumq2 += w * q * q;
+    }
+  }
+  return sumqx > 0 && sumq2 > 0 ? sumqx / sumq2 : scale;
+}
+
 // ---- iq1_s: block_iq1_s { ggml_half d; uint8_t qs[QK_K/8]; uint16_t qh[QK_K/32]; } = 50 bytes ----
 export const IQ1S_QS: usize = 2;
 export const IQ1S_QH: usize = 2 + QK_K / 8;
@@ -238,29 +270,8 @@ export function quantize_row_iq1_s_impl(x: usize, y: usize, n: i32, quant_weight
         best_shift = -best_shift;
       }
       const xx = best_shift == 1 ? X_P : X_M;
-      let all_on_grid = true;
-      for (let k = 0; k < block_size / 8; ++k) {
-        let grid_index = kmap(LATTICE_IQ1, pack_levels(L + <usize>(8 * k)));
-        if (grid_index < 0) {
-          all_on_grid = false;
-          grid_index = find_best_neighbour2(grid_index, xb + (<usize>(8 * k) << 2), WEIGHT + (<usize>(8 * k) << 2), scale, xx, L + <usize>(8 * k), rowEnd);
-          if (grid_index < 0) return;
-        }
-        store<i32>(INDEX + (<usize>k << 2), grid_index);
-      }
-      if (!all_on_grid) {
-        let sumqx: f32 = 0, sumq2: f32 = 0;
-        for (let k = 0; k < block_size / 8; ++k) {
-          const pg = lattice_grid(LATTICE_IQ1) + (<usize>load<i32>(INDEX + (<usize>k << 2)) << 3);
-          for (let j = 0; j < 8; ++j) {
-            const w = f(WEIGHT, 8 * k + j);
-            const q = f(xx, (<i32>load<i8>(pg + <usize>j) - 1) / 2);
-            sumqx += w * q * f(xb, 8 * k + j);
-            sumq2 += w * q * q;
-          }
-        }
-        if (sumqx > 0 && sumq2 > 0) scale = sumqx / sumq2;
-      }
+      scale = snap_groups(xb, block_size / 8, scale, xx, xx, rowEnd);
+      if (aborted()) return;
       let h: u32 = 0;
       for (let k = 0; k < block_size / 8; ++k) {
         const index = <u32>load<i32>(INDEX + (<usize>k << 2));
@@ -409,31 +420,8 @@ export function quantize_row_iq1_m_impl(x: usize, y: usize, n: i32, quant_weight
         scale = -scale;
         best_k = 3 - best_k; // 0 <-> 3, 1 <-> 2
       }
-      let all_on_grid = true;
-      for (let k = 0; k < block_size / 8; ++k) {
-        const xx = xx_of(best_k, k);
-        let grid_index = kmap(LATTICE_IQ1, pack_levels(L + <usize>(8 * k)));
-        if (grid_index < 0) {
-          all_on_grid = false;
-          grid_index = find_best_neighbour2(grid_index, xb + (<usize>(8 * k) << 2), WEIGHT + (<usize>(8 * k) << 2), scale, xx, L + <usize>(8 * k), rowEnd);
-          if (grid_index < 0) return;
-        }
-        store<i32>(INDEX + (<usize>k << 2), grid_index);
-      }
-      if (!all_on_grid) {
-        let sumqx_f: f32 = 0, sumq2_f: f32 = 0;
-        for (let k = 0; k < block_size / 8; ++k) {
-          const xx = xx_of(best_k, k);
-          const pg = lattice_grid(LATTICE_IQ1) + (<usize>load<i32>(INDEX + (<usize>k << 2)) << 3);
-          for (let j = 0; j < 8; ++j) {
-            const w = f(WEIGHT, 8 * k + j);
-            const q = f(xx, (<i32>load<i8>(pg + <usize>j) - 1) / 2);
-            sumqx_f += w * q * f(xb, 8 * k + j);
-            sumq2_f += w * q * q;
-          }
-        }
-        if (sumqx_f > 0 && sumq2_f > 0) scale = sumqx_f / sumq2_f;
-      }
+      scale = snap_groups(xb, block_size / 8, scale, xx_of(best_k, 0), xx_of(best_k, 1), rowEnd);
+      if (aborted()) return;
       const i0 = load<i32>(INDEX), i1 = load<i32>(INDEX, 4);
       store<u8>(blk + <usize>(2 * ib), <u8>(i0 & 255));
       store<u8>(blk + <usize>(2 * ib + 1), <u8>(i1 & 255));

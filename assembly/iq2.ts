@@ -350,6 +350,30 @@ function search16(g: i32, max: f32): f32 {
   return scale;
 }
 
+/** Set by subblock16 when the sub-block is below its epsilon (C: scales[ib] = 0; continue). */
+let skipped = false;
+
+/**
+ * One 16-value sub-block of iq2_xs (parity signs, GROUP_MAX_EPS) or iq2_s (8 sign bits,
+ * GROUP_MAX_EPS_IQ2_S): weights, signs, L cleared, the epsilon test (sets `skipped`), search16,
+ * and the sign flip of a negative scale. Returns the scale (check aborted() and skipped).
+ */
+function subblock16(g: i32, xb: usize, qw: usize, sigma2: f32, parity: bool, eps: f32): f32 {
+  skipped = false;
+  weights(xb, qw, 16, sigma2);
+  split_signs(xb, 2, parity);
+  const max = max_xval(16);
+  memory.fill(L, 0, 16);
+  if (max < eps) { skipped = true; return 0; }
+  let scale = search16(g, max);
+  if (aborted()) return scale;
+  if (scale < 0) {
+    scale = -scale;
+    for (let k = 0; k < 2; ++k) store<u8>(SIGNS + <usize>k, ~load<u8>(SIGNS + <usize>k) & (parity ? 127 : 255));
+  }
+  return scale;
+}
+
 // ---- iq2_xs: block_iq2_xs { ggml_half d; uint16_t qs[QK_K/8]; uint8_t scales[QK_K/32]; } = 74 bytes ----
 export const IQ2XS_QS: usize = 2;
 export const IQ2XS_SCALES: usize = 2 + QK_K / 4;
@@ -373,20 +397,9 @@ export function quantize_row_iq2_xs_impl(x: usize, y: usize, n: i32, quant_weigh
 
     for (let ib = 0; ib < QK_K / 16; ++ib) {
       const xb = xbl + (<usize>(16 * ib) << 2);
-      weights(xb, quant_weights + (<usize>(QK_K * ibl + 16 * ib) << 2), 16, sigma2);
-      split_signs(xb, 2, true);
-      const max = max_xval(16);
-      memory.fill(L, 0, 16);
-      if (max < GROUP_MAX_EPS) {
-        setf(SCALES, ib, 0);
-        continue;
-      }
-      let scale = search16(g, max);
+      const scale = subblock16(g, xb, quant_weights + (<usize>(QK_K * ibl + 16 * ib) << 2), sigma2, true, GROUP_MAX_EPS);
       if (aborted()) return;
-      if (scale < 0) {
-        scale = -scale;
-        for (let k = 0; k < 2; ++k) store<u8>(SIGNS + <usize>k, ~load<u8>(SIGNS + <usize>k) & 127);
-      }
+      if (skipped) { setf(SCALES, ib, 0); continue; }
       for (let k = 0; k < 2; ++k) {
         const grid_index = final_index(g, k);
         if (aborted()) return;
@@ -448,20 +461,9 @@ export function quantize_row_iq2_s_impl(x: usize, y: usize, n: i32, quant_weight
 
     for (let ib = 0; ib < QK_K / 16; ++ib) {
       const xb = xbl + (<usize>(16 * ib) << 2);
-      weights(xb, quant_weights != 0 ? quant_weights + (<usize>(QK_K * ibl + 16 * ib) << 2) : 0, 16, sigma2);
-      split_signs(xb, 2, false);
-      const max = max_xval(16);
-      memory.fill(L, 0, 16);
-      if (max < GROUP_MAX_EPS_IQ2_S) {
-        setf(SCALES, ib, 0);
-        continue;
-      }
-      let scale = search16(g, max);
+      const scale = subblock16(g, xb, quant_weights != 0 ? quant_weights + (<usize>(QK_K * ibl + 16 * ib) << 2) : 0, sigma2, false, GROUP_MAX_EPS_IQ2_S);
       if (aborted()) return;
-      if (scale < 0) {
-        scale = -scale;
-        for (let k = 0; k < 2; ++k) store<u8>(SIGNS + <usize>k, ~load<u8>(SIGNS + <usize>k));
-      }
+      if (skipped) { setf(SCALES, ib, 0); continue; }
       for (let k = 0; k < 2; ++k) {
         const grid_index = final_index(g, k);
         if (aborted()) return;

@@ -8,31 +8,25 @@
 // and records what llama.cpp does, bytes or abort; every other row goes through the in-process
 // oracle, where an abort would stop the writer (so an abort we fail to predict cannot go unnoticed).
 
-import { createHash } from "node:crypto";
 import { Rng } from "../support/random.js";
 import { edgeRows, importance, nonFiniteRows, nonFiniteRowsMore, subBlockRows } from "../support/rows.js";
 import { negativeImportance } from "./k4.cases.js";
+import type { BlockType } from "./iq4.cases.js";
 import { SRC_BF16, SRC_F16, SRC_F32, bytesOf, extremeImportance, halfSource, nonFiniteImportance, toHalf, type RowSet } from "./q6_K.cases.js";
 
 export { SRC_F32, SRC_F16, SRC_BF16 };
 
-export interface GridType {
+export interface GridType extends BlockType {
   name: "iq2_xxs" | "iq2_xs" | "iq2_s" | "iq1_s" | "iq1_m";
-  /** ggml_type */
-  id: number;
-  /** sizeof(block_*) */
-  blockBytes: number;
   /** ggml_quantize_chunk asserts an imatrix (ggml_quantize_requires_imatrix) */
   needsImatrix: boolean;
-  /** the block's fields by byte offset, for messages */
-  field(offset: number): string;
 }
 
-export const IQ2_XXS: GridType = { name: "iq2_xxs", id: 16, blockBytes: 66, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : `qs byte ${o - 2} (sub-block ${(o - 2) >> 3})`) };
-export const IQ2_XS: GridType = { name: "iq2_xs", id: 17, blockBytes: 74, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : o < 66 ? `qs[${(o - 2) >> 1}]` : `scales[${o - 66}]`) };
-export const IQ2_S: GridType = { name: "iq2_s", id: 22, blockBytes: 82, needsImatrix: false, field: (o) => (o < 2 ? `d byte ${o}` : o < 34 ? `qs[${o - 2}]` : o < 66 ? `signs[${o - 34}]` : o < 74 ? `qh[${o - 66}]` : `scales[${o - 74}]`) };
-export const IQ1_S: GridType = { name: "iq1_s", id: 19, blockBytes: 50, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : o < 34 ? `qs[${o - 2}]` : `qh[${(o - 34) >> 1}]`) };
-export const IQ1_M: GridType = { name: "iq1_m", id: 29, blockBytes: 56, needsImatrix: false, field: (o) => (o < 32 ? `qs[${o}]` : o < 48 ? `qh[${o - 32}]` : `scales byte ${o - 48}`) };
+export const IQ2_XXS: GridType = { blockSize: 256, widths: [256, 512], name: "iq2_xxs", id: 16, blockBytes: 66, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : `qs byte ${o - 2} (sub-block ${(o - 2) >> 3})`) };
+export const IQ2_XS: GridType = { blockSize: 256, widths: [256, 512], name: "iq2_xs", id: 17, blockBytes: 74, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : o < 66 ? `qs[${(o - 2) >> 1}]` : `scales[${o - 66}]`) };
+export const IQ2_S: GridType = { blockSize: 256, widths: [256, 512], name: "iq2_s", id: 22, blockBytes: 82, needsImatrix: false, field: (o) => (o < 2 ? `d byte ${o}` : o < 34 ? `qs[${o - 2}]` : o < 66 ? `signs[${o - 34}]` : o < 74 ? `qh[${o - 66}]` : `scales[${o - 74}]`) };
+export const IQ1_S: GridType = { blockSize: 256, widths: [256, 512], name: "iq1_s", id: 19, blockBytes: 50, needsImatrix: true, field: (o) => (o < 2 ? `d byte ${o}` : o < 34 ? `qs[${o - 2}]` : `qh[${(o - 34) >> 1}]`) };
+export const IQ1_M: GridType = { blockSize: 256, widths: [256, 512], name: "iq1_m", id: 29, blockBytes: 56, needsImatrix: false, field: (o) => (o < 32 ? `qs[${o}]` : o < 48 ? `qh[${o - 32}]` : `scales byte ${o - 48}`) };
 export const GRID_TYPES: readonly GridType[] = [IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M];
 
 // ---- rows for the lattice quants' own corners ----
@@ -124,34 +118,6 @@ export function goldenSets(ty: GridType): RowSet[] {
   return sets;
 }
 
-// ---- digests and diffs ----
+// ---- digests and diffs: iq4.cases' (the layout of a row is all they need) ----
 
-export const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
-
-/** First 16 hex digits of each row's sha256. */
-export function rowDigests(ty: GridType, bytes: Uint8Array, n: number): string[] {
-  const rb = (n / 256) * ty.blockBytes;
-  const out: string[] = [];
-  for (let o = 0; o < bytes.length; o += rb) out.push(sha256(bytes.subarray(o, o + rb)).slice(0, 16));
-  return out;
-}
-
-/** null when equal, else where the first difference is (row, block, field, both bytes) and how many rows differ. */
-export function firstDiff(ty: GridType, ours: Uint8Array, ref: Uint8Array, n: number, names?: readonly string[]): string | null {
-  if (ours.length !== ref.length) return `length ${ours.length} != ${ref.length}`;
-  const rb = (n / 256) * ty.blockBytes;
-  let first: string | null = null;
-  let rows = 0;
-  for (let row = 0; row * rb < ours.length; row++) {
-    let count = 0;
-    let at = -1;
-    for (let j = row * rb; j < (row + 1) * rb; j++) if (ours[j] !== ref[j]) { count++; if (at < 0) at = j; }
-    if (!count) continue;
-    rows++;
-    if (first) continue;
-    const inRow = at - row * rb;
-    const hex = (v: number) => "0x" + v.toString(16).padStart(2, "0");
-    first = `row ${row}${names ? ` (${names[row]})` : ""} block ${Math.floor(inRow / ty.blockBytes)} byte ${inRow} (${ty.field(inRow % ty.blockBytes)}): ours ${hex(ours[at])}, llama.cpp ${hex(ref[at])}; ${count} bytes differ in that row`;
-  }
-  return first && `${first}; ${rows} row${rows > 1 ? "s" : ""} differ`;
-}
+export { firstDiff, rowDigests, sha256 } from "./iq4.cases.js";

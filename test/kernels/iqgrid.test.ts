@@ -14,9 +14,9 @@ import { Kernels, KernelAbort, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
 import { quantizeRowsIsolated } from "../support/oracle-isolated.js";
 import { Rng } from "../support/random.js";
-import { CASES, SUBBLOCK_CASES, importance } from "../support/rows.js";
-import { SPECIALS, bytesOf, extremeImportance, halfSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
-import { negativeImportance } from "./k4.cases.js";
+import { importance } from "../support/rows.js";
+import { bytesOf } from "./q6_K.cases.js";
+import { IMATRIX_KINDS, randomRows, randomSource } from "./random-sources.js";
 import { GRID_TYPES, SRC_BF16, SRC_F16, SRC_F32, firstDiff, goldenSets, rowDigests, sha256, type GridType } from "./iqgrid.cases.js";
 
 interface GoldenFile {
@@ -26,53 +26,7 @@ interface GoldenFile {
 }
 
 const ROUNDS = Number(process.env.IQGRID_ROUNDS ?? 1);
-const ABORTS = Number(process.env.IQGRID_ABORTS ?? 2);
-const ALL_CASES = { ...CASES, ...SUBBLOCK_CASES };
-const ALL_NAMES = Object.keys(ALL_CASES);
-
-/** Random rows: each a random case (edge or sub-block), a third scaled by 10^U(-8, 8). */
-function randomRows(rng: Rng, n: number, nrows: number): { rows: Float32Array; names: string[] } {
-  const rows = new Float32Array(n * nrows);
-  const names: string[] = [];
-  for (let r = 0; r < nrows; r++) {
-    const name = ALL_NAMES[rng.int(ALL_NAMES.length)];
-    const row = rows.subarray(r * n, (r + 1) * n);
-    ALL_CASES[name](row, rng);
-    if (rng.uniform() < 0.33) {
-      const s = Math.pow(10, -8 + 16 * rng.uniform());
-      for (let i = 0; i < n; i++) row[i] *= s;
-      names.push(`${name}*${s.toExponential(1)}`);
-    } else names.push(name);
-  }
-  return { rows, names };
-}
-
-const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array | undefined> = {
-  none: () => undefined,
-  importance: (n, rng) => importance(n, rng.u32()),
-  uniform: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 3 + 1e-3),
-  extreme: (n, rng) => extremeImportance(n, rng.u32()),
-  negative: (n, rng) => negativeImportance(n, rng.u32()),
-  halfzero: (n, rng) => new Float32Array(n).map(() => (rng.uniform() < 0.5 ? 0 : rng.uniform())),
-  blockzero: (n, rng) => { const w = importance(n, rng.u32()); for (let b = 0; b < n; b += 16) if (rng.uniform() < 0.3) w.fill(0, b, b + 16); return w; },
-  allzero: (n) => new Float32Array(n),
-  subnormal: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 1e-39),
-  nonfinite: (n, rng) => nonFiniteImportance(n, rng.u32()),
-};
-
-/** Source bytes of srcType and the f32 rows llama.cpp sees for them; a fifth of the rows get a few
- *  special values (NaNs with payloads, infinities, extremes). */
-function source(rng: Rng, rows: Float32Array, n: number, srcType: number): { src: Uint8Array; rows: Float32Array } {
-  const bits = srcType === SRC_F32 ? new Uint32Array(rows.buffer, rows.byteOffset, rows.length) : toHalf(rows, srcType);
-  const sp = SPECIALS[srcType];
-  for (let r = 0; r < rows.length / n; r++) {
-    if (rng.uniform() >= 0.2) continue;
-    for (let c = 1 + rng.int(4); c > 0; c--) bits[r * n + rng.int(n)] = sp[rng.int(sp.length)];
-  }
-  if (srcType === SRC_F32) return { src: bytesOf(rows), rows };
-  return halfSource(bits as Uint16Array, srcType);
-}
-
+const ABORTS = Number(process.env.IQGRID_ABORTS ?? 1);
 const WIDTHS = [256, 512, 768, 1024, 2048, 3072, 4096];
 
 function gridSuite(ty: GridType): void {
@@ -161,7 +115,7 @@ function gridSuite(ty: GridType): void {
             const n = WIDTHS[rng.int(WIDTHS.length)];
             const nrows = Math.max(6, Math.floor(12288 / n));
             const { rows, names } = randomRows(rng, n, nrows);
-            const src = source(rng, rows, n, srcType);
+            const src = randomSource(rng, rows, n, srcType);
             const im = makeImatrix(n, rng);
             if (!im && ty.needsImatrix) continue;
             const mine = perRow(src.src, srcType, n, im);

@@ -1,7 +1,8 @@
 // Child side of quantizeRowsIsolated (test/support/oracle-isolated.ts): reads one request as JSON on
 // stdin ({type, n, rows, imatrix?}, float arrays as base64 of their bytes) and quantizes the rows one
-// at a time with ggml_quantize_chunk (test/support/oracle.ts), printing each row's bytes as a base64
-// line as soon as it has them, so that the rows before an abort survive it.
+// at a time with ggml_quantize_chunk (test/support/oracle.ts), printing each row's bytes as a line
+// `row <base64>` as soon as it has them, so that the rows before an abort survive it. (The prefix
+// matters: llama.cpp printf()s to stdout before some aborts, e.g. "Oops: found point 4096 not on grid".)
 
 import { readFileSync, writeSync } from "node:fs";
 import { oracle } from "./oracle.js";
@@ -16,5 +17,5 @@ const rows = floats(req.rows);
 const imatrix = req.imatrix ? floats(req.imatrix) : undefined;
 for (let r = 0; r * req.n < rows.length; r++) {
   const out = oracle.quantize(req.type, rows.subarray(r * req.n, (r + 1) * req.n), req.n, imatrix);
-  writeSync(1, Buffer.from(out).toString("base64") + "\n");
+  writeSync(1, "row " + Buffer.from(out).toString("base64") + "\n");
 }

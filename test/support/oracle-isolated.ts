@@ -27,7 +27,8 @@ export function quantizeRowsIsolated(type: number, rows: Float32Array, n: number
       input: JSON.stringify({ type, n, rows: base64(rows.subarray(first * n)), imatrix: imatrix && base64(imatrix) }),
       env: { ...process.env, GGML_NO_BACKTRACE: "1" }, // ggml_abort would otherwise attach gdb for a backtrace
     });
-    for (const line of r.stdout.split("\n")) if (line) out.rows.push(new Uint8Array(Buffer.from(line, "base64")));
+    // only the child's own lines: llama.cpp printf()s to stdout before some aborts ("Oops: ...")
+    for (const line of r.stdout.split("\n")) if (line.startsWith("row ")) out.rows.push(new Uint8Array(Buffer.from(line.slice(4), "base64")));
     if (r.status === 0) continue;
     if (!r.signal) throw new Error(`oracle child failed (status ${r.status}): ${r.stderr}`);
     const why = r.stderr.split("\n").find((l) => /GGML_ASSERT|GGML_ABORT|error/.test(l)) ?? "";
