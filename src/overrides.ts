@@ -48,9 +48,10 @@ export function parseKvOverride(arg: string): KvOverride {
   const key = arg.slice(0, eq);
   // llama.cpp takes an empty key and writes a file no GGUF reader accepts ("empty key"): refuse it
   if (key.length === 0) usage(`--override-kv: malformed KV override '${arg}' (empty key)`);
-  // llama.cpp writes the value yet lays the data out at 32 bytes: the output would not load
-  if (key === "general.alignment") usage(`--override-kv: '${arg}': general.alignment cannot be overridden (the data layout would not follow it)`);
   const rest = arg.slice(eq + 1);
+  // llama.cpp writes the value yet lays the data out at 32 bytes: any other value makes a file that
+  // does not load, so only 32 (its layout, and then ours: plan.ts) is taken
+  if (key === "general.alignment" && !/^int:\+?0*32$/.test(rest)) usage(`--override-kv: '${arg}': general.alignment can only be overridden to int:32 (the data is laid out at 32 bytes)`);
   if (rest.startsWith("int:")) return { key, kind: "int", value: atol(rest.slice(4)) };
   if (rest.startsWith("float:")) return { key, kind: "float", value: atof(rest.slice(6)) };
   if (rest.startsWith("bool:")) {

@@ -287,8 +287,9 @@ export function makePlan(shards: readonly GgufHeader[], fileName: string, opts: 
   }
   // llama.cpp writes 32-aligned data whatever the input says, yet copies general.alignment, so for a
   // non-32 input its output is unreadable; we keep the input's alignment (a valid file, and the same
-  // bytes as llama.cpp for every 32-aligned input)
-  const alignment = header.alignment;
+  // bytes as llama.cpp for every 32-aligned input); --override-kv general.alignment=int:32 (the only
+  // value overrides.ts takes) makes it 32, as llama.cpp writes it
+  const alignment = overrides.some((o) => o.key === "general.alignment") ? 32 : header.alignment;
   const tensors: PlannedTensor[] = new Array(partial.length);
   const files: PlannedFile[] = [];
   for (let f = 0; f < nSplit; f++) {

@@ -110,6 +110,14 @@ describe("refuses bad input with one line and a non-zero exit", () => {
     noOutput("o7.gguf");
   });
 
+  it("an --override-kv of general.alignment other than 32 (llama.cpp would write a file nobody reads)", async () => {
+    const r = await run(["--override-kv", "general.alignment=int:64", join(dir, "model.gguf"), join(dir, "o7a.gguf"), "Q8_0"]);
+    expect(r.code).toBe(ERRORS.USAGE);
+    expect(errorLine(r.err)).toMatch(/general\.alignment can only be overridden to int:32/);
+    noOutput("o7a.gguf");
+    expect((await run(["--override-kv", "general.alignment=int:32", join(dir, "model.gguf"), join(dir, "o7a.gguf"), "Q8_0"])).code).toBe(0);
+  });
+
   it("an unknown option", async () => {
     const { code } = await run(["--frobnicate", join(dir, "model.gguf"), join(dir, "o8.gguf"), "Q8_0"]);
     expect(code).toBe(ERRORS.USAGE);

@@ -122,7 +122,7 @@ describe.runIf(llama)("live: --override-kv", () => {
       "test.int=int:-7", "test.big=int:8589934591", "test.wrap=int:-4294967297", "test.max=int:99999999999999999999", "test.min=int:-99999999999999999999", "test.junk=int:12abc",
       "test.float=float:0.1", "test.inf=float:1e40", "test.hex=float:0x1p-3", "test.tiny=float:1e-46", "test.nan=float:nan",
       "test.bool=bool:false", "test.str=str:é中🙂", "test.long=str:" + "x".repeat(127), "test.empty=str:",
-      "general.name=str:renamed", "general.file_type=int:2", "general.alignment=int:64", "test.int=int:5",
+      "general.name=str:renamed", "general.file_type=int:2", "general.alignment=int:32", "test.int=int:5",
     ].flatMap((a) => ["--override-kv", a]);
     const os = await agree([one(SMALL, "Q8_0", { flags: kv }), one(SMALL, "Q4_K_M", { imatrix: "gguf", flags: kv })]);
     succeeded(os);
