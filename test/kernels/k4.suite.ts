@@ -15,11 +15,11 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Kernels, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
-import { randomRows } from "./random-sources.js";
+import { randomRows, randomSource } from "./random-sources.js";
 import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
 import { edgeRows, importance, nonFiniteRows, nonFiniteRowsMore, subBlockRows } from "../support/rows.js";
-import { SPECIALS, bytesOf, extremeImportance, f32ToF16, halfSource, nanPayloadSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
+import { bytesOf, extremeImportance, f32ToF16, halfSource, nanPayloadSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
 import {
   QK_K, SRC_BF16, SRC_F16, SRC_F32, firstDiff, goldenSets, negativeImportance, quirkRows, rowDigests, sha256, type K4Type,
 } from "./k4.cases.js";
@@ -61,27 +61,6 @@ const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array | unde
   nonfinite: (n, rng) => nonFiniteImportance(n, rng.u32()),
 };
 
-/** Source bytes of srcType and the f32 rows llama.cpp sees for them. A fifth of the rows get special
- *  values (NaNs with payloads, infinities, extremes): a few anywhere, or several packed into one
- *  32-wide sub-block, half the time at its first value (min, max and the scale are then that NaN). */
-function source(rng: Rng, rows: Float32Array, n: number, srcType: number): { src: Uint8Array; rows: Float32Array } {
-  const bits = srcType === SRC_F32 ? new Uint32Array(rows.buffer, rows.byteOffset, rows.length) : toHalf(rows, srcType);
-  const sp = SPECIALS[srcType];
-  for (let r = 0; r < rows.length / n; r++) {
-    if (rng.uniform() >= 0.2) continue;
-    const packed = rng.uniform() < 0.5;
-    const base = r * n + 32 * rng.int(n / 32);
-    if (packed && rng.uniform() < 0.5) bits[base] = sp[rng.int(5)]; // a NaN or inf first
-    for (let c = 1 + rng.int(8); c > 0; c--) {
-      const i = packed ? base + rng.int(32) : r * n + rng.int(n);
-      // f32: also NaNs of random sign and payload, quiet and signalling
-      if (srcType === SRC_F32 && rng.uniform() < 0.3) bits[i] = ((rng.u32() & 0x807fffff) | 0x7f800001) >>> 0;
-      else bits[i] = sp[rng.int(sp.length)];
-    }
-  }
-  if (srcType === SRC_F32) return { src: bytesOf(rows), rows };
-  return halfSource(bits as Uint16Array, srcType);
-}
 
 const WIDTHS = [256, 512, 768, 1024, 1536, 2048, 2560, 3072, 4096, 5120, 6144, 8192, 11008, 14336];
 const EDGE_WIDTHS = [256, 512, 768, 1280, 2560, 4096, 11008];
@@ -205,7 +184,7 @@ export function k4Suite(ty: K4Type): void {
             const n = WIDTHS[rng.int(WIDTHS.length)];
             const nrows = Math.max(2, Math.floor(65536 / n));
             const { rows, names } = randomRows(rng, n, nrows);
-            const src = source(rng, rows, n, srcType);
+            const src = randomSource(rng, rows, n, srcType, true);
             const im = makeImatrix(n, rng);
             const diff = firstDiff(ty, ours(src.src, srcType, n, im), ref.quantize(ty.id, src.rows, n, im), n, names);
             expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();

@@ -41,14 +41,17 @@ export const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array
 };
 
 /** Source bytes of srcType and the f32 rows llama.cpp sees for them; a fifth of the rows get a few
- *  special values (NaNs with payloads, infinities, extremes), anywhere or packed in one sub-block. */
-export function randomSource(rng: Rng, rows: Float32Array, n: number, srcType: number): { src: Uint8Array; rows: Float32Array } {
+ *  special values (NaNs with payloads, infinities, extremes), anywhere or packed in one sub-block;
+ *  with `nanFirst`, a packed sub-block starts with a NaN or inf half the time (min, max and the
+ *  scale of the K-quants' searches are then that value). */
+export function randomSource(rng: Rng, rows: Float32Array, n: number, srcType: number, nanFirst = false): { src: Uint8Array; rows: Float32Array } {
   const bits = srcType === SRC_F32 ? new Uint32Array(rows.buffer, rows.byteOffset, rows.length) : toHalf(rows, srcType);
   const sp = SPECIALS[srcType];
   for (let r = 0; r < rows.length / n; r++) {
     if (rng.uniform() >= 0.2) continue;
     const packed = rng.uniform() < 0.5;
     const base = r * n + 32 * rng.int(n / 32);
+    if (nanFirst && packed && rng.uniform() < 0.5) bits[base] = sp[rng.int(5)];
     for (let c = 1 + rng.int(8); c > 0; c--) {
       const i = packed ? base + rng.int(32) : r * n + rng.int(n);
       if (srcType === SRC_F32 && rng.uniform() < 0.3) bits[i] = ((rng.u32() & 0x807fffff) | 0x7f800001) >>> 0;
