@@ -21,7 +21,8 @@
 
 import { nearest_int, store_f16 } from "./common";
 import { make_qp_quants, GROUP_MAX_EPS, clamp_i32 } from "./search";
-import { LATTICE_IQ2XXS, LATTICE_IQ2XS, LATTICE_IQ2S, lattice_init, lattice_grid, kmap, neighbours_of } from "./lattice";
+import { LATTICE_IQ2XXS, LATTICE_IQ2XS, LATTICE_IQ2S, lattice_init, lattice_grid, kmap, neighbours_of, group_terms, nearest_listed } from "./lattice";
+import { use_scalar } from "./simd";
 import { kernel_abort, aborted, FAIL_NO_IMATRIX, FAIL_NO_NEIGHBOUR, FAIL_OFF_GRID, FAIL_SCALE, FAIL_OUT_OF_BOUNDS } from "./rows";
 
 const QK_K: i32 = 256;
@@ -83,6 +84,13 @@ const Q2: usize = memory.data(64, 16);    // the packed quants of one block, bef
  * its index, or -1 after kernel_abort when none compares below FLT_MAX (NaN or overflow).
  */
 function find_best_neighbour(g: i32, m: i32, xval: usize, weight: usize, scale: f32, Lp: usize): i32 {
+  if (!use_scalar()) {
+    group_terms(1, 3, 5, xval, weight, scale);
+    const grid_index = nearest_listed(g, m);
+    if (grid_index < 0) { kernel_abort(FAIL_NO_NEIGHBOUR); return -1; }
+    grid_levels(g, grid_index, Lp);
+    return grid_index;
+  }
   const nb = neighbours_of(g, m);
   const num = <i32>load<u16>(nb);
   const grid = lattice_grid(g);

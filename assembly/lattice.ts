@@ -133,3 +133,61 @@ export function lattice_init(g: i32): void {
   if (counter != list_capacity(g)) unreachable(); // the grids changed: the capacities above must follow
   built |= 1 << g;
 }
+
+// ---- the fast neighbour search (default; the quantizers keep their direct loops as the scalar
+// reference, set_scalar_kernels(1)). A grid coordinate takes only 3 values (bytes 1, 3, 5), so for one
+// group at one scale the distance term w_i·(scale·q - x_i)² of coordinate i has 3 possible values:
+// computed once per group (lane-wise f32, the same operations as the direct loop), a neighbour's
+// distance is then 8 table loads summed in coordinate order, the very sum the direct loop makes.
+
+/** TERMS + 16·b + 4i: the term of coordinate i for grid byte b = 2l + 1 (b = 1, 3, 5; 32 bytes a level). */
+const TERMS: usize = memory.data(16 + 3 * 32, 16);
+const FLT_MAX: f32 = reinterpret<f32>(0x7f7fffff);
+
+/**
+ * The terms w_i·d·d, d = scale·q_l - x_i (C's operand order), of one group: q_l for the levels l =
+ * 0, 1, 2 (iq2: 1, 3, 5; iq1: its shifted values), x and w 8 floats each.
+ */
+export function group_terms(q0: f32, q1: f32, q2: f32, x: usize, w: usize, scale: f32): void {
+  const s = f32x4.splat(scale);
+  const xa = v128.load(x), xb = v128.load(x, 16), wa = v128.load(w), wb = v128.load(w, 16);
+  for (let l = 0; l < 3; ++l) {
+    const qs = f32x4.mul(s, f32x4.splat(l == 0 ? q0 : l == 1 ? q1 : q2));
+    const da = f32x4.sub(qs, xa), db = f32x4.sub(qs, xb);
+    const at = TERMS + 16 + (<usize>l << 5);
+    v128.store(at, f32x4.mul(f32x4.mul(wa, da), da));
+    v128.store(at, f32x4.mul(f32x4.mul(wb, db), db), 16);
+  }
+}
+
+/** Σ of the 8 terms of grid point index (coordinate order, from 0 as C's d2). */
+// @ts-ignore: decorator
+@inline export function point_distance(g: i32, index: i32): f32 {
+  const p = lattice_grid(g) + (<usize>index << 3);
+  const lo = load<u32>(p), hi = load<u32>(p, 4);
+  let d2: f32 = 0;
+  d2 += load<f32>(TERMS + <usize>((lo << 4) & 0xff0));
+  d2 += load<f32>(TERMS + <usize>((lo >> 4) & 0xff0), 4);
+  d2 += load<f32>(TERMS + <usize>((lo >> 12) & 0xff0), 8);
+  d2 += load<f32>(TERMS + <usize>((lo >> 20) & 0xff0), 12);
+  d2 += load<f32>(TERMS + <usize>((hi << 4) & 0xff0), 16);
+  d2 += load<f32>(TERMS + <usize>((hi >> 4) & 0xff0), 20);
+  d2 += load<f32>(TERMS + <usize>((hi >> 12) & 0xff0), 24);
+  d2 += load<f32>(TERMS + <usize>((hi >> 20) & 0xff0), 28);
+  return d2;
+}
+
+/** Of the neighbours listed for off-grid m (kmap value), the first with the least distance by the
+ *  current terms below FLT_MAX, or -1 (NaN or overflow everywhere). */
+export function nearest_listed(g: i32, m: i32): i32 {
+  const nb = neighbours_of(g, m);
+  const num = <i32>load<u16>(nb);
+  let best: f32 = FLT_MAX;
+  let grid_index = -1;
+  for (let j = 1; j <= num; ++j) {
+    const index = <i32>load<u16>(nb + (<usize>j << 1));
+    const d2 = point_distance(g, index);
+    if (d2 < best) { best = d2; grid_index = index; }
+  }
+  return grid_index;
+}
