@@ -18,6 +18,7 @@
 // zero-filled static data would be written out in the .wasm.
 
 import { KGRID_2BIT_256, KGRID_2BIT_512, KGRID_1BIT_2048, KGRID_2BIT_1024 } from "./grids";
+import { __transpose4_store } from "./simd";
 
 /** iq2_data_index: 0 iq2_xxs, 1 iq2_xs, 2 iq1_s and iq1_m, 3 iq2_s */
 export const LATTICE_IQ2XXS: i32 = 0;
@@ -134,14 +135,17 @@ export function lattice_init(g: i32): void {
   built |= 1 << g;
 }
 
-// ---- the fast neighbour search (default; the quantizers keep their direct loops as the scalar
+// ---- the vector neighbour search (default; the quantizers keep their direct loops as the scalar
 // reference, set_scalar_kernels(1)). A grid coordinate takes only 3 values (bytes 1, 3, 5), so for one
 // group at one scale the distance term w_i·(scale·q - x_i)² of coordinate i has 3 possible values:
-// computed once per group (lane-wise f32, the same operations as the direct loop), a neighbour's
-// distance is then 8 table loads summed in coordinate order, the very sum the direct loop makes.
+// computed once per group (lane-wise f32, the same operations as the direct loop). 4 neighbours per
+// v128, one per lane: each lane sums its neighbour's 8 terms (looked up with i8x16.swizzle) in
+// coordinate order from 0, the very sum of the direct loop; each lane keeps its first strict minimum,
+// and the lanes' minima combine as min value, then least list position: the direct loop's pick
+// (its first d2 below every earlier one, NaN never below).
 
-/** TERMS + 16·b + 4i: the term of coordinate i for grid byte b = 2l + 1 (b = 1, 3, 5; 32 bytes a level). */
-const TERMS: usize = memory.data(16 + 3 * 32, 16);
+/** TERMS + 16i: the terms of coordinate i for levels 0, 1, 2 (lanes 0..2; lane 3 unused). */
+const TERMS: usize = memory.data(8 * 16, 16);
 const FLT_MAX: f32 = reinterpret<f32>(0x7f7fffff);
 
 /**
@@ -151,43 +155,74 @@ const FLT_MAX: f32 = reinterpret<f32>(0x7f7fffff);
 export function group_terms(q0: f32, q1: f32, q2: f32, x: usize, w: usize, scale: f32): void {
   const s = f32x4.splat(scale);
   const xa = v128.load(x), xb = v128.load(x, 16), wa = v128.load(w), wb = v128.load(w, 16);
-  for (let l = 0; l < 3; ++l) {
-    const qs = f32x4.mul(s, f32x4.splat(l == 0 ? q0 : l == 1 ? q1 : q2));
-    const da = f32x4.sub(qs, xa), db = f32x4.sub(qs, xb);
-    const at = TERMS + 16 + (<usize>l << 5);
-    v128.store(at, f32x4.mul(f32x4.mul(wa, da), da));
-    v128.store(at, f32x4.mul(f32x4.mul(wb, db), db), 16);
-  }
+  const s0 = f32x4.mul(s, f32x4.splat(q0)), s1 = f32x4.mul(s, f32x4.splat(q1)), s2 = f32x4.mul(s, f32x4.splat(q2));
+  let d = f32x4.sub(s0, xa);
+  const a0 = f32x4.mul(f32x4.mul(wa, d), d);
+  d = f32x4.sub(s1, xa);
+  const a1 = f32x4.mul(f32x4.mul(wa, d), d);
+  d = f32x4.sub(s2, xa);
+  const a2 = f32x4.mul(f32x4.mul(wa, d), d);
+  d = f32x4.sub(s0, xb);
+  const b0 = f32x4.mul(f32x4.mul(wb, d), d);
+  d = f32x4.sub(s1, xb);
+  const b1 = f32x4.mul(f32x4.mul(wb, d), d);
+  d = f32x4.sub(s2, xb);
+  const b2 = f32x4.mul(f32x4.mul(wb, d), d);
+  __transpose4_store(a0, a1, a2, a0, TERMS);
+  __transpose4_store(b0, b1, b2, b0, TERMS + 64);
 }
 
-/** Σ of the 8 terms of grid point index (coordinate order, from 0 as C's d2). */
+/** Lane k: the terms of coordinate i of the neighbour whose grid bytes b (1, 3, 5) are doubled in
+ *  lane k of w2 (byte i & 3), looked up at bytes 2b - 2 + {0,1,2,3}. */
 // @ts-ignore: decorator
-@inline export function point_distance(g: i32, index: i32): f32 {
-  const p = lattice_grid(g) + (<usize>index << 3);
-  const lo = load<u32>(p), hi = load<u32>(p, 4);
-  let d2: f32 = 0;
-  d2 += load<f32>(TERMS + <usize>((lo << 4) & 0xff0));
-  d2 += load<f32>(TERMS + <usize>((lo >> 4) & 0xff0), 4);
-  d2 += load<f32>(TERMS + <usize>((lo >> 12) & 0xff0), 8);
-  d2 += load<f32>(TERMS + <usize>((lo >> 20) & 0xff0), 12);
-  d2 += load<f32>(TERMS + <usize>((hi << 4) & 0xff0), 16);
-  d2 += load<f32>(TERMS + <usize>((hi >> 4) & 0xff0), 20);
-  d2 += load<f32>(TERMS + <usize>((hi >> 12) & 0xff0), 24);
-  d2 += load<f32>(TERMS + <usize>((hi >> 20) & 0xff0), 28);
-  return d2;
+@inline function term4(w2: v128, i: i32): v128 {
+  const at = i & 3;
+  const spread = i32x4.add(i32x4.splat(at * 0x01010101), i32x4(0, 0x04040404, 0x08080808, 0x0c0c0c0c));
+  const idx = i8x16.add(i8x16.swizzle(w2, spread),
+    i8x16(-2, -1, 0, 1, -2, -1, 0, 1, -2, -1, 0, 1, -2, -1, 0, 1));
+  return i8x16.swizzle(v128.load(TERMS + (<usize>i << 4)), idx);
 }
 
 /** Of the neighbours listed for off-grid m (kmap value), the first with the least distance by the
- *  current terms below FLT_MAX, or -1 (NaN or overflow everywhere). */
+ *  current terms (group_terms) below FLT_MAX, or -1 (NaN or overflow everywhere). */
 export function nearest_listed(g: i32, m: i32): i32 {
   const nb = neighbours_of(g, m);
   const num = <i32>load<u16>(nb);
-  let best: f32 = FLT_MAX;
-  let grid_index = -1;
-  for (let j = 1; j <= num; ++j) {
-    const index = <i32>load<u16>(nb + (<usize>j << 1));
-    const d2 = point_distance(g, index);
-    if (d2 < best) { best = d2; grid_index = index; }
+  const grid = lattice_grid(g);
+  let best = f32x4.splat(FLT_MAX);
+  let bestPos = i32x4.splat(-1);
+  let pos = i32x4(1, 2, 3, 4);
+  for (let j = 1; j <= num; j += 4) {
+    // neighbours j..j+3 (grid index 0 past the end, masked out below)
+    const p0 = grid + (<usize>load<u16>(nb + (<usize>j << 1)) << 3);
+    const p1 = grid + (j + 1 <= num ? <usize>load<u16>(nb + (<usize>(j + 1) << 1)) << 3 : 0);
+    const p2 = grid + (j + 2 <= num ? <usize>load<u16>(nb + (<usize>(j + 2) << 1)) << 3 : 0);
+    const p3 = grid + (j + 3 <= num ? <usize>load<u16>(nb + (<usize>(j + 3) << 1)) << 3 : 0);
+    let lo = v128.load32_zero(p0), hi = v128.load32_zero(p0, 4);
+    lo = v128.load32_lane(p1, lo, 1); hi = v128.load32_lane(p1 + 4, hi, 1);
+    lo = v128.load32_lane(p2, lo, 2); hi = v128.load32_lane(p2 + 4, hi, 2);
+    lo = v128.load32_lane(p3, lo, 3); hi = v128.load32_lane(p3 + 4, hi, 3);
+    lo = i8x16.add(lo, lo);
+    hi = i8x16.add(hi, hi);
+    let d2 = f32x4.splat(0);
+    d2 = f32x4.add(d2, term4(lo, 0));
+    d2 = f32x4.add(d2, term4(lo, 1));
+    d2 = f32x4.add(d2, term4(lo, 2));
+    d2 = f32x4.add(d2, term4(lo, 3));
+    d2 = f32x4.add(d2, term4(hi, 4));
+    d2 = f32x4.add(d2, term4(hi, 5));
+    d2 = f32x4.add(d2, term4(hi, 6));
+    d2 = f32x4.add(d2, term4(hi, 7));
+    const better = v128.and(f32x4.lt(d2, best), i32x4.le_s(pos, i32x4.splat(num)));
+    best = v128.bitselect(d2, best, better);
+    bestPos = v128.bitselect(pos, bestPos, better);
+    pos = i32x4.add(pos, i32x4.splat(4));
   }
-  return grid_index;
+  // the least value, then the least position among the lanes holding it (no lane found: -1)
+  const b1 = f32x4.min(best, i32x4.shuffle(best, best, 1, 0, 3, 2));
+  const bmin = f32x4.min(b1, i32x4.shuffle(b1, b1, 2, 3, 0, 1));
+  const cand = v128.bitselect(bestPos, i32x4.splat(0x7fffffff), v128.and(f32x4.eq(best, bmin), i32x4.ge_s(bestPos, i32x4.splat(0))));
+  const c1 = i32x4.min_s(cand, i32x4.shuffle(cand, cand, 1, 0, 3, 2));
+  const first = i32x4.extract_lane(i32x4.min_s(c1, i32x4.shuffle(c1, c1, 2, 3, 0, 1)), 0);
+  return first == 0x7fffffff ? -1 : <i32>load<u16>(nb + (<usize>first << 1));
 }
