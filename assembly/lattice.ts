@@ -74,7 +74,21 @@ export const LATTICE_END: usize = align16(OFFSET_3 + lattice_bytes(3));
 @inline export function neighbours_of(g: i32, m: i32): usize { return lattice_lists(g) + (<usize>(-m - 1) << 1); }
 
 let built: i32 = 0; // bit g: lattice g is built
-const DIST2: usize = memory.data(2048 << 2, 16);
+/** Init scratch: the grid transposed (8 rows of up to 2048 bytes), one word's distances as bytes,
+ *  and the squares of |difference| 0..4 for i8x16.swizzle. */
+const GT: usize = memory.data(8 * 2048, 16);
+const DIST8: usize = memory.data(2048, 16);
+const SQUARES: v128 = i8x16(0, 1, 4, 9, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+/** The least of 16 unsigned bytes. */
+// @ts-ignore: decorator
+@inline function hmin_u8(v: v128): i32 {
+  let m = i8x16.min_u(v, i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+  m = i8x16.min_u(m, i8x16.shuffle(m, m, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3));
+  m = i8x16.min_u(m, i8x16.shuffle(m, m, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1, 2, 3, 0, 1));
+  m = i8x16.min_u(m, i8x16.shuffle(m, m, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0));
+  return <i32>i8x16.extract_lane_u(m, 0);
+}
 
 /** Builds lattice g (iq2xs_init_impl) unless this instance already has. Memory up to LATTICE_END
  *  must exist (the host reserves it before any kernel runs). */
@@ -93,41 +107,47 @@ export function lattice_init(g: i32): void {
   for (let u = 0; u < KMAP_SIZE; ++u) store<i32>(map + (<usize>u << 2), -1);
   for (let k = 0; k < size; ++k) store<i32>(map + (<usize>load<u16>(src + (<usize>k << 1)) << 2), k);
 
+  // the grid transposed (GT + size·i + j: coordinate i of point j), for 16 points per v128
+  for (let j = 0; j < size; ++j) for (let i = 0; i < 8; ++i) store<u8>(GT + <usize>(size * i + j), load<u8>(grid + (<usize>j << 3) + <usize>i));
+
   let counter = 0;
   for (let u = 0; u < KMAP_SIZE; ++u) {
     if (load<i32>(map + (<usize>u << 2)) >= 0) continue;
     let usable = true;
     for (let k = 0; k < 8; ++k) if (((u >> (2 * k)) & 3) == 3) usable = false;
     if (!usable) continue;
-    // squared distances (at most 8 * 4^2 = 128 between points with coordinates 1, 3, 5) and
-    // which of them occur
-    let present_lo: u64 = 0, present_hi: u64 = 0, present_top: bool = false;
-    for (let j = 0; j < size; ++j) {
-      const pg = grid + (<usize>j << 3);
-      let d2 = 0;
-      for (let k = 0; k < 8; ++k) {
-        const diff = <i32>load<i8>(pg + <usize>k) - (2 * ((u >> (2 * k)) & 3) + 1);
-        d2 += diff * diff;
+    // squared distances to every point, as bytes (at most 8·4² = 128 between coordinates 1, 3, 5:
+    // |difference| 0, 2 or 4, squared by a swizzle), and the least of them
+    let least = i8x16.splat(-1);
+    for (let j = 0; j < size; j += 16) {
+      let d2 = i8x16.splat(0);
+      for (let i = 0; i < 8; ++i) {
+        const diff = i8x16.abs(i8x16.sub(v128.load(GT + <usize>(size * i + j)), i8x16.splat(<i8>(2 * ((u >> (2 * i)) & 3) + 1))));
+        d2 = i8x16.add(d2, i8x16.swizzle(SQUARES, diff));
       }
-      store<i32>(DIST2 + (<usize>j << 2), d2);
-      if (d2 < 64) present_lo |= (<u64>1) << <u64>d2;
-      else if (d2 < 128) present_hi |= (<u64>1) << <u64>(d2 - 64);
-      else present_top = true;
+      v128.store(DIST8 + <usize>j, d2);
+      least = i8x16.min_u(least, d2);
     }
     store<i32>(map + (<usize>u << 2), -(counter + 1));
     const start = counter++;
     let n = 0;
-    let have = 0;
-    for (let d = 0; d <= 128 && have < want; ++d) {
-      const present = d < 64 ? (present_lo >> <u64>d) & 1 : d < 128 ? (present_hi >> <u64>(d - 64)) & 1 : <u64>(present_top ? 1 : 0);
-      if (!present) continue;
-      ++have;
-      for (let j = 0; j < size; ++j) {
-        if (load<i32>(DIST2 + (<usize>j << 2)) != d) continue;
-        store<u16>(lists + (<usize>counter << 1), <u16>j);
-        ++counter;
-        ++n;
+    // the nwant smallest distances present, each with its points in index order
+    let d = hmin_u8(least);
+    for (let have = 0; have < want && d != 255; ++have) {
+      const dv = i8x16.splat(<i8>d);
+      let next = i8x16.splat(-1);
+      for (let j = 0; j < size; j += 16) {
+        const v = v128.load(DIST8 + <usize>j);
+        let bits = i8x16.bitmask(i8x16.eq(v, dv));
+        while (bits) {
+          store<u16>(lists + (<usize>counter << 1), <u16>(j + ctz(bits)));
+          ++counter;
+          ++n;
+          bits &= bits - 1;
+        }
+        next = i8x16.min_u(next, v128.or(v, i8x16.le_u(v, dv)));
       }
+      d = hmin_u8(next);
     }
     store<u16>(lists + (<usize>start << 1), <u16>n);
   }
