@@ -22,7 +22,7 @@
 import { nearest_int, store_f16 } from "./common";
 import { make_qp_quants, GROUP_MAX_EPS, clamp_i32 } from "./search";
 import { LATTICE_IQ2XXS, LATTICE_IQ2XS, LATTICE_IQ2S, lattice_init, lattice_grid, kmap, neighbours_of, group_terms, nearest_listed } from "./lattice";
-import { use_scalar } from "./simd";
+import { use_scalar, __levels_f32x4 } from "./simd";
 import { kernel_abort, aborted, FAIL_NO_IMATRIX, FAIL_NO_NEIGHBOUR, FAIL_OFF_GRID, FAIL_SCALE, FAIL_OUT_OF_BOUNDS } from "./rows";
 
 const QK_K: i32 = 256;
@@ -159,17 +159,31 @@ function split_signs(xb: usize, groups: i32, parity: bool): void {
 }
 
 /**
+ * The levels clamp(nearest_int(0.5·(id·x - 1)), 0, 2) of the 8 values at x into 8 int8 at Lp;
+ * returns their packed word u (pack_levels). Lane-wise f32 by default, the scalar loop as reference.
+ */
+// @ts-ignore: decorator
+@inline function group_levels(x: usize, id: f32, Lp: usize): i32 {
+  if (use_scalar()) {
+    for (let i = 0; i < 8; ++i) store<i8>(Lp + <usize>i, <i8>clamp_i32(nearest_int(<f32>0.5 * (id * f(x, i) - 1)), 0, 2));
+    return pack_levels(Lp);
+  }
+  const l0 = __levels_f32x4(v128.load(x), id, 2), l1 = __levels_f32x4(v128.load(x, 16), id, 2);
+  v128.store64_lane(Lp, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(l0, l1), l0), 0);
+  // levels 0..2: the weighted sum is the packed word, and integer sums have no order
+  const u = i32x4.add(i32x4.mul(l0, i32x4(1, 4, 16, 64)), i32x4.mul(l1, i32x4(256, 1024, 4096, 16384)));
+  const u2 = i32x4.add(u, i32x4.shuffle(u, u, 2, 3, 0, 1));
+  return i32x4.extract_lane(u2, 0) + i32x4.extract_lane(u2, 1);
+}
+
+/**
  * One trial scale: levels nearest_int(0.5·(id·xval - 1)) clamped to 0..2 into Laux per group, each
  * off-grid group snapped to its best neighbour at this_scale (on_grid_aux[k] says which were on the
  * grid). Returns false after kernel_abort.
  */
 function trial_levels(g: i32, groups: i32, id: f32, this_scale: f32, track: bool): bool {
   for (let k = 0; k < groups; ++k) {
-    for (let i = 0; i < 8; ++i) {
-      const l = nearest_int(<f32>0.5 * (id * f(XVAL, 8 * k + i) - 1));
-      store<i8>(LAUX + <usize>(8 * k + i), <i8>clamp_i32(l, 0, 2));
-    }
-    const u = pack_levels(LAUX + <usize>(8 * k));
+    const u = group_levels(XVAL + (<usize>(8 * k) << 2), id, LAUX + <usize>(8 * k));
     const m = lookup(g, u);
     if (track) store<u8>(ON_GRID_AUX + <usize>k, 1);
     if (m < 0) {
@@ -208,11 +222,7 @@ function refine(g: i32, groups: i32, scale: f32, only_off_grid: bool): f32 {
   const id: f32 = <f32>1 / scale;
   for (let k = 0; k < groups; ++k) {
     if (only_off_grid && load<u8>(ON_GRID + <usize>k)) continue;
-    for (let i = 0; i < 8; ++i) {
-      const l = clamp_i32(nearest_int(<f32>0.5 * (id * f(XVAL, 8 * k + i) - 1)), 0, 2);
-      store<i8>(L + <usize>(8 * k + i), <i8>l);
-    }
-    const u = pack_levels(L + <usize>(8 * k));
+    const u = group_levels(XVAL + (<usize>(8 * k) << 2), id, L + <usize>(8 * k));
     let grid_index = lookup(g, u);
     if (grid_index < 0) {
       if (aborted()) return scale;
