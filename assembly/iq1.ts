@@ -82,8 +82,38 @@ function merge_sort(b: usize, n: i32): void {
   memory.copy(b, PAIRS_TMP, <usize>(n - (n2 - j)) << 3);
 }
 
+/**
+ * The vector path of sort_values for n a multiple of 4 values without NaN: each value goes straight
+ * to its rank = #(smaller values) + #(equal values before it), which is where any stable sort puts it
+ * when the comparator is a weak order (no NaN; -0 equals +0 as in iq1_sort_helper), glibc's merge
+ * sort included. Returns false (nothing written) when a value is NaN.
+ */
+function rank_sort(xb: usize, n: i32): bool {
+  let nan = i32x4.splat(0);
+  for (let c = 0; c < n; c += 4) { const v = v128.load(xb + (<usize>c << 2)); nan = v128.or(nan, f32x4.ne(v, v)); }
+  if (v128.any_true(nan)) return false;
+  for (let i = 0; i < n; ++i) {
+    const xi = f(xb, i);
+    const vi = f32x4.splat(xi), ii = i32x4.splat(i);
+    let count = i32x4.splat(0);
+    let lane = i32x4(0, 1, 2, 3);
+    for (let c = 0; c < n; c += 4) {
+      const v = v128.load(xb + (<usize>c << 2));
+      const before = v128.or(f32x4.lt(v, vi), v128.and(f32x4.eq(v, vi), i32x4.lt_s(lane, ii)));
+      count = i32x4.sub(count, before); // lanes of all ones: -1
+      lane = i32x4.add(lane, i32x4.splat(4));
+    }
+    const c2 = i32x4.add(count, i32x4.shuffle(count, count, 2, 3, 0, 1));
+    const rank = i32x4.extract_lane(c2, 0) + i32x4.extract_lane(c2, 1);
+    store<f32>(PAIRS + (<usize>rank << 3), xi);
+    store<i32>(PAIRS + (<usize>rank << 3) + 4, i);
+  }
+  return true;
+}
+
 /** pairs = (xb[j], j), sorted as qsort(pairs, n, 8, iq1_sort_helper) does on glibc 2.36. */
 function sort_values(xb: usize, n: i32): void {
+  if (!use_scalar() && rank_sort(xb, n)) return;
   for (let j = 0; j < n; ++j) {
     store<f32>(PAIRS + (<usize>j << 3), f(xb, j));
     store<i32>(PAIRS + (<usize>j << 3) + 4, j);
@@ -269,9 +299,11 @@ function iq1s_split_search(n: i32, max: f32): void {
       const qxm = f32x4.add(f32x4.add(am, f32x4.mul(b, m1)), f32x4.mul(c, m2));
       const q2m = f32x4.add(f32x4.add(wam, f32x4.mul(f32x4.mul(wb, m1), m1)), f32x4.mul(f32x4.mul(wc, m2), m2));
       const valid = i32x4.le_s(i32x4.add(i32x4.splat(i2), i32x4(0, 1, 2, 3)), i32x4.splat(n));
-      if (!v128.any_true(v128.and(valid, v128.or(accepts4(qxp, q2p), accepts4(qxm, q2m))))) continue;
+      const hits = i32x4.bitmask(v128.and(valid, v128.or(accepts4(qxp, q2p), accepts4(qxm, q2m))));
+      if (!hits) continue;
+      // the splits before the first hit are rejected at this best_score: redo from there
       const end = i2 + 3 < n ? i2 + 3 : n;
-      for (let j = i2; j <= end; ++j) iq1s_split(i1, j, n);
+      for (let j = i2 + ctz(hits); j <= end; ++j) iq1s_split(i1, j, n);
     }
   }
 }
@@ -477,9 +509,10 @@ function iq1m_split_search(max: f32): void {
         v128.or(accepts4(f32x4.add(qxp0, qxp1), f32x4.add(q2p0, q2p1)), accepts4(f32x4.add(qxp0, qxm1), f32x4.add(q2p0, q2m1))),
         v128.or(accepts4(f32x4.add(qxm0, qxp1), f32x4.add(q2m0, q2p1)), accepts4(f32x4.add(qxm0, qxm1), f32x4.add(q2m0, q2m1))));
       const valid = i32x4.le_s(i32x4.add(i32x4.splat(i2), i32x4(0, 1, 2, 3)), i32x4.splat(16));
-      if (!v128.any_true(v128.and(valid, any))) continue;
+      const hits = i32x4.bitmask(v128.and(valid, any));
+      if (!hits) continue;
       const end = i2 + 3 < 16 ? i2 + 3 : 16;
-      for (let j = i2; j <= end; ++j) iq1m_split(i1, j);
+      for (let j = i2 + ctz(hits); j <= end; ++j) iq1m_split(i1, j);
     }
   }
 }
