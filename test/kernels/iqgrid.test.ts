@@ -109,6 +109,12 @@ function gridSuite(ty: GridType): void {
       }
     });
     expect(rowsChecked).toBeGreaterThan(20);
+    // ties everywhere (iq1's sort keeps equal values, -0 and +0 included, in input order)
+    const rng = new Rng(ty.id);
+    const levels = [-0, 0, 0.01, -0.01, 0.02, -0.02, 0.5];
+    const ties = Float32Array.from({ length: 8 * 512 }, () => levels[rng.int(levels.length)]);
+    const a = perRow(bytesOf(ties), SRC_F32, 512, importance(512)), b = perRow(bytesOf(ties), SRC_F32, 512, importance(512), scalar);
+    a.forEach((r, i) => expect(r === "abort" ? r : sha256(r), `ties row ${i}`).toBe(b[i] === "abort" ? "abort" : sha256(b[i] as Uint8Array)));
   });
 
   describe.runIf(ready && oracle)(`${ty.name} against llama.cpp, live`, () => {
