@@ -43,7 +43,8 @@ const KMAP_SIZE: i32 = 43692;
 @inline function align16(p: usize): usize { return (p + 15) & ~<usize>15; }
 // @ts-ignore: decorator
 @inline function lattice_bytes(g: i32): usize {
-  return align16(<usize>grid_size(g) * 8) + align16(<usize>KMAP_SIZE * 4) + align16(<usize>list_capacity(g) * 2);
+  // the lists get 3 spare words: nearest_listed reads up to 3 past a list's end
+  return align16(<usize>grid_size(g) * 8) + align16(<usize>KMAP_SIZE * 4) + align16(<usize>(list_capacity(g) + 3) * 2);
 }
 
 const BASE: usize = align16(__heap_base);
@@ -209,15 +210,18 @@ export function nearest_listed(g: i32, m: i32): i32 {
   const nb = neighbours_of(g, m);
   const num = <i32>load<u16>(nb);
   const grid = lattice_grid(g);
+  const mask = <u16>(grid_size(g) - 1);
   let best = f32x4.splat(FLT_MAX);
   let bestPos = i32x4.splat(-1);
   let pos = i32x4(1, 2, 3, 4);
   for (let j = 1; j <= num; j += 4) {
-    // neighbours j..j+3 (grid index 0 past the end, masked out below)
-    const p0 = grid + (<usize>load<u16>(nb + (<usize>j << 1)) << 3);
-    const p1 = grid + (j + 1 <= num ? <usize>load<u16>(nb + (<usize>(j + 1) << 1)) << 3 : 0);
-    const p2 = grid + (j + 2 <= num ? <usize>load<u16>(nb + (<usize>(j + 2) << 1)) << 3 : 0);
-    const p3 = grid + (j + 3 <= num ? <usize>load<u16>(nb + (<usize>(j + 3) << 1)) << 3 : 0);
+    // neighbours j..j+3; past the end of the list the lanes read the next list's words (or the
+    // spare ones), kept to a grid index by the mask, and are masked out below
+    const at = nb + (<usize>j << 1);
+    const p0 = grid + (<usize>(load<u16>(at) & mask) << 3);
+    const p1 = grid + (<usize>(load<u16>(at, 2) & mask) << 3);
+    const p2 = grid + (<usize>(load<u16>(at, 4) & mask) << 3);
+    const p3 = grid + (<usize>(load<u16>(at, 6) & mask) << 3);
     let lo = v128.load32_zero(p0), hi = v128.load32_zero(p0, 4);
     lo = v128.load32_lane(p1, lo, 1); hi = v128.load32_lane(p1 + 4, hi, 1);
     lo = v128.load32_lane(p2, lo, 2); hi = v128.load32_lane(p2 + 4, hi, 2);
