@@ -249,6 +249,11 @@ let best_i1 = -1, best_i2 = -1, best_pick = 0;
   }
 }
 
+/** The split searches' vectors of sums, stored for the in-order pass over the lanes: vector v at 16v. */
+const LANES: usize = memory.data(8 * 16, 16);
+// @ts-ignore: decorator
+@inline function lane(v: i32, l: i32): f32 { return load<f32>(LANES + (<usize>(4 * v + l) << 2)); }
+
 /** Lanes where try_split would accept (sumqx, sumq2) against the current best_score. */
 // @ts-ignore: decorator
 @inline function accepts4(sumqx: v128, sumq2: v128): v128 {
@@ -301,9 +306,14 @@ function iq1s_split_search(n: i32, max: f32): void {
       const valid = i32x4.le_s(i32x4.add(i32x4.splat(i2), i32x4(0, 1, 2, 3)), i32x4.splat(n));
       const hits = i32x4.bitmask(v128.and(valid, v128.or(accepts4(qxp, q2p), accepts4(qxm, q2m))));
       if (!hits) continue;
-      // the splits before the first hit are rejected at this best_score: redo from there
-      const end = i2 + 3 < n ? i2 + 3 : n;
-      for (let j = i2 + ctz(hits); j <= end; ++j) iq1s_split(i1, j, n);
+      // the splits before the first hit are rejected at this best_score: from there on, C's tests
+      // in C's order on the lanes' sums (the scalar ones, bit for bit)
+      v128.store(LANES, qxp); v128.store(LANES, q2p, 16); v128.store(LANES, qxm, 32); v128.store(LANES, q2m, 48);
+      const last = (n - i2 < 3 ? n - i2 : 3);
+      for (let l = ctz(hits); l <= last; ++l) {
+        try_split(lane(0, l), lane(1, l), i1, i2 + l, 1);
+        try_split(lane(2, l), lane(3, l), i1, i2 + l, -1);
+      }
     }
   }
 }
@@ -505,14 +515,21 @@ function iq1m_split_search(max: f32): void {
       const qxp1 = f32x4.sub(tp1, sx1), qxm1 = f32x4.sub(tm1, sx1);
       const q2p0 = f32x4.add(q2p0a, f32x4.mul(w20, cp2)), q2m0 = f32x4.add(q2m0a, f32x4.mul(w20, cm2));
       const q2p1 = f32x4.add(q2p1a, f32x4.mul(w21, cp2)), q2m1 = f32x4.add(q2m1a, f32x4.mul(w21, cm2));
-      const any = v128.or(
-        v128.or(accepts4(f32x4.add(qxp0, qxp1), f32x4.add(q2p0, q2p1)), accepts4(f32x4.add(qxp0, qxm1), f32x4.add(q2p0, q2m1))),
-        v128.or(accepts4(f32x4.add(qxm0, qxp1), f32x4.add(q2m0, q2p1)), accepts4(f32x4.add(qxm0, qxm1), f32x4.add(q2m0, q2m1))));
+      // the patterns k = 0..3 (+,+  +,-  -,+  -,-)
+      const qx0 = f32x4.add(qxp0, qxp1), q20 = f32x4.add(q2p0, q2p1);
+      const qx1 = f32x4.add(qxp0, qxm1), q21 = f32x4.add(q2p0, q2m1);
+      const qx2 = f32x4.add(qxm0, qxp1), q22 = f32x4.add(q2m0, q2p1);
+      const qx3 = f32x4.add(qxm0, qxm1), q23 = f32x4.add(q2m0, q2m1);
+      const any = v128.or(v128.or(accepts4(qx0, q20), accepts4(qx1, q21)), v128.or(accepts4(qx2, q22), accepts4(qx3, q23)));
       const valid = i32x4.le_s(i32x4.add(i32x4.splat(i2), i32x4(0, 1, 2, 3)), i32x4.splat(16));
       const hits = i32x4.bitmask(v128.and(valid, any));
       if (!hits) continue;
-      const end = i2 + 3 < 16 ? i2 + 3 : 16;
-      for (let j = i2 + ctz(hits); j <= end; ++j) iq1m_split(i1, j);
+      v128.store(LANES, qx0); v128.store(LANES, q20, 16); v128.store(LANES, qx1, 32); v128.store(LANES, q21, 48);
+      v128.store(LANES, qx2, 64); v128.store(LANES, q22, 80); v128.store(LANES, qx3, 96); v128.store(LANES, q23, 112);
+      const last = (16 - i2 < 3 ? 16 - i2 : 3);
+      for (let l = ctz(hits); l <= last; ++l) {
+        for (let k = 0; k < 4; ++k) try_split(lane(2 * k, l), lane(2 * k + 1, l), i1, i2 + l, k);
+      }
     }
   }
 }
