@@ -14,8 +14,11 @@
 //
 // imatrix: iq1_s requires one (FAIL_NO_IMATRIX); iq1_m without one weighs x².
 // Exactness: f32 in C's operand order, nearest_int the 12582912 trick, C's MAX.
-// Hot spots for SIMD later: iq1_s's 561 split pairs × 2 scores, iq1_m's 153 splits × 4 sign
-// patterns with an O(16) inner sum each, and the neighbour search (up to ~200 points × 8).
+// Two paths write the same bytes: the scalar one (the reference, set_scalar_kernels(1)) and the
+// default vector one: the split searches 4 splits (consecutive i2) per v128 with C's arithmetic
+// lane-wise, C's accept tests run in order only from a lane that passes them at the current best;
+// the sort by rank (rank_sort) when no value is NaN; the neighbour search 4 neighbours per v128
+// (lattice.ts nearest_listed). Profile: the split searches take about half the time.
 
 import { nearest_int, fabsf, store_f16, fp32_to_fp16 } from "./common";
 import { clamp_i32 } from "./search";

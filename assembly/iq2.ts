@@ -15,9 +15,11 @@
 //
 // Exactness: f32 in C's operand order (`w*xval*q` is (w*xval)*q), nearest_int the 12582912 trick,
 // C's MAX (a NaN survives only as the last operand), int8 L[] packed into a uint16 as C does.
-// Hot spots for SIMD later: the trial loop (per trial 4 or 2 groups of 8 nearest_int + a map
-// lookup) and iq2_find_best_neighbour (up to ~290 neighbours × 8 values); a lane per trial scale
-// would keep every sum's order.
+// Two paths write the same bytes: the scalar one (the reference, set_scalar_kernels(1)) and the
+// default vector one: a group's levels lane-wise (group_levels), the neighbour search 4 neighbours per
+// v128 (lattice.ts nearest_listed), and the trial loop's sums 4 trial scales per v128 (search_trials),
+// each lane the scalar sum in order, C's accept tests then run in order on the lanes.
+// Profile (weight-like rows): the neighbour searches still take about half the time.
 
 import { nearest_int, store_f16 } from "./common";
 import { make_qp_quants, GROUP_MAX_EPS, clamp_i32 } from "./search";

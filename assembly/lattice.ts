@@ -5,8 +5,9 @@
 //
 // The lists are in qsort order with iq2_compare_func, which compares (distance, index): a total
 // order, so the unstable qsort has no ties to break and the order is "by distance, then by grid
-// index" whatever the libc. We write them straight in that order (a counting pass over the few
-// distances, then the indices ascending) instead of sorting.
+// index" whatever the libc. We write them straight in that order instead of sorting: the distances
+// of one vector to 16 grid points per v128 (as bytes: at most 128), then for each of the nwant
+// smallest distances present its points in index order (bitmasks of equal bytes).
 //
 // The quantizers only look up vectors whose levels are all 0..2 (they clamp to kMaxQ - 1 = 2, and
 // iq1 uses 3 levels), so we build lists for those 3^8 vectors only; llama.cpp also builds lists for

@@ -6,6 +6,8 @@
 //   bf16 sources with many kinds of imatrix; rows our kernel refuses are checked in child processes
 //   (llama.cpp must abort on them too), a few per run since each costs a process.
 //   IQGRID_ROUNDS=N scales the random part (N times the seeds), IQGRID_ABORTS=M the aborts checked.
+// - the vector paths (default) against the scalar references (set_scalar_kernels(1)): goldens on
+//   both, random and tie-heavy rows compared byte for byte.
 // Dequantization of the five types is covered by test/kernels/dequant.test.ts.
 
 import { existsSync, readFileSync } from "node:fs";
