@@ -257,10 +257,11 @@ const LANES: usize = memory.data(8 * 16, 16);
 // @ts-ignore: decorator
 @inline function lane(v: i32, l: i32): f32 { return load<f32>(LANES + (<usize>(4 * v + l) << 2)); }
 
-/** Lanes where try_split would accept (sumqx, sumq2) against the current best_score. */
+/** Lanes where try_split might accept (sumqx, sumq2) against the current best_score: every lane it
+ *  would accept (its second test; a lane passing only this one is merely rechecked in order). */
 // @ts-ignore: decorator
 @inline function accepts4(sumqx: v128, sumq2: v128): v128 {
-  return v128.and(f32x4.gt(sumq2, f32x4.splat(0)), f32x4.gt(f32x4.mul(sumqx, sumqx), f32x4.mul(f32x4.splat(best_score), sumq2)));
+  return f32x4.gt(f32x4.mul(sumqx, sumqx), f32x4.mul(f32x4.splat(best_score), sumq2));
 }
 
 /** iq1_s's split (i1, i2) with both shifts, in C's order (x_p, then x_m). */
@@ -298,7 +299,7 @@ function iq1s_split_search(n: i32, max: f32): void {
     const ap = f32x4.mul(a, p0), am = f32x4.mul(a, m0);
     const wap = f32x4.mul(f32x4.mul(wa, p0), p0), wam = f32x4.mul(f32x4.mul(wa, m0), m0);
     for (let i2 = i1; i2 <= n; i2 += 4) {
-      // lanes i2..i2+3; past n they read beyond the sums and are masked off
+      // lanes i2..i2+3; past n they read beyond the sums (whatever they hold: never rechecked)
       const sx2 = v128.load(SUMX + (<usize>i2 << 2)), sw2 = v128.load(SUMW + (<usize>i2 << 2));
       const b = f32x4.sub(sx2, sx1), c = f32x4.sub(sx_all, sx2);
       const wb = f32x4.sub(sw2, sw1), wc = f32x4.sub(sw_all, sw2);
@@ -306,8 +307,7 @@ function iq1s_split_search(n: i32, max: f32): void {
       const q2p = f32x4.add(f32x4.add(wap, f32x4.mul(f32x4.mul(wb, p1), p1)), f32x4.mul(f32x4.mul(wc, p2), p2));
       const qxm = f32x4.add(f32x4.add(am, f32x4.mul(b, m1)), f32x4.mul(c, m2));
       const q2m = f32x4.add(f32x4.add(wam, f32x4.mul(f32x4.mul(wb, m1), m1)), f32x4.mul(f32x4.mul(wc, m2), m2));
-      const valid = i32x4.le_s(i32x4.add(i32x4.splat(i2), i32x4(0, 1, 2, 3)), i32x4.splat(n));
-      const hits = i32x4.bitmask(v128.and(valid, v128.or(accepts4(qxp, q2p), accepts4(qxm, q2m))));
+      const hits = i32x4.bitmask(v128.or(accepts4(qxp, q2p), accepts4(qxm, q2m)));
       if (!hits) continue;
       // the splits before the first hit are rejected at this best_score: from there on, C's tests
       // in C's order on the lanes' sums (the scalar ones, bit for bit)
@@ -510,7 +510,7 @@ function iq1m_split_search(max: f32): void {
     const q2p1a = f32x4.add(wp1, f32x4.splat(w11 * f32x4.extract_lane(cp1, 0)));
     const q2m1a = f32x4.add(wm1, f32x4.splat(w11 * f32x4.extract_lane(cm1, 0)));
     for (let i2 = i1; i2 <= 16; i2 += 4) {
-      // lanes i2..i2+3; past 16 they read beyond the half's sums and are masked off
+      // lanes i2..i2+3; past 16 they read beyond the half's sums (whatever they hold: never rechecked)
       const x20 = v128.load(PX + (<usize>i2 << 2)), x21 = v128.load(PX + (<usize>(17 + i2) << 2));
       const w20 = v128.load(PW + (<usize>i2 << 2)), w21 = v128.load(PW + (<usize>(17 + i2) << 2));
       const sx0 = f32x4.add(x10, x20), sx1 = f32x4.add(x11, x21);
@@ -524,8 +524,7 @@ function iq1m_split_search(max: f32): void {
       const qx2 = f32x4.add(qxm0, qxp1), q22 = f32x4.add(q2m0, q2p1);
       const qx3 = f32x4.add(qxm0, qxm1), q23 = f32x4.add(q2m0, q2m1);
       const any = v128.or(v128.or(accepts4(qx0, q20), accepts4(qx1, q21)), v128.or(accepts4(qx2, q22), accepts4(qx3, q23)));
-      const valid = i32x4.le_s(i32x4.add(i32x4.splat(i2), i32x4(0, 1, 2, 3)), i32x4.splat(16));
-      const hits = i32x4.bitmask(v128.and(valid, any));
+      const hits = i32x4.bitmask(any);
       if (!hits) continue;
       v128.store(LANES, qx0); v128.store(LANES, q20, 16); v128.store(LANES, qx1, 32); v128.store(LANES, q21, 48);
       v128.store(LANES, qx2, 64); v128.store(LANES, q22, 80); v128.store(LANES, qx3, 96); v128.store(LANES, q23, 112);
