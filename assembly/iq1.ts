@@ -14,12 +14,16 @@
 //
 // imatrix: iq1_s requires one (FAIL_NO_IMATRIX); iq1_m without one weighs x².
 // Exactness: f32 in C's operand order, nearest_int the 12582912 trick, C's MAX.
-// Hot spots for SIMD later: iq1_s's 561 split pairs × 2 scores, iq1_m's 153 splits × 4 sign
-// patterns with an O(16) inner sum each, and the neighbour search (up to ~200 points × 8).
+// Two paths write the same bytes: the scalar one (the reference, set_scalar_kernels(1)) and the
+// default vector one: the split searches 4 splits (consecutive i2) per v128 with C's arithmetic
+// lane-wise, C's accept tests run in order only from a lane that passes them at the current best;
+// the sort by rank (rank_sort) when no value is NaN; the neighbour search 4 neighbours per v128
+// (lattice.ts nearest_listed). Profile: the split searches take about half the time.
 
 import { nearest_int, fabsf, store_f16, fp32_to_fp16 } from "./common";
 import { clamp_i32 } from "./search";
-import { LATTICE_IQ1, lattice_init, lattice_grid, kmap, neighbours_of } from "./lattice";
+import { LATTICE_IQ1, lattice_init, lattice_grid, kmap, neighbours_of, group_terms, nearest_listed } from "./lattice";
+import { use_scalar } from "./simd";
 import { kernel_abort, aborted, FAIL_NO_IMATRIX, FAIL_NO_NEIGHBOUR, FAIL_SCALE, FAIL_OUT_OF_BOUNDS } from "./rows";
 
 const QK_K: i32 = 256;
@@ -81,8 +85,38 @@ function merge_sort(b: usize, n: i32): void {
   memory.copy(b, PAIRS_TMP, <usize>(n - (n2 - j)) << 3);
 }
 
+/**
+ * The vector path of sort_values for n a multiple of 4 values without NaN: each value goes straight
+ * to its rank = #(smaller values) + #(equal values before it), which is where any stable sort puts it
+ * when the comparator is a weak order (no NaN; -0 equals +0 as in iq1_sort_helper), glibc's merge
+ * sort included. Returns false (nothing written) when a value is NaN.
+ */
+function rank_sort(xb: usize, n: i32): bool {
+  let nan = i32x4.splat(0);
+  for (let c = 0; c < n; c += 4) { const v = v128.load(xb + (<usize>c << 2)); nan = v128.or(nan, f32x4.ne(v, v)); }
+  if (v128.any_true(nan)) return false;
+  for (let i = 0; i < n; ++i) {
+    const xi = f(xb, i);
+    const vi = f32x4.splat(xi), ii = i32x4.splat(i);
+    let count = i32x4.splat(0);
+    let lane = i32x4(0, 1, 2, 3);
+    for (let c = 0; c < n; c += 4) {
+      const v = v128.load(xb + (<usize>c << 2));
+      const before = v128.or(f32x4.lt(v, vi), v128.and(f32x4.eq(v, vi), i32x4.lt_s(lane, ii)));
+      count = i32x4.sub(count, before); // lanes of all ones: -1
+      lane = i32x4.add(lane, i32x4.splat(4));
+    }
+    const c2 = i32x4.add(count, i32x4.shuffle(count, count, 2, 3, 0, 1));
+    const rank = i32x4.extract_lane(c2, 0) + i32x4.extract_lane(c2, 1);
+    store<f32>(PAIRS + (<usize>rank << 3), xi);
+    store<i32>(PAIRS + (<usize>rank << 3) + 4, i);
+  }
+  return true;
+}
+
 /** pairs = (xb[j], j), sorted as qsort(pairs, n, 8, iq1_sort_helper) does on glibc 2.36. */
 function sort_values(xb: usize, n: i32): void {
+  if (!use_scalar() && rank_sort(xb, n)) return;
   for (let j = 0; j < n; ++j) {
     store<f32>(PAIRS + (<usize>j << 3), f(xb, j));
     store<i32>(PAIRS + (<usize>j << 3) + 4, j);
@@ -124,10 +158,16 @@ function find_best_neighbour2(m: i32, xval: usize, weight: usize, scale: f32, xg
   const num = <i32>load<u16>(nb);
   let best: f32 = FLT_MAX;
   let grid_index = -1;
-  for (let j = 1; j <= num; ++j) {
-    const index = <i32>load<u16>(nb + (<usize>j << 1));
-    const d2 = group_d2(index, xval, weight, scale, xg, -1);
-    if (d2 < best) { best = d2; grid_index = index; }
+  if (!use_scalar()) {
+    // the vector search (lattice.ts): the same pick, and best stays FLT_MAX when there is none
+    group_terms(f(xg, 0), f(xg, 1), f(xg, 2), xval, weight, scale);
+    grid_index = nearest_listed(LATTICE_IQ1, m);
+  } else {
+    for (let j = 1; j <= num; ++j) {
+      const index = <i32>load<u16>(nb + (<usize>j << 1));
+      const d2 = group_d2(index, xval, weight, scale, xg, -1);
+      if (d2 < best) { best = d2; grid_index = index; }
+    }
   }
   if (grid_index < 0) {
     if (xval + (<usize>NGRID_IQ1S << 2) > rowEnd) { kernel_abort(FAIL_OUT_OF_BOUNDS); return -1; }
@@ -196,6 +236,91 @@ function snap_groups(xb: usize, groups: i32, scale: f32, xx0: usize, xx1: usize,
   return sumqx > 0 && sumq2 > 0 ? sumqx / sumq2 : scale;
 }
 
+// The split search's state, as C's locals: best_score, scale, besti1, besti2 and the shift (iq1_s:
+// +1 x_p, -1 x_m) or sign pattern (iq1_m: 0..3, -1 none).
+let best_score: f32 = 0;
+let best_scale: f32 = 0;
+let best_i1 = -1, best_i2 = -1, best_pick = 0;
+
+/** One candidate of the split search: accepted when sumq2 > 0 and sumqx² > best_score·sumq2. */
+// @ts-ignore: decorator
+@inline function try_split(sumqx: f32, sumq2: f32, i1: i32, i2: i32, pick: i32): void {
+  if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
+    best_scale = sumqx / sumq2;
+    best_score = best_scale * sumqx;
+    best_i1 = i1; best_i2 = i2; best_pick = pick;
+  }
+}
+
+/** The split searches' vectors of sums, stored for the in-order pass over the lanes: vector v at 16v. */
+const LANES: usize = memory.data(8 * 16, 16);
+// @ts-ignore: decorator
+@inline function lane(v: i32, l: i32): f32 { return load<f32>(LANES + (<usize>(4 * v + l) << 2)); }
+
+/** Lanes where try_split might accept (sumqx, sumq2) against the current best_score: every lane it
+ *  would accept (its second test; a lane passing only this one is merely rechecked in order). */
+// @ts-ignore: decorator
+@inline function accepts4(sumqx: v128, sumq2: v128): v128 {
+  return f32x4.gt(f32x4.mul(sumqx, sumqx), f32x4.mul(f32x4.splat(best_score), sumq2));
+}
+
+/** iq1_s's split (i1, i2) with both shifts, in C's order (x_p, then x_m). */
+// @ts-ignore: decorator
+@inline function iq1s_split(i1: i32, i2: i32, n: i32): void {
+  const a: f32 = f(SUMX, i1) - f(SUMX, 0), b: f32 = f(SUMX, i2) - f(SUMX, i1), c: f32 = f(SUMX, n) - f(SUMX, i2);
+  const wa: f32 = f(SUMW, i1) - f(SUMW, 0), wb: f32 = f(SUMW, i2) - f(SUMW, i1), wc: f32 = f(SUMW, n) - f(SUMW, i2);
+  for (let s = 0; s < 2; ++s) {
+    const xx = s == 0 ? X_P : X_M;
+    const x0 = f(xx, 0), x1 = f(xx, 1), x2 = f(xx, 2);
+    try_split(a * x0 + b * x1 + c * x2, wa * x0 * x0 + wb * x1 * x1 + wc * x2 * x2, i1, i2, s == 0 ? 1 : -1);
+  }
+}
+
+/**
+ * iq1_s's exhaustive search over the splits 0 <= i1 <= i2 <= n of the sorted values (SUMX, SUMW
+ * prefix sums) into best_*. The vector path takes 4 consecutive i2 per v128 with the scalar
+ * arithmetic lane-wise and tests them against the current best_score: when no lane of either shift
+ * would be accepted, C accepts none of them either (best_score is unchanged across them); else the 4
+ * splits are redone one by one by iq1s_split.
+ */
+function iq1s_split_search(n: i32, max: f32): void {
+  best_score = -FLT_MAX; best_scale = max;
+  best_i1 = -1; best_i2 = -1; best_pick = 0;
+  if (use_scalar()) {
+    for (let i1 = 0; i1 <= n; ++i1) for (let i2 = i1; i2 <= n; ++i2) iq1s_split(i1, i2, n);
+    return;
+  }
+  const p0 = f32x4.splat(f(X_P, 0)), p1 = f32x4.splat(f(X_P, 1)), p2 = f32x4.splat(f(X_P, 2));
+  const m0 = f32x4.splat(f(X_M, 0)), m1 = f32x4.splat(f(X_M, 1)), m2 = f32x4.splat(f(X_M, 2));
+  const sx_all = f32x4.splat(f(SUMX, n)), sw_all = f32x4.splat(f(SUMW, n));
+  for (let i1 = 0; i1 <= n; ++i1) {
+    const sx1 = f32x4.splat(f(SUMX, i1)), sw1 = f32x4.splat(f(SUMW, i1));
+    const a = f32x4.sub(sx1, f32x4.splat(f(SUMX, 0))), wa = f32x4.sub(sw1, f32x4.splat(f(SUMW, 0)));
+    const ap = f32x4.mul(a, p0), am = f32x4.mul(a, m0);
+    const wap = f32x4.mul(f32x4.mul(wa, p0), p0), wam = f32x4.mul(f32x4.mul(wa, m0), m0);
+    for (let i2 = i1; i2 <= n; i2 += 4) {
+      // lanes i2..i2+3; past n they read beyond the sums (whatever they hold: never rechecked)
+      const sx2 = v128.load(SUMX + (<usize>i2 << 2)), sw2 = v128.load(SUMW + (<usize>i2 << 2));
+      const b = f32x4.sub(sx2, sx1), c = f32x4.sub(sx_all, sx2);
+      const wb = f32x4.sub(sw2, sw1), wc = f32x4.sub(sw_all, sw2);
+      const qxp = f32x4.add(f32x4.add(ap, f32x4.mul(b, p1)), f32x4.mul(c, p2));
+      const q2p = f32x4.add(f32x4.add(wap, f32x4.mul(f32x4.mul(wb, p1), p1)), f32x4.mul(f32x4.mul(wc, p2), p2));
+      const qxm = f32x4.add(f32x4.add(am, f32x4.mul(b, m1)), f32x4.mul(c, m2));
+      const q2m = f32x4.add(f32x4.add(wam, f32x4.mul(f32x4.mul(wb, m1), m1)), f32x4.mul(f32x4.mul(wc, m2), m2));
+      const hits = i32x4.bitmask(v128.or(accepts4(qxp, q2p), accepts4(qxm, q2m)));
+      if (!hits) continue;
+      // the splits before the first hit are rejected at this best_score: from there on, C's tests
+      // in C's order on the lanes' sums (the scalar ones, bit for bit)
+      v128.store(LANES, qxp); v128.store(LANES, q2p, 16); v128.store(LANES, qxm, 32); v128.store(LANES, q2m, 48);
+      const last = (n - i2 < 3 ? n - i2 : 3);
+      for (let l = ctz(hits); l <= last; ++l) {
+        try_split(lane(0, l), lane(1, l), i1, i2 + l, 1);
+        try_split(lane(2, l), lane(3, l), i1, i2 + l, -1);
+      }
+    }
+  }
+}
+
 // ---- iq1_s: block_iq1_s { ggml_half d; uint8_t qs[QK_K/8]; uint16_t qh[QK_K/32]; } = 50 bytes ----
 export const IQ1S_QS: usize = 2;
 export const IQ1S_QH: usize = 2 + QK_K / 8;
@@ -237,26 +362,10 @@ export function quantize_row_iq1_s_impl(x: usize, y: usize, n: i32, quant_weight
         setf(SUMX, j + 1, f(SUMX, j) + f(WEIGHT, i) * f(xb, i));
         setf(SUMW, j + 1, f(SUMW, j) + f(WEIGHT, i));
       }
-      let best_score: f32 = -FLT_MAX, scale: f32 = max;
-      let besti1 = -1, besti2 = -1, best_shift = 0;
-      const sx_all = f(SUMX, block_size), sw_all = f(SUMW, block_size);
-      for (let i1 = 0; i1 <= block_size; ++i1) {
-        for (let i2 = i1; i2 <= block_size; ++i2) {
-          const a: f32 = f(SUMX, i1) - f(SUMX, 0), b: f32 = f(SUMX, i2) - f(SUMX, i1), c: f32 = sx_all - f(SUMX, i2);
-          const wa: f32 = f(SUMW, i1) - f(SUMW, 0), wb: f32 = f(SUMW, i2) - f(SUMW, i1), wc: f32 = sw_all - f(SUMW, i2);
-          for (let s = 0; s < 2; ++s) {
-            const xx = s == 0 ? X_P : X_M;
-            const x0 = f(xx, 0), x1 = f(xx, 1), x2 = f(xx, 2);
-            const sumqx: f32 = a * x0 + b * x1 + c * x2;
-            const sumq2: f32 = wa * x0 * x0 + wb * x1 * x1 + wc * x2 * x2;
-            if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
-              scale = sumqx / sumq2;
-              best_score = scale * sumqx;
-              besti1 = i1; besti2 = i2; best_shift = s == 0 ? 1 : -1;
-            }
-          }
-        }
-      }
+      iq1s_split_search(block_size, max);
+      let scale = best_scale;
+      const besti1 = best_i1, besti2 = best_i2;
+      let best_shift = best_pick;
       if (besti1 < 0 || besti2 < 0 || best_shift == 0) {
         setf(SCALES, ib, 0);
         store<i8>(SHIFTS + <usize>ib, 1);
@@ -366,6 +475,67 @@ function iq1m_prefix_sums(xb: usize): void {
   }
 }
 
+/** iq1_m's split (i1, i2) with the four sign patterns in C's order. */
+// @ts-ignore: decorator
+@inline function iq1m_split(i1: i32, i2: i32): void {
+  iq1m_split_sums(i1, i2);
+  for (let k = 0; k < 4; ++k) try_split(f(SUMQX4, k), f(SUMQ24, k), i1, i2, k);
+}
+
+/**
+ * iq1_m's exhaustive search over the splits 0 <= i1 <= i2 <= 16 (PX, PW prefix sums) into best_*,
+ * the vector path as iq1s_split_search's: 4 consecutive i2 per v128, iq1m_split_sums' arithmetic
+ * lane-wise, and the 4 splits redone by iq1m_split when a lane of any pattern would be accepted.
+ */
+function iq1m_split_search(max: f32): void {
+  best_score = -FLT_MAX; best_scale = max;
+  best_i1 = -1; best_i2 = -1; best_pick = -1;
+  if (use_scalar()) {
+    for (let i1 = 0; i1 <= 16; ++i1) for (let i2 = i1; i2 <= 16; ++i2) iq1m_split(i1, i2);
+    return;
+  }
+  const p2 = f(X_P, 2), m2 = f(X_M, 2);
+  const cp1 = f32x4.splat(f(X_P, 0) * f(X_P, 0) - f(X_P, 1) * f(X_P, 1)), cp2 = f32x4.splat(f(X_P, 1) * f(X_P, 1) - f(X_P, 2) * f(X_P, 2));
+  const cm1 = f32x4.splat(f(X_M, 0) * f(X_M, 0) - f(X_M, 1) * f(X_M, 1)), cm2 = f32x4.splat(f(X_M, 1) * f(X_M, 1) - f(X_M, 2) * f(X_M, 2));
+  // per half: txs·x_s[2] and tws·x_s[2]·x_s[2], the split-independent parts
+  const tp0 = f32x4.splat(px(0, 16) * p2), tm0 = f32x4.splat(px(0, 16) * m2);
+  const tp1 = f32x4.splat(px(1, 16) * p2), tm1 = f32x4.splat(px(1, 16) * m2);
+  const wp0 = f32x4.splat(pw(0, 16) * p2 * p2), wm0 = f32x4.splat(pw(0, 16) * m2 * m2);
+  const wp1 = f32x4.splat(pw(1, 16) * p2 * p2), wm1 = f32x4.splat(pw(1, 16) * m2 * m2);
+  for (let i1 = 0; i1 <= 16; ++i1) {
+    const x10 = f32x4.splat(px(0, i1)), x11 = f32x4.splat(px(1, i1));
+    const w10 = pw(0, i1), w11 = pw(1, i1);
+    const q2p0a = f32x4.add(wp0, f32x4.splat(w10 * f32x4.extract_lane(cp1, 0)));
+    const q2m0a = f32x4.add(wm0, f32x4.splat(w10 * f32x4.extract_lane(cm1, 0)));
+    const q2p1a = f32x4.add(wp1, f32x4.splat(w11 * f32x4.extract_lane(cp1, 0)));
+    const q2m1a = f32x4.add(wm1, f32x4.splat(w11 * f32x4.extract_lane(cm1, 0)));
+    for (let i2 = i1; i2 <= 16; i2 += 4) {
+      // lanes i2..i2+3; past 16 they read beyond the half's sums (whatever they hold: never rechecked)
+      const x20 = v128.load(PX + (<usize>i2 << 2)), x21 = v128.load(PX + (<usize>(17 + i2) << 2));
+      const w20 = v128.load(PW + (<usize>i2 << 2)), w21 = v128.load(PW + (<usize>(17 + i2) << 2));
+      const sx0 = f32x4.add(x10, x20), sx1 = f32x4.add(x11, x21);
+      const qxp0 = f32x4.sub(tp0, sx0), qxm0 = f32x4.sub(tm0, sx0);
+      const qxp1 = f32x4.sub(tp1, sx1), qxm1 = f32x4.sub(tm1, sx1);
+      const q2p0 = f32x4.add(q2p0a, f32x4.mul(w20, cp2)), q2m0 = f32x4.add(q2m0a, f32x4.mul(w20, cm2));
+      const q2p1 = f32x4.add(q2p1a, f32x4.mul(w21, cp2)), q2m1 = f32x4.add(q2m1a, f32x4.mul(w21, cm2));
+      // the patterns k = 0..3 (+,+  +,-  -,+  -,-)
+      const qx0 = f32x4.add(qxp0, qxp1), q20 = f32x4.add(q2p0, q2p1);
+      const qx1 = f32x4.add(qxp0, qxm1), q21 = f32x4.add(q2p0, q2m1);
+      const qx2 = f32x4.add(qxm0, qxp1), q22 = f32x4.add(q2m0, q2p1);
+      const qx3 = f32x4.add(qxm0, qxm1), q23 = f32x4.add(q2m0, q2m1);
+      const any = v128.or(v128.or(accepts4(qx0, q20), accepts4(qx1, q21)), v128.or(accepts4(qx2, q22), accepts4(qx3, q23)));
+      const hits = i32x4.bitmask(any);
+      if (!hits) continue;
+      v128.store(LANES, qx0); v128.store(LANES, q20, 16); v128.store(LANES, qx1, 32); v128.store(LANES, q21, 48);
+      v128.store(LANES, qx2, 64); v128.store(LANES, q22, 80); v128.store(LANES, qx3, 96); v128.store(LANES, q23, 112);
+      const last = (16 - i2 < 3 ? 16 - i2 : 3);
+      for (let l = ctz(hits); l <= last; ++l) {
+        for (let k = 0; k < 4; ++k) try_split(lane(2 * k, l), lane(2 * k + 1, l), i1, i2 + l, k);
+      }
+    }
+  }
+}
+
 /** quantize_row_iq1_m_impl over one row of n values, importance qw (n floats) or 0 (weights x²). */
 export function quantize_row_iq1_m_impl(x: usize, y: usize, n: i32, quant_weights: usize): void {
   lattice_init(LATTICE_IQ1);
@@ -393,21 +563,10 @@ export function quantize_row_iq1_m_impl(x: usize, y: usize, n: i32, quant_weight
       }
       sort_values(xb, block_size);
       iq1m_prefix_sums(xb);
-      let best_score: f32 = -FLT_MAX, scale: f32 = max;
-      let besti1 = -1, besti2 = -1, best_k = -1;
-      for (let i1 = 0; i1 <= block_size; ++i1) {
-        for (let i2 = i1; i2 <= block_size; ++i2) {
-          iq1m_split_sums(i1, i2);
-          for (let k = 0; k < 4; ++k) {
-            const sumqx = f(SUMQX4, k), sumq2 = f(SUMQ24, k);
-            if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
-              scale = sumqx / sumq2;
-              best_score = scale * sumqx;
-              besti1 = i1; besti2 = i2; best_k = k;
-            }
-          }
-        }
-      }
+      iq1m_split_search(max);
+      let scale = best_scale;
+      const besti1 = best_i1, besti2 = best_i2;
+      let best_k = best_pick;
       if (besti1 < 0 || besti2 < 0 || best_k < 0) {
         setf(SCALES, ib, 0);
         store<i8>(SHIFTS + <usize>ib, 0);

@@ -15,13 +15,16 @@
 //
 // Exactness: f32 in C's operand order (`w*xval*q` is (w*xval)*q), nearest_int the 12582912 trick,
 // C's MAX (a NaN survives only as the last operand), int8 L[] packed into a uint16 as C does.
-// Hot spots for SIMD later: the trial loop (per trial 4 or 2 groups of 8 nearest_int + a map
-// lookup) and iq2_find_best_neighbour (up to ~290 neighbours × 8 values); a lane per trial scale
-// would keep every sum's order.
+// Two paths write the same bytes: the scalar one (the reference, set_scalar_kernels(1)) and the
+// default vector one: a group's levels lane-wise (group_levels), the neighbour search 4 neighbours per
+// v128 (lattice.ts nearest_listed), and the trial loop's sums 4 trial scales per v128 (search_trials),
+// each lane the scalar sum in order, C's accept tests then run in order on the lanes.
+// Profile (weight-like rows): the neighbour searches still take about half the time.
 
 import { nearest_int, store_f16 } from "./common";
 import { make_qp_quants, GROUP_MAX_EPS, clamp_i32 } from "./search";
-import { LATTICE_IQ2XXS, LATTICE_IQ2XS, LATTICE_IQ2S, lattice_init, lattice_grid, kmap, neighbours_of } from "./lattice";
+import { LATTICE_IQ2XXS, LATTICE_IQ2XS, LATTICE_IQ2S, lattice_init, lattice_grid, kmap, neighbours_of, group_terms, nearest_listed } from "./lattice";
+import { use_scalar, __levels_f32x4 } from "./simd";
 import { kernel_abort, aborted, FAIL_NO_IMATRIX, FAIL_NO_NEIGHBOUR, FAIL_OFF_GRID, FAIL_SCALE, FAIL_OUT_OF_BOUNDS } from "./rows";
 
 const QK_K: i32 = 256;
@@ -83,6 +86,13 @@ const Q2: usize = memory.data(64, 16);    // the packed quants of one block, bef
  * its index, or -1 after kernel_abort when none compares below FLT_MAX (NaN or overflow).
  */
 function find_best_neighbour(g: i32, m: i32, xval: usize, weight: usize, scale: f32, Lp: usize): i32 {
+  if (!use_scalar()) {
+    group_terms(1, 3, 5, xval, weight, scale);
+    const grid_index = nearest_listed(g, m);
+    if (grid_index < 0) { kernel_abort(FAIL_NO_NEIGHBOUR); return -1; }
+    grid_levels(g, grid_index, Lp);
+    return grid_index;
+  }
   const nb = neighbours_of(g, m);
   const num = <i32>load<u16>(nb);
   const grid = lattice_grid(g);
@@ -151,23 +161,37 @@ function split_signs(xb: usize, groups: i32, parity: bool): void {
 }
 
 /**
+ * The levels clamp(nearest_int(0.5·(id·x - 1)), 0, 2) of the 8 values at x into 8 int8 at Lp;
+ * returns their packed word u (pack_levels). Lane-wise f32 by default, the scalar loop as reference.
+ */
+// @ts-ignore: decorator
+@inline function group_levels(x: usize, id: f32, Lp: usize): i32 {
+  if (use_scalar()) {
+    for (let i = 0; i < 8; ++i) store<i8>(Lp + <usize>i, <i8>clamp_i32(nearest_int(<f32>0.5 * (id * f(x, i) - 1)), 0, 2));
+    return pack_levels(Lp);
+  }
+  const l0 = __levels_f32x4(v128.load(x), id, 2), l1 = __levels_f32x4(v128.load(x, 16), id, 2);
+  v128.store64_lane(Lp, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(l0, l1), l0), 0);
+  // levels 0..2: the weighted sum is the packed word, and integer sums have no order
+  const u = i32x4.add(i32x4.mul(l0, i32x4(1, 4, 16, 64)), i32x4.mul(l1, i32x4(256, 1024, 4096, 16384)));
+  const u2 = i32x4.add(u, i32x4.shuffle(u, u, 2, 3, 0, 1));
+  return i32x4.extract_lane(u2, 0) + i32x4.extract_lane(u2, 1);
+}
+
+/**
  * One trial scale: levels nearest_int(0.5·(id·xval - 1)) clamped to 0..2 into Laux per group, each
  * off-grid group snapped to its best neighbour at this_scale (on_grid_aux[k] says which were on the
  * grid). Returns false after kernel_abort.
  */
-function trial_levels(g: i32, groups: i32, id: f32, this_scale: f32, track: bool): bool {
+function trial_levels(g: i32, groups: i32, id: f32, this_scale: f32, track: bool, laux: usize = LAUX, on_grid_aux: usize = ON_GRID_AUX): bool {
   for (let k = 0; k < groups; ++k) {
-    for (let i = 0; i < 8; ++i) {
-      const l = nearest_int(<f32>0.5 * (id * f(XVAL, 8 * k + i) - 1));
-      store<i8>(LAUX + <usize>(8 * k + i), <i8>clamp_i32(l, 0, 2));
-    }
-    const u = pack_levels(LAUX + <usize>(8 * k));
+    const u = group_levels(XVAL + (<usize>(8 * k) << 2), id, laux + <usize>(8 * k));
     const m = lookup(g, u);
-    if (track) store<u8>(ON_GRID_AUX + <usize>k, 1);
+    if (track) store<u8>(on_grid_aux + <usize>k, 1);
     if (m < 0) {
       if (aborted()) return false;
-      if (track) store<u8>(ON_GRID_AUX + <usize>k, 0);
-      if (find_best_neighbour(g, m, XVAL + (<usize>(8 * k) << 2), WAUX + (<usize>(8 * k) << 2), this_scale, LAUX + <usize>(8 * k)) < 0) return false;
+      if (track) store<u8>(on_grid_aux + <usize>k, 0);
+      if (find_best_neighbour(g, m, XVAL + (<usize>(8 * k) << 2), WAUX + (<usize>(8 * k) << 2), this_scale, laux + <usize>(8 * k)) < 0) return false;
     }
   }
   return true;
@@ -190,6 +214,79 @@ let sumq2_out: f32 = 0;
   sumq2_out = sumq2;
 }
 
+/** The scale search_trials ends with. */
+let trials_scale: f32 = 0;
+// the vector path's scratch: each of 4 trials' levels (32 bytes apart) and on-grid flags (2 apart),
+// and the 4 trials' sums
+const LT: usize = memory.data(4 * 32, 16);
+const OG: usize = memory.data(4 * 2, 16);
+const SUMS4: usize = memory.data(2 * 16, 16);
+
+/**
+ * The trial loop of iq2_xxs (groups 4, is = -6..6, over eff_max) and of search16 (groups 2, is =
+ * -9..9, over max): trial scale id = (5 + 0.1·is)/denom taken when sumq2 > 0 and sumqx² > best·sumq2
+ * (best from 0), which sets the scale to sumqx/sumq2 and copies the trial's levels into L (and, with
+ * track, its on-grid flags into ON_GRID). The scale starts at scale0; result in trials_scale.
+ * The vector path runs 4 trials, then their sums in one v128 (lane t: trial t, each the scalar
+ * sum in order), then C's tests on them in order. Returns false after kernel_abort.
+ */
+function search_trials(g: i32, groups: i32, span: i32, denom: f32, scale0: f32, track: bool): bool {
+  const top: i32 = 5;
+  const n = 8 * groups;
+  let best: f32 = 0;
+  let scale = scale0;
+  if (use_scalar()) {
+    for (let is = -span; is <= span; ++is) {
+      const id: f32 = (<f32>top + <f32>is * <f32>0.1) / denom;
+      const this_scale: f32 = <f32>1 / id;
+      if (!trial_levels(g, groups, id, this_scale, track)) return false;
+      level_sums(LAUX, n);
+      const sumqx = sumqx_out, sumq2 = sumq2_out;
+      if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+        scale = sumqx / sumq2;
+        best = scale * sumqx;
+        memory.copy(L, LAUX, n);
+        if (track) memory.copy(ON_GRID, ON_GRID_AUX, 2);
+      }
+    }
+    trials_scale = scale;
+    return true;
+  }
+  for (let is0 = -span; is0 <= span; is0 += 4) {
+    const count = span - is0 + 1 < 4 ? span - is0 + 1 : 4;
+    for (let t = 0; t < count; ++t) {
+      const id: f32 = (<f32>top + <f32>(is0 + t) * <f32>0.1) / denom;
+      if (!trial_levels(g, groups, id, <f32>1 / id, track, LT + <usize>(32 * t), OG + <usize>(2 * t))) return false;
+    }
+    let sumqx = f32x4.splat(0), sumq2 = f32x4.splat(0);
+    for (let i = 0; i < n; ++i) {
+      let l = v128.load8_lane(LT + <usize>i, i32x4.splat(0), 0);
+      l = v128.load8_lane(LT + <usize>(32 + i), l, 1);
+      l = v128.load8_lane(LT + <usize>(64 + i), l, 2);
+      l = v128.load8_lane(LT + <usize>(96 + i), l, 3);
+      // int8 levels in bytes 0..3 to i32 lanes, then q = (float)(2l + 1)
+      const li = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(l));
+      const q = f32x4.convert_i32x4_s(i32x4.add(i32x4.shl(li, 1), i32x4.splat(1)));
+      const w = f32x4.splat(f(WEIGHT, i));
+      sumqx = f32x4.add(sumqx, f32x4.mul(f32x4.mul(w, f32x4.splat(f(XVAL, i))), q));
+      sumq2 = f32x4.add(sumq2, f32x4.mul(f32x4.mul(w, q), q));
+    }
+    v128.store(SUMS4, sumqx);
+    v128.store(SUMS4, sumq2, 16);
+    for (let t = 0; t < count; ++t) {
+      const sx = f(SUMS4, t), s2 = f(SUMS4, 4 + t);
+      if (s2 > 0 && sx * sx > best * s2) {
+        scale = sx / s2;
+        best = scale * sx;
+        memory.copy(L, LT + <usize>(32 * t), n);
+        if (track) memory.copy(ON_GRID, OG + <usize>(2 * t), 2);
+      }
+    }
+  }
+  trials_scale = scale;
+  return true;
+}
+
 /**
  * Re-derives the levels of the groups (all, or only those off the grid when only_off_grid) from the
  * final scale, snapping to neighbours; rewrite: also take the snapped point's levels into L (iq2_xxs
@@ -200,11 +297,7 @@ function refine(g: i32, groups: i32, scale: f32, only_off_grid: bool): f32 {
   const id: f32 = <f32>1 / scale;
   for (let k = 0; k < groups; ++k) {
     if (only_off_grid && load<u8>(ON_GRID + <usize>k)) continue;
-    for (let i = 0; i < 8; ++i) {
-      const l = clamp_i32(nearest_int(<f32>0.5 * (id * f(XVAL, 8 * k + i) - 1)), 0, 2);
-      store<i8>(L + <usize>(8 * k + i), <i8>l);
-    }
-    const u = pack_levels(L + <usize>(8 * k));
+    const u = group_levels(XVAL + (<usize>(8 * k) << 2), id, L + <usize>(8 * k));
     let grid_index = lookup(g, u);
     if (grid_index < 0) {
       if (aborted()) return scale;
@@ -260,20 +353,8 @@ export function quantize_row_iq2_xxs_impl(x: usize, y: usize, n: i32, quant_weig
         memory.fill(L, 0, 32);
         continue;
       }
-      let best: f32 = 0;
-      const top: i32 = 2 * kMaxQ - 1;
-      for (let is = -6; is <= 6; ++is) {
-        const id: f32 = (<f32>top + <f32>is * <f32>0.1) / eff_max;
-        const this_scale: f32 = <f32>1 / id;
-        if (!trial_levels(g, 4, id, this_scale, false)) return;
-        level_sums(LAUX, 32);
-        const sumqx = sumqx_out, sumq2 = sumq2_out;
-        if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-          scale = sumqx / sumq2;
-          best = scale * sumqx;
-          memory.copy(L, LAUX, 32);
-        }
-      }
+      if (!search_trials(g, 4, 6, eff_max, scale, false)) return;
+      scale = trials_scale;
       if (scale > 0) {
         scale = refine(g, 4, scale, false);
         if (aborted()) return;
@@ -325,23 +406,10 @@ export function quantize_row_iq2_xxs(x: usize, y: usize, n: i32, qw: usize): usi
 function search16(g: i32, max: f32): f32 {
   const kMaxQ = 3;
   const top: i32 = 2 * kMaxQ - 1;
-  let best: f32 = 0;
-  let scale: f32 = max / <f32>top;
   store<u8>(ON_GRID, 1);
   store<u8>(ON_GRID, 1, 1);
-  for (let is = -9; is <= 9; ++is) {
-    const id: f32 = (<f32>top + <f32>is * <f32>0.1) / max;
-    const this_scale: f32 = <f32>1 / id;
-    if (!trial_levels(g, 2, id, this_scale, true)) return -1;
-    level_sums(LAUX, 16);
-    const sumqx = sumqx_out, sumq2 = sumq2_out;
-    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
-      scale = sumqx / sumq2;
-      best = scale * sumqx;
-      memory.copy(L, LAUX, 16);
-      memory.copy(ON_GRID, ON_GRID_AUX, 2);
-    }
-  }
+  if (!search_trials(g, 2, 9, max, max / <f32>top, true)) return -1;
+  let scale = trials_scale;
   const n_not_ongrid = (load<u8>(ON_GRID) ? 0 : 1) + (load<u8>(ON_GRID, 1) ? 0 : 1);
   if (n_not_ongrid > 0 && scale > 0) {
     scale = refine(g, 2, scale, true);

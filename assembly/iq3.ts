@@ -32,7 +32,7 @@ import { KMAP_SIZE, NEIGHBOUR_SLOTS_256, NEIGHBOUR_SLOTS_512, NBT_CHUNKS_256, NB
 import { imin, imax } from "./search";
 import { IQ3XXS_GRID, IQ3S_GRID } from "./grids_iq3";
 import { llama_aborts } from "./rows";
-import { use_scalar, MAGIC_F32, __transpose4_store } from "./simd";
+import { use_scalar, __transpose4_store, __levels_f32x4 } from "./simd";
 
 const QK_K: i32 = 256;
 /** kMaxQ: 8 levels (3 bits) per value, q = 2*l + 1 */
@@ -349,13 +349,6 @@ const QF: usize = memory.data(32 << 2, 16);
 const GI: usize = memory.data(8 << 2, 16);
 const WX: usize = memory.data(32 << 2, 16);
 
-/** Each lane: clamp(nearest_int(0.5*(id*x - 1)), 0, 7) as i32. */
-// @ts-ignore: decorator
-@inline function __levels_f32x4(x: v128, id: f32): v128 {
-  const t = f32x4.mul(f32x4.splat(<f32>0.5), f32x4.sub(f32x4.mul(f32x4.splat(id), x), f32x4.splat(<f32>1)));
-  const l = i32x4.sub(v128.and(f32x4.add(t, f32x4.splat(MAGIC_F32)), i32x4.splat(0x007fffff)), i32x4.splat(0x00400000));
-  return i32x4.max_s(i32x4.splat(0), i32x4.min_s(i32x4.splat(K_MAX_Q - 1), l));
-}
 
 /** The 12-bit word of 4 levels (lane i at bits 3i). */
 // @ts-ignore: decorator
@@ -419,7 +412,7 @@ function best_neighbour_v(nb: usize, nbt: usize, k: i32, scale: f32): i32 {
 // @ts-ignore: decorator
 @inline function snap_group_v(k: i32, id: f32, scale: f32, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize, gi: usize, qf: usize): bool {
   const x = v128.load(XVAL + (<usize>k << 4));
-  const l = __levels_f32x4(x, id);
+  const l = __levels_f32x4(x, id, K_MAX_Q - 1);
   const u = __level_word_i32x4(l);
   let g = load<i32>(map + (<usize>u << 2));
   if (g >= 0) {

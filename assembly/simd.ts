@@ -35,6 +35,15 @@ export const F32_INF: f32 = reinterpret<f32>(0x7F800000);
   return i32x4.sub(f32x4.add(t, f32x4.splat(MAGIC_F32)), i32x4.splat(MAGIC_BITS));
 }
 
+/** Each lane: clamp(nearest_int(0.5*(id*x - 1)), 0, top) as i32, the level of value x at inverse
+ *  scale id in the iq2/iq3 searches (q = 2l + 1). */
+// @ts-ignore: decorator
+@inline export function __levels_f32x4(x: v128, id: f32, top: i32): v128 {
+  const t = f32x4.mul(f32x4.splat(<f32>0.5), f32x4.sub(f32x4.mul(f32x4.splat(id), x), f32x4.splat(<f32>1)));
+  const l = i32x4.sub(v128.and(f32x4.add(t, f32x4.splat(MAGIC_F32)), i32x4.splat(0x007fffff)), i32x4.splat(0x00400000));
+  return i32x4.max_s(i32x4.splat(0), i32x4.min_s(i32x4.splat(top), l));
+}
+
 /** C roundf on each lane, exact for every f32: trunc(x + copysign(0.49999997, x)) (common.ts roundf). */
 // @ts-ignore: decorator
 @inline export function __roundf_f32x4(x: v128): v128 {

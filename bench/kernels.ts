@@ -82,6 +82,7 @@ for (let round = 0; round < rounds; round++) {
     const ty = typeByName(name)!;
     for (const im of [false, true]) {
       if (im && IGNORES_IMATRIX.has(name)) continue;
+      if (!im && ty.needsImatrix) continue; // ggml_quantize_chunk asserts one
       const key = `${name}${im ? "+imatrix" : ""}`;
       const row = table.get(key) ?? { name: key, simd: 0, scalar: 0, native: 0, same: true, scalarSame: true };
       const a = ours(simd, ty.id, im);

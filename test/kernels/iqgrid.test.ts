@@ -6,12 +6,15 @@
 //   bf16 sources with many kinds of imatrix; rows our kernel refuses are checked in child processes
 //   (llama.cpp must abort on them too), a few per run since each costs a process.
 //   IQGRID_ROUNDS=N scales the random part (N times the seeds), IQGRID_ABORTS=M the aborts checked.
+// - the vector paths (default) against the scalar references (set_scalar_kernels(1)): goldens on
+//   both, random and tie-heavy rows compared byte for byte.
 // Dequantization of the five types is covered by test/kernels/dequant.test.ts.
 
 import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Kernels, KernelAbort, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
+import { scalar, simd } from "../support/simd.js";
 import { quantizeRowsIsolated } from "../support/oracle-isolated.js";
 import { Rng } from "../support/random.js";
 import { importance } from "../support/rows.js";
@@ -30,15 +33,15 @@ const ABORTS = Number(process.env.IQGRID_ABORTS ?? 1);
 const WIDTHS = [256, 512, 768, 1024, 2048, 3072, 4096];
 
 function gridSuite(ty: GridType): void {
-  const k = new Kernels();
+  const k = simd;
   const goldenPath = new URL(`../fixtures/golden/kernels-${ty.name}.json`, import.meta.url);
   const ready = k.has(ty.id) && existsSync(goldenPath);
   /** Our bytes for each row alone, or "abort" where the kernel refuses it. */
-  const perRow = (src: Uint8Array, srcType: number, n: number, imatrix?: Float32Array): (Uint8Array | "abort")[] => {
+  const perRow = (src: Uint8Array, srcType: number, n: number, imatrix?: Float32Array, kernels: Kernels = k): (Uint8Array | "abort")[] => {
     const rb = srcType === SRC_F32 ? n * 4 : n * 2;
     const out: (Uint8Array | "abort")[] = [];
     for (let o = 0; o < src.length; o += rb) {
-      try { out.push(quantizeRows(k, ty.id, src.subarray(o, o + rb), srcType, n, imatrix)); }
+      try { out.push(quantizeRows(kernels, ty.id, src.subarray(o, o + rb), srcType, n, imatrix)); }
       catch (e) { if (e instanceof KernelAbort) out.push("abort"); else throw e; }
     }
     return out;
@@ -75,9 +78,10 @@ function gridSuite(ty: GridType): void {
         for (const s of sets) expect(golden.sets.find((g) => g.name === s.name)!.rows.map((r) => r[0])).toEqual(s.names);
       });
 
-      it.each(sets.map((s) => [s.name, s] as const))("%s", (_, s) => {
+      // both builds: the fast searches (what runs) and their scalar references (set_scalar_kernels(1))
+      it.each(sets.flatMap((s) => [[s.name, "fast", s] as const, [s.name, "scalar", s] as const]))("%s (%s)", (_, build, s) => {
         const g = golden.sets.find((x) => x.name === s.name)!;
-        const mine = perRow(s.src, s.srcType, s.n, s.imatrix);
+        const mine = perRow(s.src, s.srcType, s.n, s.imatrix, build === "fast" ? k : scalar);
         const bad = g.rows.flatMap(([name, d], i) => {
           const m = mine[i];
           const got = m === "abort" ? "abort" : rowDigests(ty, m, s.n)[0];
@@ -88,6 +92,31 @@ function gridSuite(ty: GridType): void {
         expect(sha256(Buffer.concat(kept))).toBe(g.sha256);
       });
     });
+  });
+
+  it.runIf(ready)("the fast searches write the bytes of the scalar reference on random rows of every imatrix kind", () => {
+    let rowsChecked = 0;
+    Object.entries(IMATRIX_KINDS).forEach(([kind, makeImatrix], kindIndex) => {
+      for (const srcType of [SRC_F32, SRC_F16]) {
+        const rng = new Rng(((ty.id * 64 + srcType * 16 + kindIndex) * 7919 + 5) >>> 0);
+        const n = WIDTHS[rng.int(WIDTHS.length)];
+        const nrows = Math.max(2, Math.floor(4096 / n));
+        const { rows } = randomRows(rng, n, nrows);
+        const src = randomSource(rng, rows, n, srcType);
+        const im = makeImatrix(n, rng);
+        if (!im && ty.needsImatrix) continue;
+        const a = perRow(src.src, srcType, n, im), b = perRow(src.src, srcType, n, im, scalar);
+        a.forEach((r, i) => expect(r === "abort" ? r : sha256(r), `${kind} row ${i}`).toBe(b[i] === "abort" ? "abort" : sha256(b[i] as Uint8Array)));
+        rowsChecked += nrows;
+      }
+    });
+    expect(rowsChecked).toBeGreaterThan(20);
+    // ties everywhere (iq1's sort keeps equal values, -0 and +0 included, in input order)
+    const rng = new Rng(ty.id);
+    const levels = [-0, 0, 0.01, -0.01, 0.02, -0.02, 0.5];
+    const ties = Float32Array.from({ length: 8 * 512 }, () => levels[rng.int(levels.length)]);
+    const a = perRow(bytesOf(ties), SRC_F32, 512, importance(512)), b = perRow(bytesOf(ties), SRC_F32, 512, importance(512), scalar);
+    a.forEach((r, i) => expect(r === "abort" ? r : sha256(r), `ties row ${i}`).toBe(b[i] === "abort" ? "abort" : sha256(b[i] as Uint8Array)));
   });
 
   describe.runIf(ready && oracle)(`${ty.name} against llama.cpp, live`, () => {
