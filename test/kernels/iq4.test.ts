@@ -13,6 +13,7 @@ import { Kernels, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
 import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
+import { goldenChecks } from "./golden-checks.js";
 import { importance } from "../support/rows.js";
 import { bytesOf, extremeImportance, nonFiniteImportance } from "./q6_K.cases.js";
 import { negativeImportance } from "./k4.cases.js";
@@ -67,23 +68,7 @@ function iq4Suite(ty: Iq4Type): void {
     });
 
     describe("goldens (llama.cpp's bytes, committed)", () => {
-      it("cover every row set, made by the reference build", () => {
-        expect(golden.type).toBe(ty.name);
-        expect(golden.made_by).toContain("@node-llama-cpp/linux-x64@3.22.1");
-        expect(golden.made_by).toContain("libggml-base.so");
-        expect(golden.sets.map((s) => s.name)).toEqual(sets.map((s) => s.name));
-        for (const s of sets) expect(golden.sets.find((g) => g.name === s.name)!.rows.map((r) => r[0])).toEqual(s.names);
-      });
-
-      // both builds: the SIMD kernels (what runs) and their scalar references (set_scalar_kernels(1))
-      it.each(sets.flatMap((s) => [[s.name, "SIMD", s] as const, [s.name, "scalar", s] as const]))("%s (%s)", (_, build, s) => {
-        const g = golden.sets.find((x) => x.name === s.name)!;
-        const bytes = quantizeRows(build === "SIMD" ? k : scalar, ty.id, s.src, s.srcType, s.n, s.imatrix);
-        const mine = rowDigests(ty, bytes, s.n);
-        const bad = g.rows.flatMap(([name, d], i) => (mine[i] === d ? [] : [`row ${i} (${name})`]));
-        expect(bad).toEqual([]);
-        expect(sha256(bytes)).toBe(g.sha256);
-      });
+      goldenChecks({ golden, sets, typeId: ty.id, typeName: ty.name, builds: { simd: k, scalar }, rowDigests: (b, n) => rowDigests(ty, b, n), sha256 });
     });
   });
 

@@ -17,6 +17,7 @@ import { Kernels, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
 import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
+import { goldenChecks } from "./golden-checks.js";
 import { CASES, SUBBLOCK_CASES, importance } from "../support/rows.js";
 import { SRC_BF16, SRC_F16, SRC_F32, allRows, bytesOf, extremeImportance, f32ToF16, halfSource, nanPayloadSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
 import { IMATRIX_KINDS, QK_K, firstDiff, goldenSets, nanStartSource, rowDigests, sha256, withSpecials, type KType } from "./q23_K.cases.js";
@@ -124,22 +125,7 @@ export function defineSuite(t: KType): void {
     });
 
     describe("goldens (llama.cpp's bytes, committed)", () => {
-      it("cover every row set, made by the reference build", () => {
-        expect(golden.made_by).toContain("@node-llama-cpp/linux-x64@3.22.1");
-        expect(golden.made_by).toContain("libggml-base.so");
-        expect(golden.sets.map((s) => s.name)).toEqual(sets.map((s) => s.name));
-        for (const s of sets) expect(golden.sets.find((g) => g.name === s.name)!.rows.map((r) => r[0])).toEqual(s.names);
-      });
-
-      // both builds: the SIMD kernels (what runs) and their scalar references (set_scalar_kernels(1))
-      it.each(sets.flatMap((s) => [[s.name, "SIMD", s] as const, [s.name, "scalar", s] as const]))("%s (%s)", (_, build, s) => {
-        const g = golden.sets.find((x) => x.name === s.name)!;
-        const bytes = quantizeRows(build === "SIMD" ? k : scalar, t.id, s.src, s.srcType, s.n, s.imatrix);
-        const mine = rowDigests(t, bytes, s.n);
-        const bad = g.rows.flatMap(([name, d], i) => (mine[i] === d ? [] : [`row ${i} (${name})`]));
-        expect(bad).toEqual([]);
-        expect(sha256(bytes)).toBe(g.sha256);
-      });
+      goldenChecks({ golden, sets, typeId: t.id, builds: { simd: k, scalar }, rowDigests: (b, n) => rowDigests(t, b, n), sha256 });
     });
 
     describe("sources", () => {

@@ -11,6 +11,7 @@ import { oracle } from "../support/oracle.js";
 import { randomRows } from "./random-sources.js";
 import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
+import { goldenChecks } from "./golden-checks.js";
 import { importance, nonFiniteRows } from "../support/rows.js";
 import {
   BLOCK_BYTES, Q6_K, QK_K, SPECIALS, SRC_BF16, SRC_F16, SRC_F32, allRows, bytesOf, extremeImportance, f32ToF16, firstDiff,
@@ -50,22 +51,7 @@ describe("q6_K kernel", () => {
   });
 
   describe("goldens (llama.cpp's bytes, committed)", () => {
-    it("cover every row set, made by the reference build", () => {
-      expect(golden.made_by).toContain("@node-llama-cpp/linux-x64@3.22.1");
-      expect(golden.made_by).toContain("libggml-base.so");
-      expect(golden.sets.map((s) => s.name)).toEqual(sets.map((s) => s.name));
-      for (const s of sets) expect(golden.sets.find((g) => g.name === s.name)!.rows.map((r) => r[0])).toEqual(s.names);
-    });
-
-    // both builds: the SIMD kernel (what runs) and its scalar reference (set_scalar_kernels(1))
-    it.each(sets.flatMap((s) => [[s.name, "SIMD", s] as const, [s.name, "scalar", s] as const]))("%s (%s)", (_, build, s) => {
-      const g = golden.sets.find((x) => x.name === s.name)!;
-      const bytes = quantizeRows(build === "SIMD" ? k : scalar, Q6_K, s.src, s.srcType, s.n, s.imatrix);
-      const mine = rowDigests(bytes, s.n);
-      const bad = g.rows.flatMap(([name, d], i) => (mine[i] === d ? [] : [`row ${i} (${name})`]));
-      expect(bad).toEqual([]);
-      expect(sha256(bytes)).toBe(g.sha256);
-    });
+    goldenChecks({ golden, sets, typeId: Q6_K, builds: { simd: k, scalar }, rowDigests, sha256 });
   });
 
   describe("sources", () => {
