@@ -38,8 +38,12 @@ export interface PoolFiles {
 function nodePort(w: Worker): JobPort & { close(): Promise<void> } {
   let nextId = 0;
   const pending = new Map<number, { resolve(): void; reject(e: unknown): void }>();
-  const fail = (e: unknown) => { const all = [...pending.values()]; pending.clear(); for (const p of all) p.reject(e); };
-  w.on("message", (msg: { id?: number; error?: JobFailure }) => {
+  let started!: () => void;
+  // a worker that fails to start settles this too: its first job then fails and stops the run
+  const ready = new Promise<void>((resolve) => { started = resolve; });
+  const fail = (e: unknown) => { started(); const all = [...pending.values()]; pending.clear(); for (const p of all) p.reject(e); };
+  w.on("message", (msg: { id?: number; error?: JobFailure; ready?: true }) => {
+    if (msg.ready) started();
     const p = msg.id === undefined ? undefined : pending.get(msg.id);
     if (!p) return;
     pending.delete(msg.id!);
@@ -49,6 +53,7 @@ function nodePort(w: Worker): JobPort & { close(): Promise<void> } {
   w.on("error", fail);
   w.on("exit", (code) => { if (code !== 0) fail(new Error(`worker exited with code ${code}`)); });
   return {
+    ready,
     run: (job) => new Promise<void>((resolve, reject) => {
       const id = nextId++;
       pending.set(id, { resolve, reject });
@@ -56,7 +61,7 @@ function nodePort(w: Worker): JobPort & { close(): Promise<void> } {
     }),
     // let the worker flush and close its handles before the main thread commits
     close: () => new Promise<void>((resolve) => {
-      w.once("message", () => resolve());
+      w.on("message", (msg: { closed?: true }) => { if (msg.closed) resolve(); });
       w.postMessage({ close: true });
     }),
   };

@@ -9,6 +9,9 @@ import type { Job } from "./jobs.js";
 /** One worker as the scheduler sees it: runs a job, resolves when its output is written. */
 export interface JobPort {
   run(job: Job): Promise<void>;
+  /** settles when the worker can start a job at once; until then it takes none, so a worker still
+   *  booting does not hold jobs that a ready one could be running (short runs end before it is up) */
+  readonly ready?: Promise<unknown>;
 }
 
 /** What a worker posts back for a job that failed (errors do not survive postMessage as classes). */
@@ -31,6 +34,7 @@ export async function runOnPorts(ports: readonly JobPort[], jobs: Iterable<Job>,
   const iterator = jobs[Symbol.iterator]();
   let stopped = false;
   await Promise.all(ports.flatMap((port) => Array.from({ length: depth }, () => port)).map(async (port) => {
+    await port.ready;
     for (;;) {
       if (stopped) return;
       if (signal?.aborted) {

@@ -21,6 +21,8 @@ const open = () => (files ??= (async () => ({
 // the pool keeps a few jobs in flight per worker, so the next job's read overlaps this one's kernel
 let pipeline: Promise<JobPipeline> | undefined;
 const jobs = () => (pipeline ??= open().then((f) => new JobPipeline(kernels, f.sources, f.sinks)));
+// ready once the kernels are instantiated and the files open (a failure to open is reported by the first job)
+jobs().then(() => parentPort!.postMessage({ ready: true }), () => parentPort!.postMessage({ ready: true }));
 
 parentPort!.on("message", async (msg: { id: number; job: Job } | { close: true }) => {
   if ("close" in msg) {

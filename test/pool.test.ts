@@ -10,6 +10,8 @@ import { filterImatrix, loadImatrix } from "../src/imatrix.js";
 import { readGgufHeader } from "../src/gguf/read.js";
 import { createSink, openSource } from "../src/io/node.js";
 import { makePlan } from "../src/plan.js";
+import { JobPipeline } from "../src/pipeline.js";
+import { Kernels } from "../src/kernels.js";
 import { workerRunner } from "../src/pool.js";
 import { execute, inlineRunner } from "../src/quantize.js";
 import { generateModel, writeImatrix, writeModel } from "./support/generate.js";
@@ -25,7 +27,9 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function quantize(preset: { ftype: number; id: string }, threads: number, chunkBytes: number): Promise<string> {
+/** mixed: this thread takes jobs too (as the CLI runs), its reads slowed so that the workers, once
+ *  started, get some; how many jobs this thread ran comes back in `local` */
+async function quantize(preset: { ftype: number; id: string }, threads: number, chunkBytes: number, mixed?: { local: number }): Promise<string> {
   const src = await openSource(join(dir, "model.gguf"));
   const im = await openSource(join(dir, "imatrix.gguf"));
   const imatrix = filterImatrix(await loadImatrix(im), {});
@@ -33,7 +37,14 @@ async function quantize(preset: { ftype: number; id: string }, threads: number, 
   const plan = makePlan([await readGgufHeader(src)], "model.gguf", { ftype: preset.ftype, imatrix: { data: imatrix, path: "imatrix.gguf" } });
   const out = join(dir, `out-${threads}-${chunkBytes}.gguf`);
   const sink = await createSink(out);
-  const runner = threads > 1 ? workerRunner(threads, { sources: [src.name], sinks: [sink.tempPath] }) : inlineRunner([src], [sink]);
+  let local: JobPipeline | undefined;
+  if (mixed) {
+    const slow = { ...src, readInto: async (dst: Uint8Array, pos: number) => { await new Promise((r) => setTimeout(r, 20)); return src.readInto(dst, pos); } };
+    local = new JobPipeline(new Kernels(), [slow], [sink]);
+    const run = local.run.bind(local);
+    local.run = (job) => { mixed.local++; return run(job); };
+  }
+  const runner = threads > 1 ? workerRunner(threads, { sources: [src.name], sinks: [sink.tempPath] }, local) : inlineRunner([src], [sink]);
   await execute(plan, [sink], runner, { chunkBytes });
   await sink.commit();
   await src.close();
@@ -53,3 +64,28 @@ describe("the same bytes for any worker count and chunk size", () => {
     expect(await quantize(q5_1, threads, chunk)).toBe(golden.cases[q5_1.id]);
   });
 });
+
+describe("this thread and the workers together (the CLI's way)", () => {
+  it("both take jobs, once the workers are up, and the bytes are the same", async () => {
+    const q5_1 = { ftype: 9, id: "moe-Q5_1-gguf" };
+    const mixed = { local: 0 };
+    expect(await quantize(q5_1, 2, 20000, mixed)).toBe(golden.cases[q5_1.id]);
+    // this thread ran some jobs, but not all: the workers ran the rest
+    expect(mixed.local).toBeGreaterThan(0);
+    expect(mixed.local).toBeLessThan(await countJobs(20000));
+  });
+});
+
+/** How many jobs a run of the moe model cut in `chunkBytes` chunks has (one thread, counted). */
+async function countJobs(chunkBytes: number): Promise<number> {
+  const src = await openSource(join(dir, "model.gguf"));
+  const plan = makePlan([await readGgufHeader(src)], "model.gguf", { ftype: 9 });
+  const out = join(dir, "count.gguf");
+  const sink = await createSink(out);
+  let n = 0;
+  const inner = inlineRunner([src], [sink]);
+  await execute(plan, [sink], (jobs, onDone, signal) => inner(jobs, (j) => { n++; onDone(j); }, signal), { chunkBytes });
+  await sink.abort();
+  await src.close();
+  return n;
+}
