@@ -2,10 +2,10 @@
 // (set_scalar_kernels(1)) and native llama.cpp (qbench) on the same rows, interleaved over several
 // rounds, best time of each; a native timing counts only when its bytes equal ours.
 //
-//   npx tsx bench/kernels.ts [--types q8_0,q4_K] [--rounds 5] [--rows 64] [--no-scalar] [--src f32|f16|bf16]
+//   npx tsx bench/kernels.ts [--types q8_0,q4_K|all] [--rounds 5] [--rows 64] [--no-scalar] [--src f32|f16|bf16] [--json FILE]
 //
-// bench/run.ts remains the full benchmark (kernels and whole files); this one is for iterating on
-// kernels. Pin it to one CPU (taskset -c 1) when the machine is shared.
+// Pin it to one CPU (taskset -c 1) when the machine is shared. bench/run.ts (npm run bench) runs it
+// that way for its kernel table (--json: the rows as JSON), then times whole files.
 
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -13,13 +13,16 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { Kernels } from "../src/kernels.js";
-import { rowBytes, typeByName } from "../src/types.js";
+import { TYPES, rowBytes, typeByName } from "../src/types.js";
 import { Rng } from "../test/support/random.js";
 import { bytesOf, toBf16, toF16, widenBf16, widenF16 } from "../test/support/floats.js";
 
 const args = process.argv.slice(2);
 const opt = (name: string, def: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : def);
-const types = opt("--types", "q8_0,q4_0,q4_1,q5_0,q5_1,q2_K,q3_K,q4_K,q5_K,q6_K,iq4_nl,iq4_xs,f16,bf16").split(",");
+const typeList = opt("--types", "q8_0,q4_0,q4_1,q5_0,q5_1,q2_K,q3_K,q4_K,q5_K,q6_K,iq4_nl,iq4_xs,f16,bf16");
+/** all: every type with a kernel except f32, whose "kernel" is a copy on both sides (not a quantization) */
+const types = typeList === "all" ? TYPES.filter((t) => t.kernel && t.name !== "f32").map((t) => t.name) : typeList.split(",");
+const jsonOut = args.includes("--json") ? opt("--json", "") : undefined;
 const rounds = Number(opt("--rounds", "5"));
 const nrows = Number(opt("--rows", "64"));
 const src = opt("--src", "f32") as "f32" | "f16" | "bf16";
@@ -33,7 +36,7 @@ const lib = join(refDir, "nlc", "bins", "linux-x64", "libggml-base.so");
 const qbench = join(refDir, "qbench");
 const native = existsSync(qbench) && existsSync(lib);
 
-// the rows of bench/run.ts: Student-t(5), per-column scale spread, a few outlier columns
+// realistic rows: Student-t(5), per-column scale spread, a few outlier columns
 const rng = new Rng(42);
 const col = Float32Array.from({ length: n }, () => 0.5 + 1.5 * rng.uniform());
 for (let i = 0; i < n; i += 256) col[(i + 17) % n] *= 6;
@@ -75,7 +78,8 @@ function nat(t: number, im: boolean): { mws: number; sha: string } | undefined {
   return m ? { mws: Number(m[1]), sha: sha(readFileSync(join(dir, "out.bin"))) } : undefined;
 }
 
-interface Row { name: string; simd: number; scalar: number; native: number; same: boolean; scalarSame: boolean }
+export interface KernelRow { name: string; simd: number; scalar: number; native: number; same: boolean; scalarSame: boolean }
+type Row = KernelRow;
 const table = new Map<string, Row>();
 for (let round = 0; round < rounds; round++) {
   for (const name of types) {
@@ -113,3 +117,4 @@ for (const r of table.values()) {
 }
 if (ratios.length) lines.push("", `Geometric mean SIMD/native: ${f(Math.exp(ratios.reduce((a, x) => a + Math.log(x), 0) / ratios.length), 2)}× over ${ratios.length} kernels.`);
 console.log(lines.join("\n"));
+if (jsonOut) writeFileSync(jsonOut, JSON.stringify([...table.values()]));

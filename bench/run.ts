@@ -11,10 +11,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { cpus, homedir, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Kernels } from "../src/kernels.js";
-import { TYPES, rowBytes, typeByName } from "../src/types.js";
 import { generateModel, writeImatrix, writeModel } from "../test/support/generate.js";
-import { Rng } from "../test/support/random.js";
+import type { KernelRow } from "./kernels.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -34,81 +32,50 @@ function setupNative(): { qbench: string; refquant: string; lib: string } | unde
 }
 const native = setupNative();
 
-// ---- realistic rows: Student-t(5), per-column scale spread, a few outlier columns ----
-function benchRows(n: number, nrows: number, seed: number): { rows: Float32Array; imatrix: Float32Array } {
-  const rng = new Rng(seed);
-  const col = Float32Array.from({ length: n }, () => 0.5 + 1.5 * rng.uniform());
-  for (let i = 0; i < n; i += 256) col[(i + 17) % n] *= 6;
-  const rows = new Float32Array(n * nrows);
-  for (let r = 0; r < nrows; r++) for (let i = 0; i < n; i++) rows[r * n + i] = rng.studentT(5) * 0.02 * col[i];
-  const imatrix = Float32Array.from(col, (c) => c * c * (0.5 + rng.uniform()));
-  return { rows, imatrix };
-}
-
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 const fmt = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 
-/** Types whose kernels never read an importance vector (a second row would repeat the first). */
-const IGNORES_IMATRIX = new Set(["f32", "f16", "bf16", "q8_0", "tq1_0", "tq2_0", "mxfp4", "nvfp4", "q1_0", "q2_0"]);
-
-interface KernelRow { type: string; imatrix: boolean; ours: number; native?: number; same?: boolean }
-
-function kernelBench(types: string[]): KernelRow[] {
-  const n = 4096, nrows = quick ? 64 : 256, repeat = quick ? 2 : 4;
-  const { rows, imatrix } = benchRows(n, nrows, 42);
+/** The kernel table: bench/kernels.ts (ours and qbench interleaved over rounds, best of each, bytes
+ *  compared), pinned to one CPU when taskset is there so the two sides get the same core. */
+function kernelBench(types: string): KernelRow[] {
   const dir = mkdtempSync(join(tmpdir(), "bench-"));
-  writeFileSync(join(dir, "rows.f32"), new Uint8Array(rows.buffer));
-  writeFileSync(join(dir, "imatrix.f32"), new Uint8Array(imatrix.buffer));
-  const k = new Kernels();
-  const out: KernelRow[] = [];
-  for (const name of types) {
-    const ty = typeByName(name)!;
-    for (const useIm of [false, true]) {
-      if (useIm && IGNORES_IMATRIX.has(ty.name)) continue;
-      const dst = rowBytes(ty.id, n) * nrows;
-      const r = k.reserve(n, rows.byteLength, dst, n);
-      k.bytes(r.src, rows.byteLength).set(new Uint8Array(rows.buffer));
-      k.bytes(r.imatrix, n * 4).set(new Uint8Array(imatrix.buffer));
-      k.quantize(ty.id, r, 0, nrows, n, useIm); // untimed: lets V8 tier the kernel up from its baseline code
-      let best = Infinity;
-      for (let i = 0; i < repeat; i++) {
-        const t0 = performance.now();
-        k.quantize(ty.id, r, 0, nrows, n, useIm);
-        best = Math.min(best, performance.now() - t0);
-      }
-      const ours = k.bytes(r.dst, dst).slice();
-      const row: KernelRow = { type: ty.name, imatrix: useIm, ours: (n * nrows) / best / 1e3 };
-      if (native) {
-        const res = spawnSync(native.qbench, [join(native.lib, "libggml-base.so"), String(ty.id), String(n), join(dir, "rows.f32"), join(dir, "out.bin"), useIm ? join(dir, "imatrix.f32") : "-", String(repeat)], { encoding: "utf8" });
-        const m = /([\d.]+) Mweights\/s/.exec(res.stdout ?? "");
-        if (m) {
-          row.same = sha(readFileSync(join(dir, "out.bin"))) === sha(ours);
-          row.native = Number(m[1]);
-        }
-      }
-      out.push(row);
-      process.stderr.write(`${ty.name}${useIm ? "+imatrix" : ""}: ours ${fmt(row.ours)} Mw/s${row.native ? `, native ${fmt(row.native)} Mw/s${row.same ? "" : " (BYTES DIFFER)"}` : ""}\n`);
-    }
-  }
+  const json = join(dir, "kernels.json");
+  const script = [join(here, "..", "node_modules", "tsx", "dist", "cli.mjs"), join(here, "kernels.ts"), "--types", types,
+    "--rounds", quick ? "2" : "3", "--rows", quick ? "16" : "64", "--no-scalar", "--json", json];
+  const pin = cpus().length > 1 && existsSync("/usr/bin/taskset") ? ["/usr/bin/taskset", "-c", String(cpus().length - 1)] : [];
+  const argv = [...pin, process.execPath, ...script];
+  const res = spawnSync(argv[0], argv.slice(1), { stdio: ["ignore", "ignore", "inherit"], env: { ...process.env, REF_DIR: refDir } });
+  if (res.status !== 0) throw new Error(`bench/kernels.ts failed (${res.status})`);
+  const rows = JSON.parse(readFileSync(json, "utf8")) as KernelRow[];
   rmSync(dir, { recursive: true, force: true });
-  return out;
+  return rows;
 }
 
-interface E2eRow { preset: string; imatrix: boolean; threads: number; ours: number; oursRss: number; native?: number; nativeRss?: number; same?: boolean }
+interface E2eRow { preset: string; imatrix: boolean; threads: number; ours: number; oursCpu: number; oursRss: number; native?: number; nativeCpu?: number; nativeRss?: number; same?: boolean }
 
-/** Wall time and peak RSS of a command, through /usr/bin/time when present. */
-function timed(cmd: string, argv: string[], env: NodeJS.ProcessEnv, cwd: string): { ms: number; rssMiB: number; ok: boolean } {
-  const t0 = performance.now();
+/** Wall time, CPU time (user + system) and peak RSS of a command, through /usr/bin/time when present. */
+function timed(cmd: string, argv: string[], env: NodeJS.ProcessEnv, cwd: string): { ms: number; cpuMs: number; rssMiB: number; ok: boolean } {
   const useTime = existsSync("/usr/bin/time");
+  const t0 = performance.now();
   const res = useTime
-    ? spawnSync("/usr/bin/time", ["-f", "%M", cmd, ...argv], { env, cwd, encoding: "utf8" })
+    ? spawnSync("/usr/bin/time", ["-f", "%U %S %M", cmd, ...argv], { env, cwd, encoding: "utf8" })
     : spawnSync(cmd, argv, { env, cwd, encoding: "utf8" });
   const ms = performance.now() - t0;
-  const rss = useTime ? Number(/(\d+)\s*$/.exec(res.stderr ?? "")?.[1] ?? NaN) / 1024 : NaN;
-  return { ms, rssMiB: rss, ok: res.status === 0 };
+  const m = useTime ? /([\d.]+) ([\d.]+) (\d+)\s*$/.exec(res.stderr ?? "") : null;
+  return { ms, cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN, rssMiB: m ? Number(m[3]) / 1024 : NaN, ok: res.status === 0 };
 }
 
-async function e2e(): Promise<E2eRow[]> {
+/** Before each timed run: no output left from the last one and nothing of it still waiting for the
+ *  disk (llama.cpp does not sync its output, we do: its write-back would otherwise land in our run). */
+function settle(dir: string): void {
+  rmSync(join(dir, "ours.gguf"), { force: true });
+  rmSync(join(dir, "ref.gguf"), { force: true });
+  spawnSync("sync");
+}
+
+/** The issue's end-to-end presets (Q8_0, Q4_K_M ± imatrix, IQ4_XS, Q2_K) and Q4_0 (legacy kernels),
+ *  at 1 thread and all cores; ours and native alternate, best of `reps` (one for runs over 20 s). */
+async function e2e(): Promise<E2eRow[] & { modelMiB?: number }> {
   const spec = quick
     ? { nLayer: 4, nEmbd: 1024, nFf: 2816, nHead: 16, nHeadKv: 4, nVocab: 8000, dtype: "bf16" as const, seed: 7 }
     : { nLayer: 8, nEmbd: 2048, nFf: 5632, nHead: 16, nHeadKv: 4, nVocab: 16000, dtype: "bf16" as const, seed: 7 };
@@ -116,60 +83,93 @@ async function e2e(): Promise<E2eRow[]> {
   const cli = join(here, "..", "dist", "bin", "gguf-quantize.js");
   await writeModel(join(dir, "model.gguf"), spec);
   await writeImatrix(join(dir, "imatrix.gguf"), generateModel(spec), "gguf");
-  const rows: E2eRow[] = [];
+  const rows: E2eRow[] & { modelMiB?: number } = [];
   const threadCounts = [1, cpus().length].filter((v, i, a) => a.indexOf(v) === i);
-  // the issue's end-to-end targets (Q8_0, Q4_K_M ± imatrix, Q2_K), plus Q4_0 (legacy kernels)
-  for (const [preset, ftype] of [["Q8_0", 7], ["Q4_0", 2], ["Q4_K_M", 15], ["Q2_K", 10]] as const) {
+  const reps = quick ? 1 : 2;
+  for (const [preset, ftype] of [["Q8_0", 7], ["Q4_0", 2], ["Q4_K_M", 15], ["IQ4_XS", 30], ["Q2_K", 10]] as const) {
     for (const im of [false, true]) {
-      if (im && preset !== "Q4_K_M") continue;
+      if (im && preset !== "Q4_K_M" && preset !== "IQ4_XS") continue;
       for (const threads of threadCounts) {
         const imArgs = im ? ["--imatrix", "imatrix.gguf"] : [];
-        const ours = timed(process.execPath, [cli, ...imArgs, "model.gguf", "ours.gguf", preset, String(threads)], process.env, dir);
-        const row: E2eRow = { preset, imatrix: im, threads, ours: ours.ms, oursRss: ours.rssMiB };
-        if (native && existsSync(native.refquant)) {
-          const ref = timed(native.refquant, ["model.gguf", "ref.gguf", String(ftype), String(threads), ...imArgs], { ...process.env, LD_LIBRARY_PATH: native.lib }, dir);
-          row.native = ref.ms; row.nativeRss = ref.rssMiB;
-          row.same = ours.ok && ref.ok && sha(readFileSync(join(dir, "ours.gguf"))) === sha(readFileSync(join(dir, "ref.gguf")));
+        const row: E2eRow = { preset, imatrix: im, threads, ours: Infinity, oursCpu: NaN, oursRss: NaN };
+        for (let rep = 0; rep < reps; rep++) {
+          settle(dir);
+          const ours = timed(process.execPath, [cli, "--quiet", ...imArgs, "model.gguf", "ours.gguf", preset, String(threads)], process.env, dir);
+          if (ours.ms < row.ours) Object.assign(row, { ours: ours.ms, oursCpu: ours.cpuMs, oursRss: ours.rssMiB });
+          if (native && existsSync(native.refquant)) {
+            spawnSync("sync");
+            const ref = timed(native.refquant, ["model.gguf", "ref.gguf", String(ftype), String(threads), ...imArgs], { ...process.env, LD_LIBRARY_PATH: native.lib }, dir);
+            if (ref.ms < (row.native ?? Infinity)) Object.assign(row, { native: ref.ms, nativeCpu: ref.cpuMs, nativeRss: ref.rssMiB });
+            const same = ours.ok && ref.ok && sha(readFileSync(join(dir, "ours.gguf"))) === sha(readFileSync(join(dir, "ref.gguf")));
+            row.same = (row.same ?? true) && same;
+            if (ref.ms > 20000) break;
+          }
         }
         rows.push(row);
         process.stderr.write(`${preset}${im ? "+imatrix" : ""} x${threads}: ours ${fmt(row.ours, 0)} ms${row.native ? `, native ${fmt(row.native, 0)} ms` : ""}\n`);
       }
     }
   }
-  const modelMiB = readFileSync(join(dir, "model.gguf")).byteLength / 1048576;
+  rows.modelMiB = readFileSync(join(dir, "model.gguf")).byteLength / 1048576;
   rmSync(dir, { recursive: true, force: true });
-  (rows as E2eRow[] & { modelMiB?: number }).modelMiB = modelMiB;
   return rows;
 }
 
 const loadBefore = loadavg()[0];
-const kernelTypes = typeArg && !typeArg.startsWith("--") ? typeArg.split(",") : TYPES.filter((t) => t.kernel).map((t) => t.name);
-const krows = kernelBench(kernelTypes);
+const krows = kernelBench(typeArg && !typeArg.startsWith("--") ? typeArg : "all");
 const erows = await e2e();
 const loadAfter = loadavg()[0];
 
 const geo = (xs: number[]) => Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
-const ratios = krows.filter((r) => r.native && r.same).map((r) => r.ours / r.native!);
+const counted = krows.filter((r) => r.native && r.same);
+const ratios = counted.map((r) => r.simd / r.native);
+const slowKernels = counted.filter((r) => r.simd / r.native < 1.5).map((r) => `${r.name} ${fmt(r.simd / r.native, 2)}×`);
+const differ = krows.filter((r) => r.native && !r.same).map((r) => r.name);
+const target = ["Q8_0", "Q4_K_M", "IQ4_XS", "Q2_K"];
+const slowRuns = erows.filter((r) => r.native && target.includes(r.preset) && r.native / r.ours < 2).map((r) => `${r.preset}${r.imatrix ? "+imatrix" : ""} ×${r.threads} ${fmt(r.native! / r.ours, 2)}×`);
+const maxThreads = Math.max(...erows.map((r) => r.threads));
+const scaling = maxThreads > 1 ? erows.filter((r) => r.threads === 1).map((one) => {
+  const all = erows.find((r) => r.preset === one.preset && r.imatrix === one.imatrix && r.threads === maxThreads)!;
+  return `| ${one.preset} | ${one.imatrix ? "yes" : "no"} | ${fmt(one.ours / all.ours, 2)}× | ${one.native && all.native ? fmt(one.native / all.native, 2) + "×" : "–"} |`;
+}) : [];
 const lines = [
   `# Benchmarks`,
   ``,
   `Machine: ${cpus()[0]?.model ?? "?"} × ${cpus().length}, Node ${process.version}; ${new Date().toISOString().slice(0, 10)}.`,
-  `Mode: ${quick ? "--quick (64 kernel rows, the small model)" : "full"}; 1-minute load average ${fmt(loadBefore, 1)} at the start, ${fmt(loadAfter, 1)} at the end (other processes share the cores: ratios of the same run matter, absolute numbers less).`,
+  `Mode: ${quick ? "--quick (16 kernel rows, 2 rounds; the small model, one run each)" : "full (64 kernel rows, 3 rounds; the large model, best of two runs under 20 s)"}; 1-minute load average ${fmt(loadBefore, 1)} at the start, ${fmt(loadAfter, 1)} at the end (the machine's other processes share its cores: the ratios of one run are what to read).`,
   `Native: llama.cpp's prebuilt libggml-base.so / libllama from @node-llama-cpp/linux-x64@3.22.1 (baseline x86-64)${native ? "" : " — not available in this run"}.`,
   ``,
   `## Kernels, one thread (million weights per second; 4096-wide rows of Student-t weights)`,
   ``,
-  `| type | imatrix | ours | native | ratio | bytes |`,
-  `|---|---|---:|---:|---:|---|`,
-  ...krows.map((r) => `| ${r.type} | ${r.imatrix ? "yes" : "no"} | ${fmt(r.ours)} | ${fmt(r.native ?? NaN)} | ${r.native ? fmt(r.ours / r.native, 2) + "×" : "–"} | ${r.same === undefined ? "–" : r.same ? "identical" : "**differ**"} |`),
+  `\`bench/kernels.ts\` pinned to one CPU: ours and llama.cpp's (\`ggml_quantize_chunk\` in qbench) alternate over the rounds, best of each; a native time counts only when its bytes equal ours. Types that require an importance matrix have no row without one; types that never read one have one row. f32 is not in the table: both sides copy.`,
   ``,
-  ratios.length ? `Geometric mean ratio: ${fmt(geo(ratios), 2)}× over ${ratios.length} kernels with identical bytes.` : ``,
+  `| kernel | ours Mw/s | native Mw/s | ratio | bytes |`,
+  `|---|---:|---:|---:|---|`,
+  ...krows.map((r) => `| ${r.name} | ${fmt(r.simd)} | ${r.native ? fmt(r.native) : "–"} | ${r.native ? fmt(r.simd / r.native, 2) + "×" : "–"} | ${!r.native ? "–" : r.same ? "identical" : "**differ**"} |`),
   ``,
-  `## End to end (a ${fmt((erows as E2eRow[] & { modelMiB?: number }).modelMiB ?? NaN, 0)} MiB bf16 model; wall time, peak RSS)`,
+  ratios.length ? `Geometric mean ratio: ${fmt(geo(ratios), 2)}× over ${ratios.length} kernels with identical bytes; lowest ${fmt(Math.min(...ratios), 2)}×.` : ``,
   ``,
-  `| preset | imatrix | threads | ours ms | native ms | speed-up | ours RSS MiB | native RSS MiB | bytes |`,
-  `|---|---|---:|---:|---:|---:|---:|---:|---|`,
-  ...erows.map((r) => `| ${r.preset} | ${r.imatrix ? "yes" : "no"} | ${r.threads} | ${fmt(r.ours, 0)} | ${fmt(r.native ?? NaN, 0)} | ${r.native ? fmt(r.native / r.ours, 2) + "×" : "–"} | ${fmt(r.oursRss, 0)} | ${fmt(r.nativeRss ?? NaN, 0)} | ${r.same === undefined ? "–" : r.same ? "identical" : "**differ**"} |`),
+  `## End to end (a ${fmt(erows.modelMiB ?? NaN, 0)} MiB bf16 model; wall and CPU time, peak RSS)`,
+  ``,
+  `Our CLI (\`--quiet\`) and llama.cpp's \`llama_model_quantize\` (refquant) on the same model, alternating; outputs removed and the disk synced before each run. Ours fsyncs its output before renaming it into place, llama.cpp does not sync.`,
+  ``,
+  `| preset | imatrix | threads | ours ms | native ms | speed-up | ours CPU ms | native CPU ms | ours RSS MiB | native RSS MiB | bytes |`,
+  `|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|`,
+  ...erows.map((r) => `| ${r.preset} | ${r.imatrix ? "yes" : "no"} | ${r.threads} | ${fmt(r.ours, 0)} | ${fmt(r.native ?? NaN, 0)} | ${r.native ? fmt(r.native / r.ours, 2) + "×" : "–"} | ${fmt(r.oursCpu, 0)} | ${fmt(r.nativeCpu ?? NaN, 0)} | ${fmt(r.oursRss, 0)} | ${fmt(r.nativeRss ?? NaN, 0)} | ${r.same === undefined ? "–" : r.same ? "identical" : "**differ**"} |`),
+  ``,
+  ...(scaling.length ? [
+    `### Thread scaling (wall time at 1 thread / at ${maxThreads})`,
+    ``,
+    `| preset | imatrix | ours | native |`,
+    `|---|---|---:|---:|`,
+    ...scaling,
+    ``,
+  ] : []),
+  `## Against the targets (issue 7)`,
+  ``,
+  `- Kernels: geometric mean ${ratios.length ? fmt(geo(ratios), 2) + "×" : "–"} (target ≥ 2.5×); below 1.5×: ${slowKernels.length ? slowKernels.join(", ") : "none"}${differ.length ? `; **bytes differ**: ${differ.join(", ")}` : ""}.`,
+  `- End to end ≥ 2× (Q8_0, Q4_K_M ± imatrix, IQ4_XS, Q2_K): ${slowRuns.length ? "below: " + slowRuns.join(", ") : "all there"}.`,
+  `- Peak RSS: ours at most ${fmt(Math.max(...erows.map((r) => r.oursRss)), 0)} MiB here; for a model with a 4.4 GiB (as f32) tensor see bench/MEMORY.md (\`npm run bench:memory\`).`,
   ``,
 ];
 const md = lines.join("\n");
