@@ -40,7 +40,7 @@ const native = existsSync(qbench) && existsSync(lib);
 const rng = new Rng(42);
 const col = Float32Array.from({ length: n }, () => 0.5 + 1.5 * rng.uniform());
 for (let i = 0; i < n; i += 256) col[(i + 17) % n] *= 6;
-let rows = new Float32Array(n * nrows);
+let rows: Float32Array = new Float32Array(n * nrows);
 for (let r = 0; r < nrows; r++) for (let i = 0; i < n; i++) rows[r * n + i] = rng.studentT(5) * 0.02 * col[i];
 const imatrix = Float32Array.from(col, (c) => c * c * (0.5 + rng.uniform()));
 let srcBytes = bytesOf(rows);
