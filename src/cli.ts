@@ -72,7 +72,8 @@ const processIo: CliIo = {
   isTTY: process.stderr.isTTY,
 };
 
-/** One `\r`-rewritten line on a terminal: percent, MB/s of source and ETA. */
+/** One `\r`-rewritten line on a terminal: percent, MB/s of source, ETA and the tensor of the job
+ *  that finished last (several are in flight on several threads: one of them). */
 class Progress {
   private shown = false;
   private last = 0;
@@ -82,7 +83,7 @@ class Progress {
     this.clear();
     this.io.stderr(line + "\n");
   }
-  update(done: number, total: number) {
+  update(done: number, total: number, tensor: string) {
     if (!this.enabled) return;
     const now = performance.now();
     if (now - this.last < 200 && done < total) return;
@@ -91,7 +92,7 @@ class Progress {
     const rate = done / 1048576 / Math.max(s, 1e-3);
     const eta = done > 0 ? (s * (total - done)) / done : 0;
     const pct = total > 0 ? (100 * done) / total : 100;
-    this.io.stderr(`\r\x1b[2K${pct.toFixed(1).padStart(5)}%  ${rate.toFixed(1)} MiB/s  ETA ${Math.round(eta)} s`);
+    this.io.stderr(`\r\x1b[2K${pct.toFixed(1).padStart(5)}%  ${rate.toFixed(1)} MiB/s  ETA ${Math.round(eta)} s  ${tensor}`);
     this.shown = true;
   }
   clear() {
@@ -237,7 +238,7 @@ async function main(argv: string[], io: CliIo): Promise<number> {
     threads,
     signal: io.signal,
     log: say,
-    onProgress: (done, total) => progress.update(done, total),
+    onProgress: (done, total, tensor) => progress.update(done, total, tensor),
   });
   progress.clear();
   for (const line of ruleLines(rules, plan.ruleCounts)) say(line);

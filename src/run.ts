@@ -28,8 +28,8 @@ export interface RunOptions extends Omit<PlanOptions, "imatrix"> {
   /** where llama.cpp-style log lines go (default: nowhere) */
   readonly log?: (line: string) => void;
   readonly signal?: AbortSignal;
-  /** source bytes done and in all, after every job */
-  readonly onProgress?: (done: number, total: number) => void;
+  /** source bytes done and in all, after every job, and the name of that job's tensor */
+  readonly onProgress?: (done: number, total: number, tensor: string) => void;
   /** worker threads (1: everything on this thread); the output never depends on it */
   readonly threads?: number;
   /** how files are opened (default: Node files); worker threads (threads > 1) open the paths themselves */
@@ -108,7 +108,7 @@ export async function quantizeFile(opts: RunOptions): Promise<Plan> {
       await execute(plan, sinks, runner, {
         signal: opts.signal,
         onTensor: (i, t) => log(tensorLine(i, plan.nTensorsIn, t)),
-        onProgress: opts.onProgress,
+        onProgress: opts.onProgress && ((done, total, job) => opts.onProgress!(done, total, job.name)),
       });
       for (const sink of sinks) {
         await sink.commit().catch((e: unknown) => { throw ioError(e, sink.name, "write"); });

@@ -85,7 +85,7 @@ describe("progress and quiet", () => {
     let err = "";
     const code = await runCli([join(dir, "model.gguf"), join(dir, "p.gguf"), "Q8_0", "1"], { stdout: () => {}, stderr: (s) => { err += s; }, isTTY: true });
     expect(code).toBe(0);
-    expect(err).toMatch(/\r\x1b\[2K100\.0%\s+[\d.]+ MiB\/s\s+ETA 0 s/);
+    expect(err).toMatch(/\r\x1b\[2K100\.0%\s+[\d.]+ MiB\/s\s+ETA 0 s  [\w.]+\.weight/);
     expect(err).toMatch(/converting to q8_0/);
     const quiet = await run(["--quiet", join(dir, "model.gguf"), join(dir, "p.gguf"), "Q8_0", "1"]);
     expect(quiet.code).toBe(0);
