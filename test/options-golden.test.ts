@@ -1,6 +1,6 @@
 // The fixed option cases (test/support/option-cases.ts: --prune-layers, --override-kv of every type
 // and of values the loader reads, a 3-shard model with and without --keep-split, requantization from
-// q8_0 and q6_K) through our command line, compared with the sha256 of llama.cpp's outputs in
+// every quantized type a preset makes, those that need an imatrix included) through our command line, compared with the sha256 of llama.cpp's outputs in
 // test/fixtures/golden/options.json (made by scripts/make-option-goldens.ts). Needs no llama.cpp: a
 // requantization source is made by our own quantizer, and its digest must equal that of the one
 // llama.cpp made. A few cases run again on 2 and 4 worker threads.
@@ -23,9 +23,9 @@ const quiet = { stdout: () => {}, stderr: () => {} };
 const cwd = process.cwd();
 
 /** Our quantizer makes the requantization source, as llama.cpp made it for the digests. */
-const oursSource: SourceMaker = async (input, output, source) => {
+const oursSource: SourceMaker = async (input, output, source, imatrix) => {
   let err = "";
-  const code = await runCli([...source.flags, input, output, source.preset, "1"], { stdout: () => {}, stderr: (s) => { err += s; } });
+  const code = await runCli([...source.flags, ...(imatrix ? ["--imatrix", imatrix.path] : []), input, output, source.preset, "1"], { stdout: () => {}, stderr: (s) => { err += s; } });
   if (code !== 0) throw new Error(`our ${source.preset} source: ${err}`);
 };
 

@@ -74,8 +74,9 @@ export interface LiveCase {
   dryRun: boolean;
   /** the input split as gguf-split would (relative shard sizes; a leading 0 is --no-tensor-first-split) */
   split?: number[];
-  /** the input is the generated model quantized first by llama.cpp with this preset and these flags */
-  source?: { preset: string; flags: string[] };
+  /** the input is the generated model quantized first by llama.cpp with this preset and these flags
+   *  (and with the model's generated GGUF imatrix: the I-quants below 3 bits refuse to run without one) */
+  source?: { preset: string; flags: string[]; imatrix?: boolean };
   /** our nthreads argument (worker threads; llama.cpp runs on one) */
   threads?: number;
   /** text files written beside the model (e.g. a --tensor-type-file), by name */
@@ -504,14 +505,19 @@ export function shardSizes(weights: readonly number[], n: number): number[] {
   return sizes;
 }
 
+/** The imatrix a source is made with: its file, and the same values as llama_model_quantize takes them. */
+export interface SourceImatrix { path: string; llama: ReturnType<typeof llamaImatrix> }
+
 /** Makes a case's quantized source: quantizes `input` into `output` as `source` says. */
-export type SourceMaker = (input: string, output: string, source: NonNullable<LiveCase["source"]>) => void | Promise<void>;
+export type SourceMaker = (input: string, output: string, source: NonNullable<LiveCase["source"]>, imatrix?: SourceImatrix) => void | Promise<void>;
 
 /** llama.cpp makes the source (for the live tests). */
 export function llamaSource(llama: LlamaOracle): SourceMaker {
-  return (input, output, source) => {
+  return (input, output, source, imatrix) => {
     const lines: string[] = [];
-    const status = llama.quantize(input, output, params({ model: {}, preset: source.preset, flags: source.flags, imatrix: "none", dryRun: false }), lines);
+    const p = params({ model: {}, preset: source.preset, flags: source.flags, imatrix: "none", dryRun: false });
+    if (imatrix) Object.assign(p, { imatrix: imatrix.llama.imatrix, kvOverrides: [...(p.kvOverrides ?? []), ...imatrix.llama.kvs] });
+    const status = llama.quantize(input, output, p, lines);
     if (status !== 0) throw new Error(`llama.cpp did not make the ${source.preset} source: ${lines.slice(-2).join(" | ")}`);
   };
 }
@@ -530,10 +536,18 @@ export async function prepare(c: LiveCase, dir: string, edits: Edits = {}, sourc
     const make = typeof source === "function" ? source : llamaSource(source);
     const src = join(dir, "source.gguf"), q = join(dir, "source-q.gguf");
     writeFileSync(src, modelBytes(m));
-    await make(src, q, c.source);
+    let imatrix: SourceImatrix | undefined;
+    if (c.source.imatrix) {
+      const im = generateImatrix(m);
+      const path = join(dir, "source-imatrix.gguf");
+      writeFileSync(path, writeGgufImatrix(im.stats, im.meta));
+      imatrix = { path, llama: llamaImatrix(ggufValues(im.stats.filter((x) => x.values.length > 0 && x.counts.length > 0), im.meta), path) };
+    }
+    await make(src, q, c.source, imatrix);
     input = await readModelFile(q);
     rmSync(src);
     rmSync(q);
+    if (imatrix) rmSync(imatrix.path);
   }
   const sizes = c.split ? shardSizes(c.split, input.tensors.length) : undefined;
   const files: Files = {

@@ -29,8 +29,8 @@ export interface OptionCase {
   flags: string[];
   /** tensors per input shard (exact counts), as gguf-split writes them */
   split?: number[];
-  /** the input is the generated model quantized first with this preset and flags */
-  source?: { preset: string; flags: string[] };
+  /** the input is the generated model quantized first with this preset and flags (and imatrix) */
+  source?: LiveCase["source"];
   /** text files written beside the model, by name */
   files?: Record<string, string>;
 }
@@ -48,6 +48,11 @@ const REQUANT_SOURCES: [string, string][] = [
   ["Q4_K_S", "Q4_K_M"], ["Q5_K_S", "Q4_0"], ["IQ4_NL", "Q4_K_M"], ["IQ4_XS", "Q8_0"], ["TQ1_0", "Q4_K_M"], ["TQ2_0", "Q5_1"],
   ["MXFP4_MOE", "Q4_K_M"], ["Q1_0", "Q6_K"], ["Q2_0", "Q4_K_M"], ["BF16", "Q3_K_M"],
   ["IQ3_S", "Q8_0"],
+];
+
+/** Sources that need an imatrix (iq1_s, iq1_m, iq2_xxs, iq2_xs, iq2_s, iq3_xxs tensors), each with a target. */
+const IMATRIX_REQUANT_SOURCES: [string, string][] = [
+  ["IQ1_S", "Q4_K_M"], ["IQ1_M", "Q8_0"], ["IQ2_XXS", "Q5_K_M"], ["IQ2_XS", "Q4_0"], ["IQ2_S", "Q6_K"], ["IQ2_M", "IQ4_XS"], ["IQ3_XXS", "Q4_K_M"],
 ];
 
 export function optionCases(): OptionCase[] {
@@ -73,6 +78,12 @@ export function optionCases(): OptionCase[] {
     ...REQUANT_SOURCES.map(([preset, target], i): OptionCase => ({
       id: `requant-${preset}-${target}${i % 2 ? "-gguf" : ""}`, model: "wide", preset: target, imatrix: i % 2 ? "gguf" : "none",
       flags: ["--allow-requantize"], source: { preset, flags: ["--pure"] },
+    })),
+    // --allow-requantize from the types llama.cpp makes only with an imatrix (the source made with one;
+    // not --pure: token_embd has no imatrix entry and keeps the preset's own higher type)
+    ...IMATRIX_REQUANT_SOURCES.map(([preset, target], i): OptionCase => ({
+      id: `requant-${preset}-${target}${i % 2 ? "-gguf" : ""}`, model: "wide", preset: target, imatrix: i % 2 ? "gguf" : "none",
+      flags: ["--allow-requantize"], source: { preset, flags: [], imatrix: true },
     })),
     // --tensor-type-file: tokens separated by spaces, tabs and newlines (CRLF too), overlapping patterns
     // (the first wins), one that forces a fallback, repeated with --tensor-type (file rules keep their place)
