@@ -32,7 +32,7 @@ import { KMAP_SIZE, NEIGHBOUR_SLOTS_256, NEIGHBOUR_SLOTS_512, NBT_CHUNKS_256, NB
 import { imin, imax } from "./search";
 import { IQ3XXS_GRID, IQ3S_GRID } from "./grids_iq3";
 import { llama_aborts } from "./rows";
-import { use_scalar, __transpose4_store, __levels_f32x4 } from "./simd";
+import { use_scalar, __levels_f32x4, __levels_idv_f32x4 } from "./simd";
 
 const QK_K: i32 = 256;
 /** kMaxQ: 8 levels (3 bits) per value, q = 2*l + 1 */
@@ -357,6 +357,10 @@ const WX: usize = memory.data(32 << 2, 16);
   return i32x4.extract_lane(m, 0) + i32x4.extract_lane(m, 1) + i32x4.extract_lane(m, 2) + i32x4.extract_lane(m, 3);
 }
 
+/** The levels l as floats q = 2*l + 1. */
+// @ts-ignore: decorator
+@inline function __q_f32x4(l: v128): v128 { return f32x4.convert_i32x4_s(i32x4.add(i32x4.shl(l, 1), i32x4.splat(1))); }
+
 /** XVAL and WAUX with each value in all 4 lanes (v128 i = value i), for the neighbour searches */
 const XS: usize = memory.data(32 << 4, 16);
 const WS: usize = memory.data(32 << 4, 16);
@@ -417,7 +421,7 @@ function best_neighbour_v(nb: usize, nbt: usize, k: i32, scale: f32): i32 {
   let g = load<i32>(map + (<usize>u << 2));
   if (g >= 0) {
     store<i32>(gi + (<usize>k << 2), g);
-    v128.store(qf + (<usize>k << 4), f32x4.convert_i32x4_s(i32x4.add(i32x4.shl(l, 1), i32x4.splat(1))));
+    v128.store(qf + (<usize>k << 4), __q_f32x4(l));
     return true;
   }
   g = best_neighbour_v(neighbours + (<usize>(-g - 1) << 1), nbt + <usize>load<i32>(nbtOff + (<usize>u << 2)), k, scale);
@@ -440,45 +444,81 @@ function best_neighbour_v(nb: usize, nbt: usize, k: i32, scale: f32): i32 {
   return sumqx;
 }
 
-/** Per trial (at most 31): its groups' levels as floats (QF layout), grid indices and on-grid flags;
- *  the levels again transposed by 4 trials (element i of trials 4t..4t+3 in one v128); the sums. */
-const MAX_TRIALS: i32 = 32;
-const QF_T: usize = memory.data(MAX_TRIALS * (32 << 2), 16);
-const GI_T: usize = memory.data(MAX_TRIALS * (8 << 2), 16);
-const ON_T: usize = memory.data(MAX_TRIALS * 8, 16);
-const QF_TT: usize = memory.data(MAX_TRIALS * (32 << 2), 16);
-const SUMQX_T: usize = memory.data(MAX_TRIALS << 2, 16);
-const SUMQ2_T: usize = memory.data(MAX_TRIALS << 2, 16);
+/** The trials by batches of 4 (lane j of batch b: trial 4b + j; at most 31 trials, 8 batches): the
+ *  inverse scales (ID_T) and scales (SCALE_T); per group its level words (WORD_T, v128 per group);
+ *  per value its level as a float (QF_TT, v128 per value: the sums' operands). Per trial: the
+ *  groups' grid indices (GI_T) and on-grid flags (ON_T); the sums. */
+const MAX_BATCHES: i32 = 8;
+const ID_T: usize = memory.data(MAX_BATCHES << 4, 16);
+const SCALE_T: usize = memory.data(MAX_BATCHES << 4, 16);
+const WORD_T: usize = memory.data(MAX_BATCHES * (8 << 4), 16);
+const QF_TT: usize = memory.data(MAX_BATCHES * (32 << 4), 16);
+const GI_T: usize = memory.data(MAX_BATCHES * 4 * (8 << 2), 16);
+const ON_T: usize = memory.data(MAX_BATCHES * 4 * 8, 16);
+const SUMQX_T: usize = memory.data(MAX_BATCHES << 4, 16);
+const SUMQ2_T: usize = memory.data(MAX_BATCHES << 4, 16);
 
 /**
- * search_scale, vector version: every trial's groups first, then the sums of 4 trials at a time
- * (one lane per trial, each summing its 32 terms in C's order), then C's sequential choice of the
- * best trial. Leaves the best trial in GI / QF / ON_GRID (grid point 0 when none is accepted: C's
- * L cleared to zero).
+ * search_scale, vector version, in three passes: the levels of every trial (4 trials per v128, one
+ * lane per trial, each the scalar arithmetic for its own id), with their words and float levels;
+ * then per group and trial the map lookup, and the neighbour search where the word is off the grid
+ * (its grid point's levels replace the trial's lane); then the sums of 4 trials at a time (one lane
+ * per trial, each summing its 32 terms in C's order), and C's sequential choice of the best trial.
+ * Leaves the best trial in GI / QF / ON_GRID (grid point 0, levels 0, when none is accepted: C's L
+ * cleared to zero).
  */
 function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): f32 {
   for (let i = 0; i < 32; ++i) set_f32(WX, i, f32_at(WEIGHT, i) * f32_at(XVAL, i));
   const ntrials = 2 * ntry + 1;
-  for (let t = 0; t < ntrials; ++t) {
-    const id: f32 = (KMAXQ_2M1 + <f32>(t - ntry) * <f32>0.2) / max;
-    const this_scale: f32 = <f32>1 / id;
-    const qf = QF_T + (<usize>t << 7), gi = GI_T + (<usize>t << 5);
-    for (let k = 0; k < 8; ++k) store<bool>(ON_T + (<usize>(8 * t + k)), snap_group_v(k, id, this_scale, gridf, map, neighbours, nbt, nbtOff, gi, qf));
-  }
-  for (let t = 0; t < ntrials; t += 4) {
-    const q0 = QF_T + (<usize>t << 7), qt = QF_TT + (<usize>t << 7);
+  const nbatches = (ntrials + 3) >> 2;
+  for (let b = 0; b < nbatches; ++b) {
+    const is = f32x4.convert_i32x4_s(i32x4.add(i32x4.splat(4 * b - ntry), i32x4(0, 1, 2, 3)));
+    const id = f32x4.div(f32x4.add(f32x4.splat(KMAXQ_2M1), f32x4.mul(is, f32x4.splat(<f32>0.2))), f32x4.splat(max));
+    v128.store(ID_T + (<usize>b << 4), id);
+    v128.store(SCALE_T + (<usize>b << 4), f32x4.div(f32x4.splat(<f32>1), id));
+    const qt = QF_TT + (<usize>b << 9);
     for (let k = 0; k < 8; ++k) {
-      const o = <usize>k << 4;
-      __transpose4_store(v128.load(q0 + o), v128.load(q0 + o, 128), v128.load(q0 + o, 256), v128.load(q0 + o, 384), qt + (o << 2));
+      const xk = XVAL + (<usize>k << 4), qk = qt + (<usize>k << 6);
+      const l0 = __levels_idv_f32x4(v128.load32_splat(xk), id, K_MAX_Q - 1);
+      const l1 = __levels_idv_f32x4(v128.load32_splat(xk, 4), id, K_MAX_Q - 1);
+      const l2 = __levels_idv_f32x4(v128.load32_splat(xk, 8), id, K_MAX_Q - 1);
+      const l3 = __levels_idv_f32x4(v128.load32_splat(xk, 12), id, K_MAX_Q - 1);
+      v128.store(qk, __q_f32x4(l0));
+      v128.store(qk, __q_f32x4(l1), 16);
+      v128.store(qk, __q_f32x4(l2), 32);
+      v128.store(qk, __q_f32x4(l3), 48);
+      v128.store(WORD_T + (<usize>b << 7) + (<usize>k << 4), v128.or(v128.or(l0, i32x4.shl(l1, 3)), v128.or(i32x4.shl(l2, 6), i32x4.shl(l3, 9))));
     }
+  }
+  for (let k = 0; k < 8; ++k) {
+    for (let t = 0; t < ntrials; ++t) {
+      const lane = (<usize>(t >> 2) << 4) + (<usize>(t & 3) << 2);
+      const u = load<i32>(WORD_T + (<usize>(t >> 2) << 7) + (<usize>k << 4) + (<usize>(t & 3) << 2));
+      let g = load<i32>(map + (<usize>u << 2));
+      const on = g >= 0;
+      if (!on) {
+        g = best_neighbour_v(neighbours + (<usize>(-g - 1) << 1), nbt + <usize>load<i32>(nbtOff + (<usize>u << 2)), k, load<f32>(SCALE_T + lane));
+        if (g < 0) { aborted = true; g = 0; }
+        const q = gridf + (<usize>g << 4), qk = QF_TT + (<usize>(t >> 2) << 9) + (<usize>k << 6) + (<usize>(t & 3) << 2);
+        store<f32>(qk, load<f32>(q));
+        store<f32>(qk, load<f32>(q, 4), 16);
+        store<f32>(qk, load<f32>(q, 8), 32);
+        store<f32>(qk, load<f32>(q, 12), 48);
+      }
+      store<i32>(GI_T + (<usize>(8 * t + k) << 2), g);
+      store<bool>(ON_T + <usize>(8 * t + k), on);
+    }
+  }
+  for (let b = 0; b < nbatches; ++b) {
+    const qt = QF_TT + (<usize>b << 9);
     let sqx = f32x4.splat(0), sq2 = f32x4.splat(0);
     for (let i = 0; i < 32; ++i) {
       const q = v128.load(qt + (<usize>i << 4));
-      sqx = f32x4.add(sqx, f32x4.mul(f32x4.splat(f32_at(WX, i)), q));
-      sq2 = f32x4.add(sq2, f32x4.mul(f32x4.mul(f32x4.splat(f32_at(WEIGHT, i)), q), q));
+      sqx = f32x4.add(sqx, f32x4.mul(v128.load32_splat(WX + (<usize>i << 2)), q));
+      sq2 = f32x4.add(sq2, f32x4.mul(f32x4.mul(v128.load32_splat(WEIGHT + (<usize>i << 2)), q), q));
     }
-    v128.store(SUMQX_T + (<usize>t << 2), sqx);
-    v128.store(SUMQ2_T + (<usize>t << 2), sq2);
+    v128.store(SUMQX_T + (<usize>b << 4), sqx);
+    v128.store(SUMQ2_T + (<usize>b << 4), sq2);
   }
   let best: f32 = 0;
   let scale: f32 = max / KMAXQ_2M1;
@@ -492,13 +532,12 @@ function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbour
     }
   }
   if (bestTrial >= 0) {
-    memory.copy(QF, QF_T + (<usize>bestTrial << 7), 32 << 2);
     memory.copy(GI, GI_T + (<usize>bestTrial << 5), 8 << 2);
     memory.copy(ON_GRID, ON_T + (<usize>(8 * bestTrial)), 8);
   } else {
     memory.fill(GI, 0, 8 << 2);
-    for (let k = 0; k < 8; ++k) v128.store(QF + (<usize>k << 4), f32x4.splat(<f32>1));
   }
+  for (let k = 0; k < 8; ++k) v128.store(QF + (<usize>k << 4), v128.load(gridf + (<usize>load<i32>(GI + (<usize>k << 2)) << 4)));
   return scale;
 }
 
