@@ -32,7 +32,7 @@ import { KMAP_SIZE, NEIGHBOUR_SLOTS_256, NEIGHBOUR_SLOTS_512, NBT_CHUNKS_256, NB
 import { imin, imax } from "./search";
 import { IQ3XXS_GRID, IQ3S_GRID } from "./grids_iq3";
 import { llama_aborts } from "./rows";
-import { use_scalar, __levels_f32x4, __levels_idv_f32x4 } from "./simd";
+import { use_scalar, F32_INF, __levels_f32x4, __levels_idv_f32x4 } from "./simd";
 
 const QK_K: i32 = 256;
 /** kMaxQ: 8 levels (3 bits) per value, q = 2*l + 1 */
@@ -127,6 +127,10 @@ function build_nbt(map: usize, neighbours: usize, gridf: usize, nbt: usize, nbtO
     const nb = neighbours + (<usize>(-m - 1) << 1);
     const n = <i32>load<u16>(nb);
     store<i32>(nbtOff + (<usize>u << 2), c << 6);
+    for (let j = n & ~3; j < ((n + 3) & ~3); ++j) {
+      const chunk = nbt + (<usize>(c + (j >> 2)) << 6);
+      for (let i = 0; i < 4; ++i) store<f32>(chunk + (<usize>i << 4) + (<usize>(j & 3) << 2), F32_INF);
+    }
     for (let j = 0; j < n; ++j) {
       const g = <usize>load<u16>(nb + (<usize>(j + 1) << 1));
       const chunk = nbt + (<usize>(c + (j >> 2)) << 6);
@@ -361,17 +365,6 @@ const WX: usize = memory.data(32 << 2, 16);
 // @ts-ignore: decorator
 @inline function __q_f32x4(l: v128): v128 { return f32x4.convert_i32x4_s(i32x4.add(i32x4.shl(l, 1), i32x4.splat(1))); }
 
-/** XVAL and WAUX with each value in all 4 lanes (v128 i = value i), for the neighbour searches */
-const XS: usize = memory.data(32 << 4, 16);
-const WS: usize = memory.data(32 << 4, 16);
-
-function splat_values(): void {
-  for (let i = 0; i < 32; ++i) {
-    v128.store(XS + (<usize>i << 4), f32x4.splat(f32_at(XVAL, i)));
-    v128.store(WS + (<usize>i << 4), f32x4.splat(f32_at(WAUX, i)));
-  }
-}
-
 /**
  * iq3_find_best_neighbour for group k with one lane per neighbour, 4 at a time: lane j of chunk c
  * sums w_i*(scale*q_i - x_i)² over i = 0..3 from 0, as C does for neighbour 4c + j. C keeps the first
@@ -383,9 +376,9 @@ function splat_values(): void {
 function best_neighbour_v(nb: usize, nbt: usize, k: i32, scale: f32): i32 {
   const num = <i32>load<u16>(nb);
   const s = f32x4.splat(scale);
-  const xs = XS + (<usize>k << 6), ws = WS + (<usize>k << 6);
-  const x0 = v128.load(xs), x1 = v128.load(xs, 16), x2 = v128.load(xs, 32), x3 = v128.load(xs, 48);
-  const w0 = v128.load(ws), w1 = v128.load(ws, 16), w2 = v128.load(ws, 32), w3 = v128.load(ws, 48);
+  const xs = XVAL + (<usize>k << 4), ws = WAUX + (<usize>k << 4);
+  const x0 = v128.load32_splat(xs), x1 = v128.load32_splat(xs, 4), x2 = v128.load32_splat(xs, 8), x3 = v128.load32_splat(xs, 12);
+  const w0 = v128.load32_splat(ws), w1 = v128.load32_splat(ws, 4), w2 = v128.load32_splat(ws, 8), w3 = v128.load32_splat(ws, 12);
   let best = f32x4.splat(FLT_MAX);
   let at = i32x4.splat(0);
   let pos = i32x4(0, 1, 2, 3);
@@ -399,15 +392,17 @@ function best_neighbour_v(nb: usize, nbt: usize, k: i32, scale: f32): i32 {
     d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w2, diff2), diff2));
     const diff3 = f32x4.sub(f32x4.mul(s, v128.load(p, 48)), x3);
     d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w3, diff3), diff3));
-    const lt = v128.and(f32x4.lt(d2, best), i32x4.lt_s(pos, i32x4.splat(num)));
+    const lt = f32x4.lt(d2, best);
     best = v128.bitselect(d2, best, lt);
     at = v128.bitselect(pos, at, lt);
     pos = i32x4.add(pos, i32x4.splat(4));
   }
-  const m = Mathf.min(Mathf.min(f32x4.extract_lane(best, 0), f32x4.extract_lane(best, 1)), Mathf.min(f32x4.extract_lane(best, 2), f32x4.extract_lane(best, 3)));
-  if (!(m < FLT_MAX)) return -1;
-  const first = v128.bitselect(at, i32x4.splat(i32.MAX_VALUE), f32x4.eq(best, f32x4.splat(m)));
-  const j = min(min(i32x4.extract_lane(first, 0), i32x4.extract_lane(first, 1)), min(i32x4.extract_lane(first, 2), i32x4.extract_lane(first, 3)));
+  let m = f32x4.pmin(best, v128.shuffle<f32>(best, best, 2, 3, 0, 1));
+  m = f32x4.pmin(m, v128.shuffle<f32>(m, m, 1, 0, 3, 2));
+  if (!(f32x4.extract_lane(m, 0) < FLT_MAX)) return -1;
+  let first = v128.bitselect(at, i32x4.splat(i32.MAX_VALUE), f32x4.eq(best, m));
+  first = i32x4.min_s(first, v128.shuffle<i32>(first, first, 2, 3, 0, 1));
+  const j = min(i32x4.extract_lane(first, 0), i32x4.extract_lane(first, 1));
   return <i32>load<u16>(nb + (<usize>(j + 1) << 1));
 }
 
@@ -565,7 +560,6 @@ function levels_from_gi(grid: usize, L: usize): void {
 function fit_sub_block(max: f32, ntry: i32, xxs: bool, grid: usize, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): f32 {
   memory.fill(ON_GRID, xxs ? 1 : 0, 8);
   const vec = !use_scalar();
-  if (vec) splat_values();
   let scale = vec ? search_scale_v(max, ntry, gridf, map, neighbours, nbt, nbtOff) : search_scale(max, ntry, grid, map, neighbours, L);
   let n_not_ongrid = 0;
   for (let k = 0; k < 8; ++k) if (!load<bool>(ON_GRID + k)) ++n_not_ongrid;
