@@ -32,7 +32,7 @@ import { KMAP_SIZE, NEIGHBOUR_SLOTS_256, NEIGHBOUR_SLOTS_512, NBT_CHUNKS_256, NB
 import { imin, imax } from "./search";
 import { IQ3XXS_GRID, IQ3S_GRID } from "./grids_iq3";
 import { llama_aborts } from "./rows";
-import { use_scalar, F32_INF, __levels_f32x4, __levels_idv_f32x4 } from "./simd";
+import { use_scalar, F32_INF, __levels_f32x4, __levels_idv_f32x4, __transpose4_store } from "./simd";
 
 const QK_K: i32 = 256;
 /** kMaxQ: 8 levels (3 bits) per value, q = 2*l + 1 */
@@ -406,6 +406,37 @@ function best_neighbour_v(nb: usize, nbt: usize, k: i32, scale: f32): i32 {
   return <i32>load<u16>(nb + (<usize>(j + 1) << 1));
 }
 
+/**
+ * iq3_find_best_neighbour for group k in the 4 trials of a batch that share one off-grid word (list
+ * at nb), one lane per trial (scales s): each lane runs C's loop over the list (the distance summed
+ * over i = 0..3 from 0; the first one below the running best, from FLT_MAX, wins). Returns each
+ * lane's grid index, -1 where no distance is below FLT_MAX.
+ */
+function best_neighbours_4t(nb: usize, gridf: usize, k: i32, s: v128): v128 {
+  const num = <i32>load<u16>(nb);
+  const xs = XVAL + (<usize>k << 4), ws = WAUX + (<usize>k << 4);
+  const x0 = v128.load32_splat(xs), x1 = v128.load32_splat(xs, 4), x2 = v128.load32_splat(xs, 8), x3 = v128.load32_splat(xs, 12);
+  const w0 = v128.load32_splat(ws), w1 = v128.load32_splat(ws, 4), w2 = v128.load32_splat(ws, 8), w3 = v128.load32_splat(ws, 12);
+  let best = f32x4.splat(FLT_MAX);
+  let gi = i32x4.splat(-1);
+  for (let j = 1; j <= num; ++j) {
+    const g = <i32>load<u16>(nb + (<usize>j << 1));
+    const q = gridf + (<usize>g << 4);
+    const diff0 = f32x4.sub(f32x4.mul(s, v128.load32_splat(q)), x0);
+    let d2 = f32x4.add(f32x4.splat(0), f32x4.mul(f32x4.mul(w0, diff0), diff0));
+    const diff1 = f32x4.sub(f32x4.mul(s, v128.load32_splat(q, 4)), x1);
+    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w1, diff1), diff1));
+    const diff2 = f32x4.sub(f32x4.mul(s, v128.load32_splat(q, 8)), x2);
+    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w2, diff2), diff2));
+    const diff3 = f32x4.sub(f32x4.mul(s, v128.load32_splat(q, 12)), x3);
+    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w3, diff3), diff3));
+    const lt = f32x4.lt(d2, best);
+    best = v128.bitselect(d2, best, lt);
+    gi = v128.bitselect(i32x4.splat(g), gi, lt);
+  }
+  return gi;
+}
+
 /** Group k's grid point for inverse scale id (scale for the neighbour search): its index into GI
  *  and its levels into QF (at gi, qf); returns whether the levels were on the grid. */
 // @ts-ignore: decorator
@@ -486,22 +517,43 @@ function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbour
     }
   }
   for (let k = 0; k < 8; ++k) {
-    for (let t = 0; t < ntrials; ++t) {
-      const lane = (<usize>(t >> 2) << 4) + (<usize>(t & 3) << 2);
-      const u = load<i32>(WORD_T + (<usize>(t >> 2) << 7) + (<usize>k << 4) + (<usize>(t & 3) << 2));
-      let g = load<i32>(map + (<usize>u << 2));
-      const on = g >= 0;
-      if (!on) {
-        g = best_neighbour_v(neighbours + (<usize>(-g - 1) << 1), nbt + <usize>load<i32>(nbtOff + (<usize>u << 2)), k, load<f32>(SCALE_T + lane));
-        if (g < 0) { aborted = true; g = 0; }
-        const q = gridf + (<usize>g << 4), qk = QF_TT + (<usize>(t >> 2) << 9) + (<usize>k << 6) + (<usize>(t & 3) << 2);
-        store<f32>(qk, load<f32>(q));
-        store<f32>(qk, load<f32>(q, 4), 16);
-        store<f32>(qk, load<f32>(q, 8), 32);
-        store<f32>(qk, load<f32>(q, 12), 48);
+    for (let b = 0; b < nbatches; ++b) {
+      const nv = min(4, ntrials - 4 * b);
+      const words = v128.load(WORD_T + (<usize>b << 7) + (<usize>k << 4));
+      const u0 = i32x4.extract_lane(words, 0);
+      const g0 = load<i32>(map + (<usize>u0 << 2));
+      const valid = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(nv));
+      const qk = QF_TT + (<usize>b << 9) + (<usize>k << 6);
+      if (g0 < 0 && !v128.any_true(v128.andnot(valid, i32x4.eq(words, i32x4.splat(u0))))) {
+        // one off-grid word for the batch's trials: one search, a lane per trial
+        let gv = best_neighbours_4t(neighbours + (<usize>(-g0 - 1) << 1), gridf, k, v128.load(SCALE_T + (<usize>b << 4)));
+        if (v128.any_true(v128.and(valid, i32x4.lt_s(gv, i32x4.splat(0))))) aborted = true;
+        gv = i32x4.max_s(gv, i32x4.splat(0));
+        const g1 = i32x4.extract_lane(gv, 0), g2 = i32x4.extract_lane(gv, 1), g3 = i32x4.extract_lane(gv, 2), g4 = i32x4.extract_lane(gv, 3);
+        __transpose4_store(v128.load(gridf + (<usize>g1 << 4)), v128.load(gridf + (<usize>g2 << 4)), v128.load(gridf + (<usize>g3 << 4)), v128.load(gridf + (<usize>g4 << 4)), qk);
+        const gt = GI_T + (<usize>(32 * b + k) << 2);
+        store<i32>(gt, g1); store<i32>(gt, g2, 32); store<i32>(gt, g3, 64); store<i32>(gt, g4, 96);
+        const ot = ON_T + <usize>(32 * b + k);
+        store<bool>(ot, false); store<bool>(ot, false, 8); store<bool>(ot, false, 16); store<bool>(ot, false, 24);
+        continue;
       }
-      store<i32>(GI_T + (<usize>(8 * t + k) << 2), g);
-      store<bool>(ON_T + <usize>(8 * t + k), on);
+      for (let j = 0; j < nv; ++j) {
+        const t = 4 * b + j;
+        const u = load<i32>(WORD_T + (<usize>b << 7) + (<usize>k << 4) + (<usize>j << 2));
+        let g = load<i32>(map + (<usize>u << 2));
+        const on = g >= 0;
+        if (!on) {
+          g = best_neighbour_v(neighbours + (<usize>(-g - 1) << 1), nbt + <usize>load<i32>(nbtOff + (<usize>u << 2)), k, load<f32>(SCALE_T + (<usize>t << 2)));
+          if (g < 0) { aborted = true; g = 0; }
+          const q = gridf + (<usize>g << 4), ql = qk + (<usize>j << 2);
+          store<f32>(ql, load<f32>(q));
+          store<f32>(ql, load<f32>(q, 4), 16);
+          store<f32>(ql, load<f32>(q, 8), 32);
+          store<f32>(ql, load<f32>(q, 12), 48);
+        }
+        store<i32>(GI_T + (<usize>(8 * t + k) << 2), g);
+        store<bool>(ON_T + <usize>(8 * t + k), on);
+      }
     }
   }
   for (let b = 0; b < nbatches; ++b) {
