@@ -22,9 +22,12 @@
 // in C; C's MAX(a, b) is `a > b ? a : b` (it drops a NaN a).
 // Two searches write the same bytes: the scalar one (search_scale, refit_off_grid,
 // iq3_find_best_neighbour: the reference, selected by set_scalar_kernels(1)) and the default vector
-// one below it (one v128 per 4-group, 4 neighbours per v128, 4 trial scales per v128 in the sums).
-// Profile: the neighbour searches dominate (iq3_xxs: ~56 neighbour distances per value, ~73% of the
-// groups of a trial off the grid on weight-like data); then the per-trial sums.
+// one below it (4 trials per v128 for the levels, the sums and the neighbour search of a word that
+// 4 trials share; 4 neighbours per v128 for the other neighbour searches).
+// Profile (weight-like rows): per group and trial, one map lookup, and a neighbour search when the
+// word is off the grid (iq3_xxs ~70% of them, lists of 2.8 chunks of 4 neighbours on average;
+// iq3_s ~50%, 3.4 chunks); in 3 of 4 batches of 4 consecutive trials a group's 4 words are the same.
+// The neighbour searches dominate.
 
 import { nearest_int, store_f16 } from "./common";
 import { arena_alloc } from "./arena";
@@ -343,11 +346,12 @@ function refit_off_grid(scale: f32, onlyOffGrid: bool, grid: usize, map: usize, 
 
 
 // ---- the vector search: the same arithmetic as search_scale / refit_off_grid / iq3_find_best_neighbour
-// (their scalar references, selected by set_scalar_kernels(1)), with one v128 per 4-group. Each lane
-// computes one value's level exactly as the scalar code does; what combines lanes is integer (the
-// level word) or follows C's order (a neighbour's distance is summed lane 0 to 3 from 0). Instead of
-// levels it keeps per group the grid index (GI) and the levels as floats q = 2*l + 1 (QF); the sums
-// use w*x hoisted out of the trial loop (WX: C recomputes the same product in every trial).
+// (their scalar references, selected by set_scalar_kernels(1)). Each lane computes exactly what the
+// scalar code computes for one value, one trial or one neighbour; what combines lanes is integer
+// (level words, list positions) or follows C's order (a neighbour's distance is summed over the 4
+// values from 0, a trial's sums over the 32 values). Instead of levels it keeps per group the grid
+// index (GI) and the levels as floats q = 2*l + 1 (QF); the sums use w*x hoisted out of the trial
+// loop (WX: C recomputes the same product in every trial).
 
 const QF: usize = memory.data(32 << 2, 16);
 const GI: usize = memory.data(8 << 2, 16);
@@ -471,11 +475,10 @@ function best_neighbours_4t(nb: usize, gridf: usize, k: i32, s: v128): v128 {
 }
 
 /** The trials by batches of 4 (lane j of batch b: trial 4b + j; at most 31 trials, 8 batches): the
- *  inverse scales (ID_T) and scales (SCALE_T); per group its level words (WORD_T, v128 per group);
+ *  scales (SCALE_T); per group its level words (WORD_T, v128 per group);
  *  per value its level as a float (QF_TT, v128 per value: the sums' operands). Per trial: the
  *  groups' grid indices (GI_T) and on-grid flags (ON_T); the sums. */
 const MAX_BATCHES: i32 = 8;
-const ID_T: usize = memory.data(MAX_BATCHES << 4, 16);
 const SCALE_T: usize = memory.data(MAX_BATCHES << 4, 16);
 const WORD_T: usize = memory.data(MAX_BATCHES * (8 << 4), 16);
 const QF_TT: usize = memory.data(MAX_BATCHES * (32 << 4), 16);
@@ -488,8 +491,9 @@ const SUMQ2_T: usize = memory.data(MAX_BATCHES << 4, 16);
  * search_scale, vector version, in three passes: the levels of every trial (4 trials per v128, one
  * lane per trial, each the scalar arithmetic for its own id), with their words and float levels;
  * then per group and trial the map lookup, and the neighbour search where the word is off the grid
- * (its grid point's levels replace the trial's lane); then the sums of 4 trials at a time (one lane
- * per trial, each summing its 32 terms in C's order), and C's sequential choice of the best trial.
+ * (its grid point's levels replace the trial's lane): one search for the batch when its trials
+ * share the word, else one per trial; then the sums of 4 trials at a time (one lane per trial, each
+ * summing its 32 terms in C's order), and C's sequential choice of the best trial.
  * Leaves the best trial in GI / QF / ON_GRID (grid point 0, levels 0, when none is accepted: C's L
  * cleared to zero).
  */
@@ -500,7 +504,6 @@ function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbour
   for (let b = 0; b < nbatches; ++b) {
     const is = f32x4.convert_i32x4_s(i32x4.add(i32x4.splat(4 * b - ntry), i32x4(0, 1, 2, 3)));
     const id = f32x4.div(f32x4.add(f32x4.splat(KMAXQ_2M1), f32x4.mul(is, f32x4.splat(<f32>0.2))), f32x4.splat(max));
-    v128.store(ID_T + (<usize>b << 4), id);
     v128.store(SCALE_T + (<usize>b << 4), f32x4.div(f32x4.splat(<f32>1), id));
     const qt = QF_TT + (<usize>b << 9);
     for (let k = 0; k < 8; ++k) {
