@@ -369,6 +369,20 @@ const WX: usize = memory.data(32 << 2, 16);
 // @ts-ignore: decorator
 @inline function __q_f32x4(l: v128): v128 { return f32x4.convert_i32x4_s(i32x4.add(i32x4.shl(l, 1), i32x4.splat(1))); }
 
+/** One term of a neighbour distance, per lane: C's `diff = scale*q - x; d2 += w*diff*diff`. */
+// @ts-ignore: decorator
+@inline function __add_wdiff2(d2: v128, s: v128, q: v128, x: v128, w: v128): v128 {
+  const diff = f32x4.sub(f32x4.mul(s, q), x);
+  return f32x4.add(d2, f32x4.mul(f32x4.mul(w, diff), diff));
+}
+
+/** A neighbour's distance per lane, its 4 terms (levels q0..q3) summed from 0 in C's order. */
+// @ts-ignore: decorator
+@inline function __dist2_f32x4(s: v128, q0: v128, q1: v128, q2: v128, q3: v128, x0: v128, x1: v128, x2: v128, x3: v128, w0: v128, w1: v128, w2: v128, w3: v128): v128 {
+  const d2 = __add_wdiff2(__add_wdiff2(f32x4.splat(0), s, q0, x0, w0), s, q1, x1, w1);
+  return __add_wdiff2(__add_wdiff2(d2, s, q2, x2, w2), s, q3, x3, w3);
+}
+
 /**
  * iq3_find_best_neighbour for group k with one lane per neighbour, 4 at a time: lane j of chunk c
  * sums w_i*(scale*q_i - x_i)² over i = 0..3 from 0, as C does for neighbour 4c + j. C keeps the first
@@ -388,14 +402,7 @@ function best_neighbour_v(nb: usize, nbt: usize, k: i32, scale: f32): i32 {
   let pos = i32x4(0, 1, 2, 3);
   for (let j = 0; j < num; j += 4) {
     const p = nbt + (<usize>j << 4);
-    const diff0 = f32x4.sub(f32x4.mul(s, v128.load(p)), x0);
-    let d2 = f32x4.add(f32x4.splat(0), f32x4.mul(f32x4.mul(w0, diff0), diff0));
-    const diff1 = f32x4.sub(f32x4.mul(s, v128.load(p, 16)), x1);
-    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w1, diff1), diff1));
-    const diff2 = f32x4.sub(f32x4.mul(s, v128.load(p, 32)), x2);
-    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w2, diff2), diff2));
-    const diff3 = f32x4.sub(f32x4.mul(s, v128.load(p, 48)), x3);
-    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w3, diff3), diff3));
+    const d2 = __dist2_f32x4(s, v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48), x0, x1, x2, x3, w0, w1, w2, w3);
     const lt = f32x4.lt(d2, best);
     best = v128.bitselect(d2, best, lt);
     at = v128.bitselect(pos, at, lt);
@@ -426,14 +433,7 @@ function best_neighbours_4t(nb: usize, gridf: usize, k: i32, s: v128): v128 {
   for (let j = 1; j <= num; ++j) {
     const g = <i32>load<u16>(nb + (<usize>j << 1));
     const q = gridf + (<usize>g << 4);
-    const diff0 = f32x4.sub(f32x4.mul(s, v128.load32_splat(q)), x0);
-    let d2 = f32x4.add(f32x4.splat(0), f32x4.mul(f32x4.mul(w0, diff0), diff0));
-    const diff1 = f32x4.sub(f32x4.mul(s, v128.load32_splat(q, 4)), x1);
-    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w1, diff1), diff1));
-    const diff2 = f32x4.sub(f32x4.mul(s, v128.load32_splat(q, 8)), x2);
-    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w2, diff2), diff2));
-    const diff3 = f32x4.sub(f32x4.mul(s, v128.load32_splat(q, 12)), x3);
-    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w3, diff3), diff3));
+    const d2 = __dist2_f32x4(s, v128.load32_splat(q), v128.load32_splat(q, 4), v128.load32_splat(q, 8), v128.load32_splat(q, 12), x0, x1, x2, x3, w0, w1, w2, w3);
     const lt = f32x4.lt(d2, best);
     best = v128.bitselect(d2, best, lt);
     gi = v128.bitselect(i32x4.splat(g), gi, lt);
