@@ -482,8 +482,8 @@ const MAX_BATCHES: i32 = 8;
 const SCALE_T: usize = memory.data(MAX_BATCHES << 4, 16);
 const WORD_T: usize = memory.data(MAX_BATCHES * (8 << 4), 16);
 const QF_TT: usize = memory.data(MAX_BATCHES * (32 << 4), 16);
-const GI_T: usize = memory.data(MAX_BATCHES * 4 * (8 << 2), 16);
-const ON_T: usize = memory.data(MAX_BATCHES * 4 * 8, 16);
+const GI_T: usize = memory.data(8 * MAX_BATCHES * (4 << 2), 16);
+const ON_T: usize = memory.data(8 * MAX_BATCHES * (4 << 2), 16);
 const SUMQX_T: usize = memory.data(MAX_BATCHES << 4, 16);
 const SUMQ2_T: usize = memory.data(MAX_BATCHES << 4, 16);
 
@@ -521,41 +521,37 @@ function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbour
   }
   for (let k = 0; k < 8; ++k) {
     for (let b = 0; b < nbatches; ++b) {
-      const nv = min(4, ntrials - 4 * b);
       const words = v128.load(WORD_T + (<usize>b << 7) + (<usize>k << 4));
-      const u0 = i32x4.extract_lane(words, 0);
-      const g0 = load<i32>(map + (<usize>u0 << 2));
-      const valid = i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(nv));
+      const u0 = i32x4.extract_lane(words, 0), u1 = i32x4.extract_lane(words, 1), u2 = i32x4.extract_lane(words, 2), u3 = i32x4.extract_lane(words, 3);
+      const gv = i32x4(load<i32>(map + (<usize>u0 << 2)), load<i32>(map + (<usize>u1 << 2)), load<i32>(map + (<usize>u2 << 2)), load<i32>(map + (<usize>u3 << 2)));
+      const gt = GI_T + (<usize>(32 * k + 4 * b) << 2);
+      v128.store(gt, gv);
+      v128.store(ON_T + (<usize>(32 * k + 4 * b) << 2), i32x4.ge_s(gv, i32x4.splat(0)));
+      const valid = (1 << min(4, ntrials - 4 * b)) - 1; // lane bits of the batch's trials
+      const off = i32x4.bitmask(gv) & valid;
+      if (off == 0) continue;
       const qk = QF_TT + (<usize>b << 9) + (<usize>k << 6);
-      if (g0 < 0 && !v128.any_true(v128.andnot(valid, i32x4.eq(words, i32x4.splat(u0))))) {
+      if (off == valid && (i32x4.bitmask(i32x4.eq(words, i32x4.splat(u0))) & valid) == valid) {
         // one off-grid word for the batch's trials: one search, a lane per trial
-        let gv = best_neighbours_4t(neighbours + (<usize>(-g0 - 1) << 1), gridf, k, v128.load(SCALE_T + (<usize>b << 4)));
-        if (v128.any_true(v128.and(valid, i32x4.lt_s(gv, i32x4.splat(0))))) aborted = true;
-        gv = i32x4.max_s(gv, i32x4.splat(0));
-        const g1 = i32x4.extract_lane(gv, 0), g2 = i32x4.extract_lane(gv, 1), g3 = i32x4.extract_lane(gv, 2), g4 = i32x4.extract_lane(gv, 3);
-        __transpose4_store(v128.load(gridf + (<usize>g1 << 4)), v128.load(gridf + (<usize>g2 << 4)), v128.load(gridf + (<usize>g3 << 4)), v128.load(gridf + (<usize>g4 << 4)), qk);
-        const gt = GI_T + (<usize>(32 * b + k) << 2);
-        store<i32>(gt, g1); store<i32>(gt, g2, 32); store<i32>(gt, g3, 64); store<i32>(gt, g4, 96);
-        const ot = ON_T + <usize>(32 * b + k);
-        store<bool>(ot, false); store<bool>(ot, false, 8); store<bool>(ot, false, 16); store<bool>(ot, false, 24);
+        let g = best_neighbours_4t(neighbours + (<usize>(-i32x4.extract_lane(gv, 0) - 1) << 1), gridf, k, v128.load(SCALE_T + (<usize>b << 4)));
+        if ((i32x4.bitmask(g) & valid) != 0) aborted = true;
+        g = i32x4.max_s(g, i32x4.splat(0));
+        v128.store(gt, g);
+        __transpose4_store(v128.load(gridf + (<usize>i32x4.extract_lane(g, 0) << 4)), v128.load(gridf + (<usize>i32x4.extract_lane(g, 1) << 4)),
+          v128.load(gridf + (<usize>i32x4.extract_lane(g, 2) << 4)), v128.load(gridf + (<usize>i32x4.extract_lane(g, 3) << 4)), qk);
         continue;
       }
-      for (let j = 0; j < nv; ++j) {
-        const t = 4 * b + j;
+      for (let m = off; m != 0; m &= m - 1) {
+        const j = ctz(m);
         const u = load<i32>(WORD_T + (<usize>b << 7) + (<usize>k << 4) + (<usize>j << 2));
-        let g = load<i32>(map + (<usize>u << 2));
-        const on = g >= 0;
-        if (!on) {
-          g = best_neighbour_v(neighbours + (<usize>(-g - 1) << 1), nbt + <usize>load<i32>(nbtOff + (<usize>u << 2)), k, load<f32>(SCALE_T + (<usize>t << 2)));
-          if (g < 0) { aborted = true; g = 0; }
-          const q = gridf + (<usize>g << 4), ql = qk + (<usize>j << 2);
-          store<f32>(ql, load<f32>(q));
-          store<f32>(ql, load<f32>(q, 4), 16);
-          store<f32>(ql, load<f32>(q, 8), 32);
-          store<f32>(ql, load<f32>(q, 12), 48);
-        }
-        store<i32>(GI_T + (<usize>(8 * t + k) << 2), g);
-        store<bool>(ON_T + <usize>(8 * t + k), on);
+        let g = best_neighbour_v(neighbours + (<usize>(-load<i32>(gt + (<usize>j << 2)) - 1) << 1), nbt + <usize>load<i32>(nbtOff + (<usize>u << 2)), k, load<f32>(SCALE_T + (<usize>(4 * b + j) << 2)));
+        if (g < 0) { aborted = true; g = 0; }
+        store<i32>(gt + (<usize>j << 2), g);
+        const q = gridf + (<usize>g << 4), ql = qk + (<usize>j << 2);
+        store<f32>(ql, load<f32>(q));
+        store<f32>(ql, load<f32>(q, 4), 16);
+        store<f32>(ql, load<f32>(q, 8), 32);
+        store<f32>(ql, load<f32>(q, 12), 48);
       }
     }
   }
@@ -582,8 +578,10 @@ function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbour
     }
   }
   if (bestTrial >= 0) {
-    memory.copy(GI, GI_T + (<usize>bestTrial << 5), 8 << 2);
-    memory.copy(ON_GRID, ON_T + (<usize>(8 * bestTrial)), 8);
+    for (let k = 0; k < 8; ++k) {
+      store<i32>(GI + (<usize>k << 2), load<i32>(GI_T + (<usize>(32 * k + bestTrial) << 2)));
+      store<bool>(ON_GRID + k, load<i32>(ON_T + (<usize>(32 * k + bestTrial) << 2)) != 0);
+    }
   } else {
     memory.fill(GI, 0, 8 << 2);
   }
