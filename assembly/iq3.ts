@@ -404,7 +404,7 @@ function best_neighbour_v(nb: usize, nbt: usize, k: i32, scale: f32): i32 {
     const p = nbt + (<usize>j << 4);
     const d2 = __dist2_f32x4(s, v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48), x0, x1, x2, x3, w0, w1, w2, w3);
     const lt = f32x4.lt(d2, best);
-    best = v128.bitselect(d2, best, lt);
+    best = f32x4.pmin(best, d2); // d2 < best ? d2 : best
     at = v128.bitselect(pos, at, lt);
     pos = i32x4.add(pos, i32x4.splat(4));
   }
@@ -435,7 +435,7 @@ function best_neighbours_4t(nb: usize, gridf: usize, k: i32, s: v128): v128 {
     const q = gridf + (<usize>g << 4);
     const d2 = __dist2_f32x4(s, v128.load32_splat(q), v128.load32_splat(q, 4), v128.load32_splat(q, 8), v128.load32_splat(q, 12), x0, x1, x2, x3, w0, w1, w2, w3);
     const lt = f32x4.lt(d2, best);
-    best = v128.bitselect(d2, best, lt);
+    best = f32x4.pmin(best, d2); // d2 < best ? d2 : best
     gi = v128.bitselect(i32x4.splat(g), gi, lt);
   }
   return gi;
