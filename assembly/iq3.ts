@@ -474,10 +474,11 @@ function best_neighbours_4t(nb: usize, gridf: usize, k: i32, s: v128): v128 {
   return sumqx;
 }
 
-/** The trials by batches of 4 (lane j of batch b: trial 4b + j; at most 31 trials, 8 batches): the
- *  scales (SCALE_T); per group its level words (WORD_T, v128 per group);
- *  per value its level as a float (QF_TT, v128 per value: the sums' operands). Per trial: the
- *  groups' grid indices (GI_T) and on-grid flags (ON_T); the sums. */
+/** The trials by batches of 4 (lane j of batch b: trial 4b + j; at most 31 trials, 8 batches; the
+ *  lanes past the last trial are computed and never read): the scales (SCALE_T); per group its
+ *  level words (WORD_T, v128 per group); per value its level as a float (QF_TT, v128 per value: the
+ *  sums' operands); per group and trial (32 trials a group) its grid index (GI_T) and whether its
+ *  word is on the grid (ON_T, all ones or zero); per trial the sums. */
 const MAX_BATCHES: i32 = 8;
 const SCALE_T: usize = memory.data(MAX_BATCHES << 4, 16);
 const WORD_T: usize = memory.data(MAX_BATCHES * (8 << 4), 16);
@@ -487,20 +488,9 @@ const ON_T: usize = memory.data(8 * MAX_BATCHES * (4 << 2), 16);
 const SUMQX_T: usize = memory.data(MAX_BATCHES << 4, 16);
 const SUMQ2_T: usize = memory.data(MAX_BATCHES << 4, 16);
 
-/**
- * search_scale, vector version, in three passes: the levels of every trial (4 trials per v128, one
- * lane per trial, each the scalar arithmetic for its own id), with their words and float levels;
- * then per group and trial the map lookup, and the neighbour search where the word is off the grid
- * (its grid point's levels replace the trial's lane): one search for the batch when its trials
- * share the word, else one per trial; then the sums of 4 trials at a time (one lane per trial, each
- * summing its 32 terms in C's order), and C's sequential choice of the best trial.
- * Leaves the best trial in GI / QF / ON_GRID (grid point 0, levels 0, when none is accepted: C's L
- * cleared to zero).
- */
-function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): f32 {
-  for (let i = 0; i < 32; ++i) set_f32(WX, i, f32_at(WEIGHT, i) * f32_at(XVAL, i));
-  const ntrials = 2 * ntry + 1;
-  const nbatches = (ntrials + 3) >> 2;
+/** Pass 1: every trial's inverse scale id = (15 + 0.2·is)/max and scale 1/id (C's f32 ops, a lane
+ *  per trial), and the levels of every value for it, with the groups' words. */
+function trial_levels(max: f32, ntry: i32, nbatches: i32): void {
   for (let b = 0; b < nbatches; ++b) {
     const is = f32x4.convert_i32x4_s(i32x4.add(i32x4.splat(4 * b - ntry), i32x4(0, 1, 2, 3)));
     const id = f32x4.div(f32x4.add(f32x4.splat(KMAXQ_2M1), f32x4.mul(is, f32x4.splat(<f32>0.2))), f32x4.splat(max));
@@ -519,6 +509,12 @@ function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbour
       v128.store(WORD_T + (<usize>b << 7) + (<usize>k << 4), v128.or(v128.or(l0, i32x4.shl(l1, 3)), v128.or(i32x4.shl(l2, 6), i32x4.shl(l3, 9))));
     }
   }
+}
+
+/** Pass 2: per group and batch, the 4 map lookups; where a word is off the grid, the neighbour
+ *  search (one for the batch when all its trials have that word, else one per trial), whose grid
+ *  point replaces the trial's index and levels. Sets `aborted` when a search fails. */
+function snap_trials(ntrials: i32, nbatches: i32, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): void {
   for (let k = 0; k < 8; ++k) {
     for (let b = 0; b < nbatches; ++b) {
       const words = v128.load(WORD_T + (<usize>b << 7) + (<usize>k << 4));
@@ -532,7 +528,6 @@ function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbour
       if (off == 0) continue;
       const qk = QF_TT + (<usize>b << 9) + (<usize>k << 6);
       if (off == valid && (i32x4.bitmask(i32x4.eq(words, i32x4.splat(u0))) & valid) == valid) {
-        // one off-grid word for the batch's trials: one search, a lane per trial
         let g = best_neighbours_4t(neighbours + (<usize>(-i32x4.extract_lane(gv, 0) - 1) << 1), gridf, k, v128.load(SCALE_T + (<usize>b << 4)));
         if ((i32x4.bitmask(g) & valid) != 0) aborted = true;
         g = i32x4.max_s(g, i32x4.splat(0));
@@ -555,6 +550,11 @@ function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbour
       }
     }
   }
+}
+
+/** Pass 3: Σ (w*x)*q and Σ (w*q)*q of every trial, a lane per trial, each over its 32 values in order. */
+function trial_sums(nbatches: i32): void {
+  for (let i = 0; i < 32; ++i) set_f32(WX, i, f32_at(WEIGHT, i) * f32_at(XVAL, i));
   for (let b = 0; b < nbatches; ++b) {
     const qt = QF_TT + (<usize>b << 9);
     let sqx = f32x4.splat(0), sq2 = f32x4.splat(0);
@@ -566,6 +566,20 @@ function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbour
     v128.store(SUMQX_T + (<usize>b << 4), sqx);
     v128.store(SUMQ2_T + (<usize>b << 4), sq2);
   }
+}
+
+/**
+ * search_scale, vector version: the three passes above, then C's sequential choice of the best
+ * trial. Leaves the best trial in GI / ON_GRID and its groups' levels in QF (an on-grid word's
+ * levels are its grid point's; when no trial is accepted, grid point 0, levels 0 in both grids:
+ * C's L cleared to zero).
+ */
+function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): f32 {
+  const ntrials = 2 * ntry + 1;
+  const nbatches = (ntrials + 3) >> 2;
+  trial_levels(max, ntry, nbatches);
+  snap_trials(ntrials, nbatches, gridf, map, neighbours, nbt, nbtOff);
+  trial_sums(nbatches);
   let best: f32 = 0;
   let scale: f32 = max / KMAXQ_2M1;
   let bestTrial = -1;
