@@ -22,9 +22,12 @@
 // in C; C's MAX(a, b) is `a > b ? a : b` (it drops a NaN a).
 // Two searches write the same bytes: the scalar one (search_scale, refit_off_grid,
 // iq3_find_best_neighbour: the reference, selected by set_scalar_kernels(1)) and the default vector
-// one below it (one v128 per 4-group, 4 neighbours per v128, 4 trial scales per v128 in the sums).
-// Profile: the neighbour searches dominate (iq3_xxs: ~56 neighbour distances per value, ~73% of the
-// groups of a trial off the grid on weight-like data); then the per-trial sums.
+// one below it (4 trials per v128 for the levels, the sums and the neighbour search of a word that
+// 4 trials share; 4 neighbours per v128 for the other neighbour searches).
+// Profile (weight-like rows): per group and trial, one map lookup, and a neighbour search when the
+// word is off the grid (iq3_xxs ~70% of them, lists of 2.8 chunks of 4 neighbours on average;
+// iq3_s ~50%, 3.4 chunks); in 3 of 4 batches of 4 consecutive trials a group's 4 words are the same.
+// The neighbour searches dominate.
 
 import { nearest_int, store_f16 } from "./common";
 import { arena_alloc } from "./arena";
@@ -32,7 +35,7 @@ import { KMAP_SIZE, NEIGHBOUR_SLOTS_256, NEIGHBOUR_SLOTS_512, NBT_CHUNKS_256, NB
 import { imin, imax } from "./search";
 import { IQ3XXS_GRID, IQ3S_GRID } from "./grids_iq3";
 import { llama_aborts } from "./rows";
-import { use_scalar, __transpose4_store, __levels_f32x4 } from "./simd";
+import { use_scalar, F32_INF, __levels_f32x4, __levels_idv_f32x4, __transpose4_store } from "./simd";
 
 const QK_K: i32 = 256;
 /** kMaxQ: 8 levels (3 bits) per value, q = 2*l + 1 */
@@ -127,6 +130,10 @@ function build_nbt(map: usize, neighbours: usize, gridf: usize, nbt: usize, nbtO
     const nb = neighbours + (<usize>(-m - 1) << 1);
     const n = <i32>load<u16>(nb);
     store<i32>(nbtOff + (<usize>u << 2), c << 6);
+    for (let j = n & ~3; j < ((n + 3) & ~3); ++j) {
+      const chunk = nbt + (<usize>(c + (j >> 2)) << 6);
+      for (let i = 0; i < 4; ++i) store<f32>(chunk + (<usize>i << 4) + (<usize>(j & 3) << 2), F32_INF);
+    }
     for (let j = 0; j < n; ++j) {
       const g = <usize>load<u16>(nb + (<usize>(j + 1) << 1));
       const chunk = nbt + (<usize>(c + (j >> 2)) << 6);
@@ -339,11 +346,12 @@ function refit_off_grid(scale: f32, onlyOffGrid: bool, grid: usize, map: usize, 
 
 
 // ---- the vector search: the same arithmetic as search_scale / refit_off_grid / iq3_find_best_neighbour
-// (their scalar references, selected by set_scalar_kernels(1)), with one v128 per 4-group. Each lane
-// computes one value's level exactly as the scalar code does; what combines lanes is integer (the
-// level word) or follows C's order (a neighbour's distance is summed lane 0 to 3 from 0). Instead of
-// levels it keeps per group the grid index (GI) and the levels as floats q = 2*l + 1 (QF); the sums
-// use w*x hoisted out of the trial loop (WX: C recomputes the same product in every trial).
+// (their scalar references, selected by set_scalar_kernels(1)). Each lane computes exactly what the
+// scalar code computes for one value, one trial or one neighbour; what combines lanes is integer
+// (level words, list positions) or follows C's order (a neighbour's distance is summed over the 4
+// values from 0, a trial's sums over the 32 values). Instead of levels it keeps per group the grid
+// index (GI) and the levels as floats q = 2*l + 1 (QF); the sums use w*x hoisted out of the trial
+// loop (WX: C recomputes the same product in every trial).
 
 const QF: usize = memory.data(32 << 2, 16);
 const GI: usize = memory.data(8 << 2, 16);
@@ -357,15 +365,22 @@ const WX: usize = memory.data(32 << 2, 16);
   return i32x4.extract_lane(m, 0) + i32x4.extract_lane(m, 1) + i32x4.extract_lane(m, 2) + i32x4.extract_lane(m, 3);
 }
 
-/** XVAL and WAUX with each value in all 4 lanes (v128 i = value i), for the neighbour searches */
-const XS: usize = memory.data(32 << 4, 16);
-const WS: usize = memory.data(32 << 4, 16);
+/** The levels l as floats q = 2*l + 1. */
+// @ts-ignore: decorator
+@inline function __q_f32x4(l: v128): v128 { return f32x4.convert_i32x4_s(i32x4.add(i32x4.shl(l, 1), i32x4.splat(1))); }
 
-function splat_values(): void {
-  for (let i = 0; i < 32; ++i) {
-    v128.store(XS + (<usize>i << 4), f32x4.splat(f32_at(XVAL, i)));
-    v128.store(WS + (<usize>i << 4), f32x4.splat(f32_at(WAUX, i)));
-  }
+/** One term of a neighbour distance, per lane: C's `diff = scale*q - x; d2 += w*diff*diff`. */
+// @ts-ignore: decorator
+@inline function __add_wdiff2(d2: v128, s: v128, q: v128, x: v128, w: v128): v128 {
+  const diff = f32x4.sub(f32x4.mul(s, q), x);
+  return f32x4.add(d2, f32x4.mul(f32x4.mul(w, diff), diff));
+}
+
+/** A neighbour's distance per lane, its 4 terms (levels q0..q3) summed from 0 in C's order. */
+// @ts-ignore: decorator
+@inline function __dist2_f32x4(s: v128, q0: v128, q1: v128, q2: v128, q3: v128, x0: v128, x1: v128, x2: v128, x3: v128, w0: v128, w1: v128, w2: v128, w3: v128): v128 {
+  const d2 = __add_wdiff2(__add_wdiff2(f32x4.splat(0), s, q0, x0, w0), s, q1, x1, w1);
+  return __add_wdiff2(__add_wdiff2(d2, s, q2, x2, w2), s, q3, x3, w3);
 }
 
 /**
@@ -379,32 +394,51 @@ function splat_values(): void {
 function best_neighbour_v(nb: usize, nbt: usize, k: i32, scale: f32): i32 {
   const num = <i32>load<u16>(nb);
   const s = f32x4.splat(scale);
-  const xs = XS + (<usize>k << 6), ws = WS + (<usize>k << 6);
-  const x0 = v128.load(xs), x1 = v128.load(xs, 16), x2 = v128.load(xs, 32), x3 = v128.load(xs, 48);
-  const w0 = v128.load(ws), w1 = v128.load(ws, 16), w2 = v128.load(ws, 32), w3 = v128.load(ws, 48);
+  const xs = XVAL + (<usize>k << 4), ws = WAUX + (<usize>k << 4);
+  const x0 = v128.load32_splat(xs), x1 = v128.load32_splat(xs, 4), x2 = v128.load32_splat(xs, 8), x3 = v128.load32_splat(xs, 12);
+  const w0 = v128.load32_splat(ws), w1 = v128.load32_splat(ws, 4), w2 = v128.load32_splat(ws, 8), w3 = v128.load32_splat(ws, 12);
   let best = f32x4.splat(FLT_MAX);
   let at = i32x4.splat(0);
   let pos = i32x4(0, 1, 2, 3);
   for (let j = 0; j < num; j += 4) {
     const p = nbt + (<usize>j << 4);
-    const diff0 = f32x4.sub(f32x4.mul(s, v128.load(p)), x0);
-    let d2 = f32x4.add(f32x4.splat(0), f32x4.mul(f32x4.mul(w0, diff0), diff0));
-    const diff1 = f32x4.sub(f32x4.mul(s, v128.load(p, 16)), x1);
-    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w1, diff1), diff1));
-    const diff2 = f32x4.sub(f32x4.mul(s, v128.load(p, 32)), x2);
-    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w2, diff2), diff2));
-    const diff3 = f32x4.sub(f32x4.mul(s, v128.load(p, 48)), x3);
-    d2 = f32x4.add(d2, f32x4.mul(f32x4.mul(w3, diff3), diff3));
-    const lt = v128.and(f32x4.lt(d2, best), i32x4.lt_s(pos, i32x4.splat(num)));
-    best = v128.bitselect(d2, best, lt);
+    const d2 = __dist2_f32x4(s, v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48), x0, x1, x2, x3, w0, w1, w2, w3);
+    const lt = f32x4.lt(d2, best);
+    best = f32x4.pmin(best, d2); // d2 < best ? d2 : best
     at = v128.bitselect(pos, at, lt);
     pos = i32x4.add(pos, i32x4.splat(4));
   }
-  const m = Mathf.min(Mathf.min(f32x4.extract_lane(best, 0), f32x4.extract_lane(best, 1)), Mathf.min(f32x4.extract_lane(best, 2), f32x4.extract_lane(best, 3)));
-  if (!(m < FLT_MAX)) return -1;
-  const first = v128.bitselect(at, i32x4.splat(i32.MAX_VALUE), f32x4.eq(best, f32x4.splat(m)));
-  const j = min(min(i32x4.extract_lane(first, 0), i32x4.extract_lane(first, 1)), min(i32x4.extract_lane(first, 2), i32x4.extract_lane(first, 3)));
+  let m = f32x4.pmin(best, v128.shuffle<f32>(best, best, 2, 3, 0, 1));
+  m = f32x4.pmin(m, v128.shuffle<f32>(m, m, 1, 0, 3, 2));
+  if (!(f32x4.extract_lane(m, 0) < FLT_MAX)) return -1;
+  let first = v128.bitselect(at, i32x4.splat(i32.MAX_VALUE), f32x4.eq(best, m));
+  first = i32x4.min_s(first, v128.shuffle<i32>(first, first, 2, 3, 0, 1));
+  const j = min(i32x4.extract_lane(first, 0), i32x4.extract_lane(first, 1));
   return <i32>load<u16>(nb + (<usize>(j + 1) << 1));
+}
+
+/**
+ * iq3_find_best_neighbour for group k in the 4 trials of a batch that share one off-grid word (list
+ * at nb), one lane per trial (scales s): each lane runs C's loop over the list (the distance summed
+ * over i = 0..3 from 0; the first one below the running best, from FLT_MAX, wins). Returns each
+ * lane's grid index, -1 where no distance is below FLT_MAX.
+ */
+function best_neighbours_4t(nb: usize, gridf: usize, k: i32, s: v128): v128 {
+  const num = <i32>load<u16>(nb);
+  const xs = XVAL + (<usize>k << 4), ws = WAUX + (<usize>k << 4);
+  const x0 = v128.load32_splat(xs), x1 = v128.load32_splat(xs, 4), x2 = v128.load32_splat(xs, 8), x3 = v128.load32_splat(xs, 12);
+  const w0 = v128.load32_splat(ws), w1 = v128.load32_splat(ws, 4), w2 = v128.load32_splat(ws, 8), w3 = v128.load32_splat(ws, 12);
+  let best = f32x4.splat(FLT_MAX);
+  let gi = i32x4.splat(-1);
+  for (let j = 1; j <= num; ++j) {
+    const g = <i32>load<u16>(nb + (<usize>j << 1));
+    const q = gridf + (<usize>g << 4);
+    const d2 = __dist2_f32x4(s, v128.load32_splat(q), v128.load32_splat(q, 4), v128.load32_splat(q, 8), v128.load32_splat(q, 12), x0, x1, x2, x3, w0, w1, w2, w3);
+    const lt = f32x4.lt(d2, best);
+    best = f32x4.pmin(best, d2); // d2 < best ? d2 : best
+    gi = v128.bitselect(i32x4.splat(g), gi, lt);
+  }
+  return gi;
 }
 
 /** Group k's grid point for inverse scale id (scale for the neighbour search): its index into GI
@@ -417,7 +451,7 @@ function best_neighbour_v(nb: usize, nbt: usize, k: i32, scale: f32): i32 {
   let g = load<i32>(map + (<usize>u << 2));
   if (g >= 0) {
     store<i32>(gi + (<usize>k << 2), g);
-    v128.store(qf + (<usize>k << 4), f32x4.convert_i32x4_s(i32x4.add(i32x4.shl(l, 1), i32x4.splat(1))));
+    v128.store(qf + (<usize>k << 4), __q_f32x4(l));
     return true;
   }
   g = best_neighbour_v(neighbours + (<usize>(-g - 1) << 1), nbt + <usize>load<i32>(nbtOff + (<usize>u << 2)), k, scale);
@@ -440,46 +474,112 @@ function best_neighbour_v(nb: usize, nbt: usize, k: i32, scale: f32): i32 {
   return sumqx;
 }
 
-/** Per trial (at most 31): its groups' levels as floats (QF layout), grid indices and on-grid flags;
- *  the levels again transposed by 4 trials (element i of trials 4t..4t+3 in one v128); the sums. */
-const MAX_TRIALS: i32 = 32;
-const QF_T: usize = memory.data(MAX_TRIALS * (32 << 2), 16);
-const GI_T: usize = memory.data(MAX_TRIALS * (8 << 2), 16);
-const ON_T: usize = memory.data(MAX_TRIALS * 8, 16);
-const QF_TT: usize = memory.data(MAX_TRIALS * (32 << 2), 16);
-const SUMQX_T: usize = memory.data(MAX_TRIALS << 2, 16);
-const SUMQ2_T: usize = memory.data(MAX_TRIALS << 2, 16);
+/** The trials by batches of 4 (lane j of batch b: trial 4b + j; at most 31 trials, 8 batches; the
+ *  lanes past the last trial are computed and never read): the scales (SCALE_T); per group its
+ *  level words (WORD_T, v128 per group); per value its level as a float (QF_TT, v128 per value: the
+ *  sums' operands); per group and trial (32 trials a group) its grid index (GI_T) and whether its
+ *  word is on the grid (ON_T, all ones or zero); per trial the sums. */
+const MAX_BATCHES: i32 = 8;
+const SCALE_T: usize = memory.data(MAX_BATCHES << 4, 16);
+const WORD_T: usize = memory.data(MAX_BATCHES * (8 << 4), 16);
+const QF_TT: usize = memory.data(MAX_BATCHES * (32 << 4), 16);
+const GI_T: usize = memory.data(8 * MAX_BATCHES * (4 << 2), 16);
+const ON_T: usize = memory.data(8 * MAX_BATCHES * (4 << 2), 16);
+const SUMQX_T: usize = memory.data(MAX_BATCHES << 4, 16);
+const SUMQ2_T: usize = memory.data(MAX_BATCHES << 4, 16);
 
-/**
- * search_scale, vector version: every trial's groups first, then the sums of 4 trials at a time
- * (one lane per trial, each summing its 32 terms in C's order), then C's sequential choice of the
- * best trial. Leaves the best trial in GI / QF / ON_GRID (grid point 0 when none is accepted: C's
- * L cleared to zero).
- */
-function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): f32 {
-  for (let i = 0; i < 32; ++i) set_f32(WX, i, f32_at(WEIGHT, i) * f32_at(XVAL, i));
-  const ntrials = 2 * ntry + 1;
-  for (let t = 0; t < ntrials; ++t) {
-    const id: f32 = (KMAXQ_2M1 + <f32>(t - ntry) * <f32>0.2) / max;
-    const this_scale: f32 = <f32>1 / id;
-    const qf = QF_T + (<usize>t << 7), gi = GI_T + (<usize>t << 5);
-    for (let k = 0; k < 8; ++k) store<bool>(ON_T + (<usize>(8 * t + k)), snap_group_v(k, id, this_scale, gridf, map, neighbours, nbt, nbtOff, gi, qf));
-  }
-  for (let t = 0; t < ntrials; t += 4) {
-    const q0 = QF_T + (<usize>t << 7), qt = QF_TT + (<usize>t << 7);
+/** Pass 1: every trial's inverse scale id = (15 + 0.2·is)/max and scale 1/id (C's f32 ops, a lane
+ *  per trial), and the levels of every value for it, with the groups' words. */
+function trial_levels(max: f32, ntry: i32, nbatches: i32): void {
+  for (let b = 0; b < nbatches; ++b) {
+    const is = f32x4.convert_i32x4_s(i32x4.add(i32x4.splat(4 * b - ntry), i32x4(0, 1, 2, 3)));
+    const id = f32x4.div(f32x4.add(f32x4.splat(KMAXQ_2M1), f32x4.mul(is, f32x4.splat(<f32>0.2))), f32x4.splat(max));
+    v128.store(SCALE_T + (<usize>b << 4), f32x4.div(f32x4.splat(<f32>1), id));
+    const qt = QF_TT + (<usize>b << 9);
     for (let k = 0; k < 8; ++k) {
-      const o = <usize>k << 4;
-      __transpose4_store(v128.load(q0 + o), v128.load(q0 + o, 128), v128.load(q0 + o, 256), v128.load(q0 + o, 384), qt + (o << 2));
+      const xk = XVAL + (<usize>k << 4), qk = qt + (<usize>k << 6);
+      const l0 = __levels_idv_f32x4(v128.load32_splat(xk), id, K_MAX_Q - 1);
+      const l1 = __levels_idv_f32x4(v128.load32_splat(xk, 4), id, K_MAX_Q - 1);
+      const l2 = __levels_idv_f32x4(v128.load32_splat(xk, 8), id, K_MAX_Q - 1);
+      const l3 = __levels_idv_f32x4(v128.load32_splat(xk, 12), id, K_MAX_Q - 1);
+      v128.store(qk, __q_f32x4(l0));
+      v128.store(qk, __q_f32x4(l1), 16);
+      v128.store(qk, __q_f32x4(l2), 32);
+      v128.store(qk, __q_f32x4(l3), 48);
+      v128.store(WORD_T + (<usize>b << 7) + (<usize>k << 4), v128.or(v128.or(l0, i32x4.shl(l1, 3)), v128.or(i32x4.shl(l2, 6), i32x4.shl(l3, 9))));
     }
+  }
+}
+
+/** Pass 2: per group and batch, the 4 map lookups; where a word is off the grid, the neighbour
+ *  search (one for the batch when all its trials have that word, else one per trial), whose grid
+ *  point replaces the trial's index and levels. Sets `aborted` when a search fails. */
+function snap_trials(ntrials: i32, nbatches: i32, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): void {
+  for (let k = 0; k < 8; ++k) {
+    for (let b = 0; b < nbatches; ++b) {
+      const words = v128.load(WORD_T + (<usize>b << 7) + (<usize>k << 4));
+      const u0 = i32x4.extract_lane(words, 0), u1 = i32x4.extract_lane(words, 1), u2 = i32x4.extract_lane(words, 2), u3 = i32x4.extract_lane(words, 3);
+      const gv = i32x4(load<i32>(map + (<usize>u0 << 2)), load<i32>(map + (<usize>u1 << 2)), load<i32>(map + (<usize>u2 << 2)), load<i32>(map + (<usize>u3 << 2)));
+      const gt = GI_T + (<usize>(32 * k + 4 * b) << 2);
+      v128.store(gt, gv);
+      v128.store(ON_T + (<usize>(32 * k + 4 * b) << 2), i32x4.ge_s(gv, i32x4.splat(0)));
+      const valid = (1 << min(4, ntrials - 4 * b)) - 1; // lane bits of the batch's trials
+      const off = i32x4.bitmask(gv) & valid;
+      if (off == 0) continue;
+      const qk = QF_TT + (<usize>b << 9) + (<usize>k << 6);
+      if (off == valid && (i32x4.bitmask(i32x4.eq(words, i32x4.splat(u0))) & valid) == valid) {
+        let g = best_neighbours_4t(neighbours + (<usize>(-i32x4.extract_lane(gv, 0) - 1) << 1), gridf, k, v128.load(SCALE_T + (<usize>b << 4)));
+        if ((i32x4.bitmask(g) & valid) != 0) aborted = true;
+        g = i32x4.max_s(g, i32x4.splat(0));
+        v128.store(gt, g);
+        __transpose4_store(v128.load(gridf + (<usize>i32x4.extract_lane(g, 0) << 4)), v128.load(gridf + (<usize>i32x4.extract_lane(g, 1) << 4)),
+          v128.load(gridf + (<usize>i32x4.extract_lane(g, 2) << 4)), v128.load(gridf + (<usize>i32x4.extract_lane(g, 3) << 4)), qk);
+        continue;
+      }
+      for (let m = off; m != 0; m &= m - 1) {
+        const j = ctz(m);
+        const u = load<i32>(WORD_T + (<usize>b << 7) + (<usize>k << 4) + (<usize>j << 2));
+        let g = best_neighbour_v(neighbours + (<usize>(-load<i32>(gt + (<usize>j << 2)) - 1) << 1), nbt + <usize>load<i32>(nbtOff + (<usize>u << 2)), k, load<f32>(SCALE_T + (<usize>(4 * b + j) << 2)));
+        if (g < 0) { aborted = true; g = 0; }
+        store<i32>(gt + (<usize>j << 2), g);
+        const q = gridf + (<usize>g << 4), ql = qk + (<usize>j << 2);
+        store<f32>(ql, load<f32>(q));
+        store<f32>(ql, load<f32>(q, 4), 16);
+        store<f32>(ql, load<f32>(q, 8), 32);
+        store<f32>(ql, load<f32>(q, 12), 48);
+      }
+    }
+  }
+}
+
+/** Pass 3: Σ (w*x)*q and Σ (w*q)*q of every trial, a lane per trial, each over its 32 values in order. */
+function trial_sums(nbatches: i32): void {
+  for (let i = 0; i < 32; ++i) set_f32(WX, i, f32_at(WEIGHT, i) * f32_at(XVAL, i));
+  for (let b = 0; b < nbatches; ++b) {
+    const qt = QF_TT + (<usize>b << 9);
     let sqx = f32x4.splat(0), sq2 = f32x4.splat(0);
     for (let i = 0; i < 32; ++i) {
       const q = v128.load(qt + (<usize>i << 4));
-      sqx = f32x4.add(sqx, f32x4.mul(f32x4.splat(f32_at(WX, i)), q));
-      sq2 = f32x4.add(sq2, f32x4.mul(f32x4.mul(f32x4.splat(f32_at(WEIGHT, i)), q), q));
+      sqx = f32x4.add(sqx, f32x4.mul(v128.load32_splat(WX + (<usize>i << 2)), q));
+      sq2 = f32x4.add(sq2, f32x4.mul(f32x4.mul(v128.load32_splat(WEIGHT + (<usize>i << 2)), q), q));
     }
-    v128.store(SUMQX_T + (<usize>t << 2), sqx);
-    v128.store(SUMQ2_T + (<usize>t << 2), sq2);
+    v128.store(SUMQX_T + (<usize>b << 4), sqx);
+    v128.store(SUMQ2_T + (<usize>b << 4), sq2);
   }
+}
+
+/**
+ * search_scale, vector version: the three passes above, then C's sequential choice of the best
+ * trial. Leaves the best trial in GI / ON_GRID and its groups' levels in QF (an on-grid word's
+ * levels are its grid point's; when no trial is accepted, grid point 0, levels 0 in both grids:
+ * C's L cleared to zero).
+ */
+function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): f32 {
+  const ntrials = 2 * ntry + 1;
+  const nbatches = (ntrials + 3) >> 2;
+  trial_levels(max, ntry, nbatches);
+  snap_trials(ntrials, nbatches, gridf, map, neighbours, nbt, nbtOff);
+  trial_sums(nbatches);
   let best: f32 = 0;
   let scale: f32 = max / KMAXQ_2M1;
   let bestTrial = -1;
@@ -492,13 +592,14 @@ function search_scale_v(max: f32, ntry: i32, gridf: usize, map: usize, neighbour
     }
   }
   if (bestTrial >= 0) {
-    memory.copy(QF, QF_T + (<usize>bestTrial << 7), 32 << 2);
-    memory.copy(GI, GI_T + (<usize>bestTrial << 5), 8 << 2);
-    memory.copy(ON_GRID, ON_T + (<usize>(8 * bestTrial)), 8);
+    for (let k = 0; k < 8; ++k) {
+      store<i32>(GI + (<usize>k << 2), load<i32>(GI_T + (<usize>(32 * k + bestTrial) << 2)));
+      store<bool>(ON_GRID + k, load<i32>(ON_T + (<usize>(32 * k + bestTrial) << 2)) != 0);
+    }
   } else {
     memory.fill(GI, 0, 8 << 2);
-    for (let k = 0; k < 8; ++k) v128.store(QF + (<usize>k << 4), f32x4.splat(<f32>1));
   }
+  for (let k = 0; k < 8; ++k) v128.store(QF + (<usize>k << 4), v128.load(gridf + (<usize>load<i32>(GI + (<usize>k << 2)) << 4)));
   return scale;
 }
 
@@ -526,7 +627,6 @@ function levels_from_gi(grid: usize, L: usize): void {
 function fit_sub_block(max: f32, ntry: i32, xxs: bool, grid: usize, gridf: usize, map: usize, neighbours: usize, nbt: usize, nbtOff: usize): f32 {
   memory.fill(ON_GRID, xxs ? 1 : 0, 8);
   const vec = !use_scalar();
-  if (vec) splat_values();
   let scale = vec ? search_scale_v(max, ntry, gridf, map, neighbours, nbt, nbtOff) : search_scale(max, ntry, grid, map, neighbours, L);
   let n_not_ongrid = 0;
   for (let k = 0; k < 8; ++k) if (!load<bool>(ON_GRID + k)) ++n_not_ongrid;

@@ -39,7 +39,13 @@ export const F32_INF: f32 = reinterpret<f32>(0x7F800000);
  *  scale id in the iq2/iq3 searches (q = 2l + 1). */
 // @ts-ignore: decorator
 @inline export function __levels_f32x4(x: v128, id: f32, top: i32): v128 {
-  const t = f32x4.mul(f32x4.splat(<f32>0.5), f32x4.sub(f32x4.mul(f32x4.splat(id), x), f32x4.splat(<f32>1)));
+  return __levels_idv_f32x4(x, f32x4.splat(id), top);
+}
+
+/** As __levels_f32x4 with one inverse scale per lane (id * x, as the scalar code multiplies). */
+// @ts-ignore: decorator
+@inline export function __levels_idv_f32x4(x: v128, id: v128, top: i32): v128 {
+  const t = f32x4.mul(f32x4.splat(<f32>0.5), f32x4.sub(f32x4.mul(id, x), f32x4.splat(<f32>1)));
   const l = i32x4.sub(v128.and(f32x4.add(t, f32x4.splat(MAGIC_F32)), i32x4.splat(0x007fffff)), i32x4.splat(0x00400000));
   return i32x4.max_s(i32x4.splat(0), i32x4.min_s(i32x4.splat(top), l));
 }

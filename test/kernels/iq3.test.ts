@@ -59,6 +59,19 @@ const pick = (rows: Float32Array, n: number, idx: number[]) => {
   return out;
 };
 
+/**
+ * A row on which llama.cpp aborts because of neighbour searches that the vector search runs one
+ * trial at a time: the group of huge values 0..3 (every neighbour distance overflows to inf) has a
+ * level word off the grid only in the trials where the word changes, and no 4 consecutive trials
+ * of a batch share such a word (so the batch search, one lane per trial, never sees it). The
+ * values were found by searching for rows that a build without that path's abort accepts.
+ */
+function perTrialAbortRow(ty: Iq3Type): Float32Array {
+  const row = new Float32Array(256).map((_, i) => 0.01 * Math.sin(0.7 * i));
+  row.set(ty.name === "iq3_xxs" ? [1e18, 0.45e18, 0.325e18] : [1e18, 0.6e18, 0]);
+  return row;
+}
+
 function iq3Suite(ty: Iq3Type): void {
   const golden: GoldenFile = JSON.parse(readFileSync(new URL(`../fixtures/golden/kernels-${ty.name}.json`, import.meta.url), "utf8"));
   const sets = goldenSets(ty);
@@ -85,6 +98,12 @@ function iq3Suite(ty: Iq3Type): void {
       rows[256 + 41] = 0.5;
       expect(() => oursF32(rows, 256)).toThrow(KernelAbort);
       try { oursF32(rows, 256); } catch (e) { expect((e as KernelAbort).row).toBe(1); }
+    });
+
+    it("refuses a row whose only failing neighbour searches run one trial at a time, as the scalar reference does", () => {
+      const row = perTrialAbortRow(ty);
+      expect(() => oursF32(row, 256)).toThrow(KernelAbort);
+      expect(() => quantizeRows(scalar, ty.id, bytesOf(row), SRC_F32, 256)).toThrow(KernelAbort);
     });
 
     it("ggml_validate_row_data checks only the fp16 d: every value of its high byte, random other bytes", () => {
@@ -163,6 +182,12 @@ function iq3Suite(ty: Iq3Type): void {
       }
       expect(checked).toBeGreaterThanOrEqual(4);
     }, 60_000);
+
+    it("llama.cpp aborts on the row whose only failing neighbour searches run one trial at a time (child process)", () => {
+      const res = quantizeRowsIsolated(ty.id, perTrialAbortRow(ty), 256);
+      expect([...res.aborts.keys()]).toEqual([0]);
+      expect(res.aborts.get(0)).toMatch(/SIGABRT: .*GGML_ASSERT\(grid_index >= 0\) failed/);
+    }, 30_000);
 
     for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
       it(`random rows from ${label}, every imatrix kind, ${2 * ROUNDS} seeds each`, () => {
