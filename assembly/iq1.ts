@@ -242,17 +242,22 @@ let best_score: f32 = 0;
 let best_scale: f32 = 0;
 let best_i1 = -1, best_i2 = -1, best_pick = 0;
 
+/** C's acceptance of a candidate: the new best scale and score, and where it was found. */
+// @ts-ignore: decorator
+@inline function accept(sumqx: f32, sumq2: f32, i1: i32, i2: i32, pick: i32): void {
+  best_scale = sumqx / sumq2;
+  best_score = best_scale * sumqx;
+  best_i1 = i1; best_i2 = i2; best_pick = pick;
+}
+
 /** One candidate of the split search: accepted when sumq2 > 0 and sumqx² > best_score·sumq2. */
 // @ts-ignore: decorator
 @inline function try_split(sumqx: f32, sumq2: f32, i1: i32, i2: i32, pick: i32): void {
-  if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
-    best_scale = sumqx / sumq2;
-    best_score = best_scale * sumqx;
-    best_i1 = i1; best_i2 = i2; best_pick = pick;
-  }
+  if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) accept(sumqx, sumq2, i1, i2, pick);
 }
 
-/** The split searches' vectors of sums, stored for the in-order pass over the lanes: vector v at 16v. */
+/** The split searches' vectors of sums for one v128 of splits, stored for the in-order pass: pattern
+ *  k's Σ w·q·x at 32k, its Σ w·q² at 32k + 16 (lane l: split i2 + l). */
 const LANES: usize = memory.data(8 * 16, 16);
 // @ts-ignore: decorator
 @inline function lane(v: i32, l: i32): f32 { return load<f32>(LANES + (<usize>(4 * v + l) << 2)); }
@@ -262,6 +267,90 @@ const LANES: usize = memory.data(8 * 16, 16);
 // @ts-ignore: decorator
 @inline function accepts4(sumqx: v128, sumq2: v128): v128 {
   return f32x4.gt(f32x4.mul(sumqx, sumqx), f32x4.mul(f32x4.splat(best_score), sumq2));
+}
+
+/** Lanes of pattern k (LANES) that try_split accepts at best_score: both of its tests, lane-wise. */
+// @ts-ignore: decorator
+@inline function passes4(k: i32, bs: v128): v128 {
+  const qx = v128.load(LANES + (<usize>k << 5)), q2 = v128.load(LANES + (<usize>k << 5) + 16);
+  return v128.and(f32x4.gt(q2, f32x4.splat(0)), f32x4.gt(f32x4.mul(qx, qx), f32x4.mul(bs, q2)));
+}
+
+/** Four lane masks (pattern k's, lane l) as bits in C's order of the candidates: bit 4l + k. */
+// @ts-ignore: decorator
+@inline function in_order_bits(m0: v128, m1: v128, m2: v128, m3: v128): i32 {
+  const m = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(m0, m1), i16x8.narrow_i32x4_s(m2, m3)); // byte 4k + l
+  return i8x16.bitmask(i8x16.shuffle(m, m, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+}
+
+/** The candidates of LANES (npat = 2 or 4 patterns) that try_split accepts at best_score, in C's order. */
+// @ts-ignore: decorator
+@inline function passing(npat: i32): i32 {
+  const bs = f32x4.splat(best_score), none = i32x4.splat(0);
+  return in_order_bits(passes4(0, bs), passes4(1, bs), npat > 2 ? passes4(2, bs) : none, npat > 2 ? passes4(3, bs) : none);
+}
+
+/** best_score as try_split would set it from pattern k's lanes (LANES): (Σqx / Σq2)·Σqx, or -inf where
+ *  the lane is out (past last) or Σq2 > 0 fails (never accepted). */
+// @ts-ignore: decorator
+@inline function scores4(k: i32, live: v128): v128 {
+  const qx = v128.load(LANES + (<usize>k << 5)), q2 = v128.load(LANES + (<usize>k << 5) + 16);
+  const s = f32x4.mul(f32x4.div(qx, q2), qx);
+  return v128.bitselect(s, f32x4.splat(-Infinity), v128.and(live, f32x4.gt(q2, f32x4.splat(0))));
+}
+
+/** The greatest of 16 floats without NaN, in every lane (x86 maxps: of -0 and +0 either). */
+// @ts-ignore: decorator
+@inline function hmax16(a: v128, b: v128, c: v128, d: v128): v128 {
+  const m = f32x4.pmax(f32x4.pmax(a, b), f32x4.pmax(c, d));
+  const m2 = f32x4.pmax(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
+  return f32x4.pmax(m2, i32x4.shuffle(m2, m2, 1, 0, 3, 2));
+}
+
+/**
+ * try_split on the candidates of LANES in C's order: splits (i1, i2 + l) for l = 0..last, each with
+ * its npat patterns (pattern k found as pick0 or pick1 or, for iq1_m, as k).
+ *
+ * C's chain of acceptances is skipped up to the last candidate it surely accepts, c: the first of
+ * the greatest score s = (Σqx / Σq2)·Σqx. Every best_score C can hold just before c is the one on
+ * entry or the score of an earlier candidate, all at most U = max(best_score, every score below s);
+ * c's test, Σqx² > b·Σq2, can only turn false as b grows (Σq2 > 0), so if it passes at U, C accepts c
+ * whatever happened before, and accepting overwrites all the state. From c on, C's tests run in
+ * order. A NaN score or a test failing at U (near ties) takes C's tests in order on every candidate.
+ */
+// @ts-ignore: decorator
+@inline function accept_in_order(npat: i32, i1: i32, i2: i32, last: i32, pick0: i32, pick1: i32): void {
+  const live = i32x4.le_s(i32x4(0, 1, 2, 3), i32x4.splat(last));
+  const ninf = f32x4.splat(-Infinity);
+  const s0 = scores4(0, live), s1 = scores4(1, live);
+  const s2 = npat > 2 ? scores4(2, live) : ninf, s3 = npat > 2 ? scores4(3, live) : ninf;
+  const nan = v128.or(v128.or(f32x4.ne(s0, s0), f32x4.ne(s1, s1)), v128.or(f32x4.ne(s2, s2), f32x4.ne(s3, s3)));
+  let bits = 0;
+  if (!v128.any_true(nan) && best_score == best_score) {
+    const ms = hmax16(s0, s1, s2, s3);
+    if (f32x4.extract_lane(ms, 0) == -Infinity) return; // no candidate with Σq2 > 0: C accepts none
+    const c = ctz(in_order_bits(f32x4.eq(s0, ms), f32x4.eq(s1, ms), f32x4.eq(s2, ms), f32x4.eq(s3, ms)));
+    let u = f32x4.extract_lane(hmax16(
+      v128.bitselect(s0, ninf, f32x4.lt(s0, ms)), v128.bitselect(s1, ninf, f32x4.lt(s1, ms)),
+      v128.bitselect(s2, ninf, f32x4.lt(s2, ms)), v128.bitselect(s3, ninf, f32x4.lt(s3, ms))), 0);
+    u = u > best_score ? u : best_score;
+    const l = c >> 2, k = c & 3;
+    const qx = lane(2 * k, l), q2 = lane(2 * k + 1, l);
+    if (qx * qx > u * q2) {
+      accept(qx, q2, i1, i2 + l, npat > 2 ? k : k == 0 ? pick0 : pick1);
+      bits = passing(npat) & ((1 << (4 * last + 4)) - 1) & ~((2 << c) - 1);
+      while (bits) {
+        const c2 = ctz(bits);
+        const l2 = c2 >> 2, k2 = c2 & 3;
+        accept(lane(2 * k2, l2), lane(2 * k2 + 1, l2), i1, i2 + l2, npat > 2 ? k2 : k2 == 0 ? pick0 : pick1);
+        bits = passing(npat) & ((1 << (4 * last + 4)) - 1) & ~((2 << c2) - 1);
+      }
+      return;
+    }
+  }
+  for (let l = 0; l <= last; ++l) {
+    for (let k = 0; k < npat; ++k) try_split(lane(2 * k, l), lane(2 * k + 1, l), i1, i2 + l, npat > 2 ? k : k == 0 ? pick0 : pick1);
+  }
 }
 
 /** iq1_s's split (i1, i2) with both shifts, in C's order (x_p, then x_m). */
@@ -307,16 +396,10 @@ function iq1s_split_search(n: i32, max: f32): void {
       const q2p = f32x4.add(f32x4.add(wap, f32x4.mul(f32x4.mul(wb, p1), p1)), f32x4.mul(f32x4.mul(wc, p2), p2));
       const qxm = f32x4.add(f32x4.add(am, f32x4.mul(b, m1)), f32x4.mul(c, m2));
       const q2m = f32x4.add(f32x4.add(wam, f32x4.mul(f32x4.mul(wb, m1), m1)), f32x4.mul(f32x4.mul(wc, m2), m2));
-      const hits = i32x4.bitmask(v128.or(accepts4(qxp, q2p), accepts4(qxm, q2m)));
-      if (!hits) continue;
-      // the splits before the first hit are rejected at this best_score: from there on, C's tests
-      // in C's order on the lanes' sums (the scalar ones, bit for bit)
+      if (!v128.any_true(v128.or(accepts4(qxp, q2p), accepts4(qxm, q2m)))) continue;
+      // C's tests in C's order on the lanes' sums (the scalar ones, bit for bit)
       v128.store(LANES, qxp); v128.store(LANES, q2p, 16); v128.store(LANES, qxm, 32); v128.store(LANES, q2m, 48);
-      const last = (n - i2 < 3 ? n - i2 : 3);
-      for (let l = ctz(hits); l <= last; ++l) {
-        try_split(lane(0, l), lane(1, l), i1, i2 + l, 1);
-        try_split(lane(2, l), lane(3, l), i1, i2 + l, -1);
-      }
+      accept_in_order(2, i1, i2, n - i2 < 3 ? n - i2 : 3, 1, -1);
     }
   }
 }
@@ -430,13 +513,16 @@ const SUMQ24: usize = memory.data(4 << 2, 16);
 @inline function xx_of(k: i32, g: i32): usize { return (g == 0 ? k < 2 : k % 2 == 0) ? X_P : X_M; }
 
 // Prefix sums per half of the sub-block (values 0..7 and 8..15 may take different shifts), over the
-// sorted order: PX[h][j] = Σ w·x and PW[h][j] = Σ w over the first j sorted values lying in half h.
-const PX: usize = memory.data(2 * 17 << 2, 16);
-const PW: usize = memory.data(2 * 17 << 2, 16);
+// sorted order: PX[h][j] = Σ w·x and PW[h][j] = Σ w over the first j sorted values lying in half h,
+// j = 0..16; each half padded with 3 NaNs, which the vector search's lanes past j = 16 read (their
+// sums are NaN, so they never look acceptable).
+const HALF: i32 = 20;
+const PX: usize = memory.data<f32>([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN], 16);
+const PW: usize = memory.data<f32>([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN], 16);
 // @ts-ignore: decorator
-@inline function px(h: i32, j: i32): f32 { return f(PX, 17 * h + j); }
+@inline function px(h: i32, j: i32): f32 { return f(PX, HALF * h + j); }
 // @ts-ignore: decorator
-@inline function pw(h: i32, j: i32): f32 { return f(PW, 17 * h + j); }
+@inline function pw(h: i32, j: i32): f32 { return f(PW, HALF * h + j); }
 
 /**
  * The four sign patterns' Σ (w·x_s[l])·x and Σ w·x_s[l]² for the split (i1, i2) of the 16 sorted
@@ -464,14 +550,14 @@ function iq1m_split_sums(i1: i32, i2: i32): void {
 
 /** PX/PW over the sorted values of xb (sort_values first). */
 function iq1m_prefix_sums(xb: usize): void {
-  setf(PX, 0, 0); setf(PX, 17, 0); setf(PW, 0, 0); setf(PW, 17, 0);
+  setf(PX, 0, 0); setf(PX, HALF, 0); setf(PW, 0, 0); setf(PW, HALF, 0);
   for (let j = 0; j < 16; ++j) {
     const i = pair_index(j);
     const h = i < 8 ? 0 : 1;
-    setf(PX, 17 * h + j + 1, px(h, j) + f(WEIGHT, i) * f(xb, i));
-    setf(PX, 17 * (1 - h) + j + 1, px(1 - h, j));
-    setf(PW, 17 * h + j + 1, pw(h, j) + f(WEIGHT, i));
-    setf(PW, 17 * (1 - h) + j + 1, pw(1 - h, j));
+    setf(PX, HALF * h + j + 1, px(h, j) + f(WEIGHT, i) * f(xb, i));
+    setf(PX, HALF * (1 - h) + j + 1, px(1 - h, j));
+    setf(PW, HALF * h + j + 1, pw(h, j) + f(WEIGHT, i));
+    setf(PW, HALF * (1 - h) + j + 1, pw(1 - h, j));
   }
 }
 
@@ -511,8 +597,8 @@ function iq1m_split_search(max: f32): void {
     const q2m1a = f32x4.add(wm1, f32x4.splat(w11 * f32x4.extract_lane(cm1, 0)));
     for (let i2 = i1; i2 <= 16; i2 += 4) {
       // lanes i2..i2+3; past 16 they read beyond the half's sums (whatever they hold: never rechecked)
-      const x20 = v128.load(PX + (<usize>i2 << 2)), x21 = v128.load(PX + (<usize>(17 + i2) << 2));
-      const w20 = v128.load(PW + (<usize>i2 << 2)), w21 = v128.load(PW + (<usize>(17 + i2) << 2));
+      const x20 = v128.load(PX + (<usize>i2 << 2)), x21 = v128.load(PX + (<usize>(HALF + i2) << 2));
+      const w20 = v128.load(PW + (<usize>i2 << 2)), w21 = v128.load(PW + (<usize>(HALF + i2) << 2));
       const sx0 = f32x4.add(x10, x20), sx1 = f32x4.add(x11, x21);
       const qxp0 = f32x4.sub(tp0, sx0), qxm0 = f32x4.sub(tm0, sx0);
       const qxp1 = f32x4.sub(tp1, sx1), qxm1 = f32x4.sub(tm1, sx1);
@@ -524,14 +610,10 @@ function iq1m_split_search(max: f32): void {
       const qx2 = f32x4.add(qxm0, qxp1), q22 = f32x4.add(q2m0, q2p1);
       const qx3 = f32x4.add(qxm0, qxm1), q23 = f32x4.add(q2m0, q2m1);
       const any = v128.or(v128.or(accepts4(qx0, q20), accepts4(qx1, q21)), v128.or(accepts4(qx2, q22), accepts4(qx3, q23)));
-      const hits = i32x4.bitmask(any);
-      if (!hits) continue;
+      if (!v128.any_true(any)) continue;
       v128.store(LANES, qx0); v128.store(LANES, q20, 16); v128.store(LANES, qx1, 32); v128.store(LANES, q21, 48);
       v128.store(LANES, qx2, 64); v128.store(LANES, q22, 80); v128.store(LANES, qx3, 96); v128.store(LANES, q23, 112);
-      const last = (16 - i2 < 3 ? 16 - i2 : 3);
-      for (let l = ctz(hits); l <= last; ++l) {
-        for (let k = 0; k < 4; ++k) try_split(lane(2 * k, l), lane(2 * k + 1, l), i1, i2 + l, k);
-      }
+      accept_in_order(4, i1, i2, 16 - i2 < 3 ? 16 - i2 : 3, 0, 0);
     }
   }
 }
