@@ -184,6 +184,15 @@ function find_best_neighbour2(m: i32, xval: usize, weight: usize, scale: f32, xg
 
 /** weight[i] = qw[i]·sqrt(sigma2 + x²), or x² without an imatrix (iq1_m). */
 function weights(xb: usize, qw: usize, n: i32, sigma2: f32): void {
+  if (!use_scalar()) { // the same operations lane-wise (n is 16 or 32)
+    const s2 = f32x4.splat(sigma2);
+    for (let i = 0; i < n; i += 4) {
+      const x = v128.load(xb + (<usize>i << 2));
+      const x2 = f32x4.mul(x, x);
+      v128.store(WEIGHT + (<usize>i << 2), qw != 0 ? f32x4.mul(v128.load(qw + (<usize>i << 2)), f32x4.sqrt(f32x4.add(s2, x2))) : x2);
+    }
+    return;
+  }
   if (qw != 0) {
     for (let i = 0; i < n; ++i) { const xi = f(xb, i); setf(WEIGHT, i, f(qw, i) * Mathf.sqrt(sigma2 + xi * xi)); }
   } else {
@@ -194,6 +203,18 @@ function weights(xb: usize, qw: usize, n: i32, sigma2: f32): void {
 /** MAX(|x|) over n values, seeded with |x[0]| as C is. */
 // @ts-ignore: decorator
 @inline function max_abs(xb: usize, n: i32): f32 {
+  if (!use_scalar()) { // without NaN, MAX's result is the greatest |x| whatever the order (n is 16 or 32)
+    let m = f32x4.abs(v128.load(xb)), nan = f32x4.ne(m, m);
+    for (let i = 4; i < n; i += 4) {
+      const a = f32x4.abs(v128.load(xb + (<usize>i << 2)));
+      nan = v128.or(nan, f32x4.ne(a, a));
+      m = f32x4.pmax(m, a);
+    }
+    if (!v128.any_true(nan)) {
+      m = f32x4.pmax(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
+      return f32x4.extract_lane(f32x4.pmax(m, i32x4.shuffle(m, m, 1, 0, 3, 2)), 0);
+    }
+  }
   let max: f32 = fabsf(f(xb, 0));
   for (let i = 1; i < n; ++i) { const a = fabsf(f(xb, i)); max = max > a ? max : a; }
   return max;
@@ -256,11 +277,14 @@ let best_i1 = -1, best_i2 = -1, best_pick = 0;
   if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) accept(sumqx, sumq2, i1, i2, pick);
 }
 
-/** The split searches' vectors of sums for one v128 of splits, stored for the in-order pass: pattern
- *  k's Σ w·q·x at 32k, its Σ w·q² at 32k + 16 (lane l: split i2 + l). */
-const LANES: usize = memory.data(8 * 16, 16);
+/** The split searches' vectors of sums, stored for the in-order pass: block b (4 splits, i2 + 4b + l
+ *  in lane l) at 128b, in it pattern k's Σ w·q·x at 32k and its Σ w·q² at 32k + 16. Up to 5 blocks
+ *  (one i1 of iq1_m); SCORES: their scores, pattern k of block b at 64b + 16k. */
+const LOOKAHEAD: i32 = 2;
+const LANES: usize = memory.data(5 * 128, 16);
+const SCORES: usize = memory.data(5 * 64, 16);
 // @ts-ignore: decorator
-@inline function lane(v: i32, l: i32): f32 { return load<f32>(LANES + (<usize>(4 * v + l) << 2)); }
+@inline function lane(b: i32, v: i32, l: i32): f32 { return load<f32>(LANES + (<usize>(32 * b + 4 * v + l) << 2)); }
 
 /** Lanes where try_split might accept (sumqx, sumq2) against the current best_score: every lane it
  *  would accept (its second test; a lane passing only this one is merely rechecked in order). */
@@ -269,10 +293,11 @@ const LANES: usize = memory.data(8 * 16, 16);
   return f32x4.gt(f32x4.mul(sumqx, sumqx), f32x4.mul(f32x4.splat(best_score), sumq2));
 }
 
-/** Lanes of pattern k (LANES) that try_split accepts at best_score: both of its tests, lane-wise. */
+/** Lanes of pattern k of block b (LANES) that try_split accepts at best_score bs: both of its tests. */
 // @ts-ignore: decorator
-@inline function passes4(k: i32, bs: v128): v128 {
-  const qx = v128.load(LANES + (<usize>k << 5)), q2 = v128.load(LANES + (<usize>k << 5) + 16);
+@inline function passes4(b: i32, k: i32, bs: v128): v128 {
+  const at = LANES + (<usize>(4 * b + k) << 5);
+  const qx = v128.load(at), q2 = v128.load(at, 16);
   return v128.and(f32x4.gt(q2, f32x4.splat(0)), f32x4.gt(f32x4.mul(qx, qx), f32x4.mul(bs, q2)));
 }
 
@@ -283,33 +308,38 @@ const LANES: usize = memory.data(8 * 16, 16);
   return i8x16.bitmask(i8x16.shuffle(m, m, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
 }
 
-/** The candidates of LANES (npat = 2 or 4 patterns) that try_split accepts at best_score, in C's order. */
+/** The candidates of block b (npat = 2 or 4 patterns) that try_split accepts at best_score, in C's order. */
 // @ts-ignore: decorator
-@inline function passing(npat: i32): i32 {
+@inline function passing(b: i32, npat: i32): i32 {
   const bs = f32x4.splat(best_score), none = i32x4.splat(0);
-  return in_order_bits(passes4(0, bs), passes4(1, bs), npat > 2 ? passes4(2, bs) : none, npat > 2 ? passes4(3, bs) : none);
+  return in_order_bits(passes4(b, 0, bs), passes4(b, 1, bs), npat > 2 ? passes4(b, 2, bs) : none, npat > 2 ? passes4(b, 3, bs) : none);
 }
 
-/** best_score as try_split would set it from pattern k's lanes (LANES): (Σqx / Σq2)·Σqx, or -inf where
- *  the lane is out (past last) or Σq2 > 0 fails (never accepted). */
+/** Pattern k's lanes of block b as pattern masks expect them, or none (iq1_s has patterns 0 and 1 only). */
 // @ts-ignore: decorator
-@inline function scores4(k: i32, live: v128): v128 {
-  const qx = v128.load(LANES + (<usize>k << 5)), q2 = v128.load(LANES + (<usize>k << 5) + 16);
-  const s = f32x4.mul(f32x4.div(qx, q2), qx);
-  return v128.bitselect(s, f32x4.splat(-Infinity), v128.and(live, f32x4.gt(q2, f32x4.splat(0))));
-}
+@inline function score_vec(b: i32, k: i32): v128 { return v128.load(SCORES + (<usize>(4 * b + k) << 4)); }
 
-/** The greatest of 16 floats without NaN, in every lane (x86 maxps: of -0 and +0 either). */
+/** The greatest of 4 floats without NaN, in every lane (x86 maxps: of -0 and +0 either). */
 // @ts-ignore: decorator
-@inline function hmax16(a: v128, b: v128, c: v128, d: v128): v128 {
-  const m = f32x4.pmax(f32x4.pmax(a, b), f32x4.pmax(c, d));
+@inline function hmax4(m: v128): v128 {
   const m2 = f32x4.pmax(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
   return f32x4.pmax(m2, i32x4.shuffle(m2, m2, 1, 0, 3, 2));
 }
 
+/** The pick C records for pattern k (iq1_m: k; iq1_s: its shift pick0 or pick1). */
+// @ts-ignore: decorator
+@inline function pick_of(npat: i32, k: i32, pick0: i32, pick1: i32): i32 { return npat > 2 ? k : k == 0 ? pick0 : pick1; }
+
+/** The bits of block b's candidates whose split i2 + 4b + l is at most n. */
+// @ts-ignore: decorator
+@inline function live_bits(n: i32, i2: i32, b: i32): i32 {
+  const last = n - i2 - 4 * b;
+  return last >= 3 ? 0xffff : (1 << (4 * last + 4)) - 1;
+}
+
 /**
- * try_split on the candidates of LANES in C's order: splits (i1, i2 + l) for l = 0..last, each with
- * its npat patterns (pattern k found as pick0 or pick1 or, for iq1_m, as k).
+ * try_split on the candidates of LANES's nb blocks in C's order: splits (i1, i2 + j), j = 0..4nb-1 up
+ * to n, each with its npat patterns (pattern k found as pick_of).
  *
  * C's chain of acceptances is skipped up to the last candidate it surely accepts, c: the first of
  * the greatest score s = (Σqx / Σq2)·Σqx. Every best_score C can hold just before c is the one on
@@ -319,37 +349,63 @@ const LANES: usize = memory.data(8 * 16, 16);
  * order. A NaN score or a test failing at U (near ties) takes C's tests in order on every candidate.
  */
 // @ts-ignore: decorator
-@inline function accept_in_order(npat: i32, i1: i32, i2: i32, last: i32, pick0: i32, pick1: i32): void {
-  const live = i32x4.le_s(i32x4(0, 1, 2, 3), i32x4.splat(last));
-  const ninf = f32x4.splat(-Infinity);
-  const s0 = scores4(0, live), s1 = scores4(1, live);
-  const s2 = npat > 2 ? scores4(2, live) : ninf, s3 = npat > 2 ? scores4(3, live) : ninf;
-  const nan = v128.or(v128.or(f32x4.ne(s0, s0), f32x4.ne(s1, s1)), v128.or(f32x4.ne(s2, s2), f32x4.ne(s3, s3)));
-  let bits = 0;
+@inline function accept_in_order(npat: i32, i1: i32, i2: i32, nb: i32, n: i32, pick0: i32, pick1: i32): void {
+  const ninf = f32x4.splat(-Infinity), zero = f32x4.splat(0);
+  let top = ninf, nan = i32x4.splat(0);
+  for (let b = 0; b < nb; ++b) {
+    const live = i32x4.le_s(i32x4(0, 1, 2, 3), i32x4.splat(n - i2 - 4 * b));
+    for (let k = 0; k < 4; ++k) {
+      let sc = ninf;
+      if (k < npat) {
+        const at = LANES + (<usize>(4 * b + k) << 5);
+        const qx = v128.load(at), q2 = v128.load(at, 16);
+        const s = f32x4.mul(f32x4.div(qx, q2), qx);
+        nan = v128.or(nan, f32x4.ne(s, s));
+        sc = v128.bitselect(s, ninf, v128.and(live, f32x4.gt(q2, zero)));
+      }
+      v128.store(SCORES + (<usize>(4 * b + k) << 4), sc);
+      top = f32x4.pmax(top, sc);
+    }
+  }
   if (!v128.any_true(nan) && best_score == best_score) {
-    const ms = hmax16(s0, s1, s2, s3);
+    const ms = hmax4(top);
     if (f32x4.extract_lane(ms, 0) == -Infinity) return; // no candidate with Σq2 > 0: C accepts none
-    const c = ctz(in_order_bits(f32x4.eq(s0, ms), f32x4.eq(s1, ms), f32x4.eq(s2, ms), f32x4.eq(s3, ms)));
-    let u = f32x4.extract_lane(hmax16(
-      v128.bitselect(s0, ninf, f32x4.lt(s0, ms)), v128.bitselect(s1, ninf, f32x4.lt(s1, ms)),
-      v128.bitselect(s2, ninf, f32x4.lt(s2, ms)), v128.bitselect(s3, ninf, f32x4.lt(s3, ms))), 0);
+    let cb = -1, c = 0;
+    let below = ninf;
+    for (let b = 0; b < nb; ++b) {
+      const s0 = score_vec(b, 0), s1 = score_vec(b, 1), s2 = score_vec(b, 2), s3 = score_vec(b, 3);
+      if (cb < 0) {
+        const eq = in_order_bits(f32x4.eq(s0, ms), f32x4.eq(s1, ms), f32x4.eq(s2, ms), f32x4.eq(s3, ms));
+        if (eq) { cb = b; c = ctz(eq); }
+      }
+      below = f32x4.pmax(below, f32x4.pmax(
+        f32x4.pmax(v128.bitselect(s0, ninf, f32x4.lt(s0, ms)), v128.bitselect(s1, ninf, f32x4.lt(s1, ms))),
+        f32x4.pmax(v128.bitselect(s2, ninf, f32x4.lt(s2, ms)), v128.bitselect(s3, ninf, f32x4.lt(s3, ms)))));
+    }
+    let u = f32x4.extract_lane(hmax4(below), 0);
     u = u > best_score ? u : best_score;
     const l = c >> 2, k = c & 3;
-    const qx = lane(2 * k, l), q2 = lane(2 * k + 1, l);
+    const qx = lane(cb, 2 * k, l), q2 = lane(cb, 2 * k + 1, l);
     if (qx * qx > u * q2) {
-      accept(qx, q2, i1, i2 + l, npat > 2 ? k : k == 0 ? pick0 : pick1);
-      bits = passing(npat) & ((1 << (4 * last + 4)) - 1) & ~((2 << c) - 1);
-      while (bits) {
-        const c2 = ctz(bits);
-        const l2 = c2 >> 2, k2 = c2 & 3;
-        accept(lane(2 * k2, l2), lane(2 * k2 + 1, l2), i1, i2 + l2, npat > 2 ? k2 : k2 == 0 ? pick0 : pick1);
-        bits = passing(npat) & ((1 << (4 * last + 4)) - 1) & ~((2 << c2) - 1);
+      accept(qx, q2, i1, i2 + 4 * cb + l, pick_of(npat, k, pick0, pick1));
+      for (let b = cb; b < nb; ++b) {
+        let after = b == cb ? ~((2 << c) - 1) : -1;
+        let bits = passing(b, npat) & live_bits(n, i2, b) & after;
+        while (bits) {
+          const c2 = ctz(bits);
+          const l2 = c2 >> 2, k2 = c2 & 3;
+          accept(lane(b, 2 * k2, l2), lane(b, 2 * k2 + 1, l2), i1, i2 + 4 * b + l2, pick_of(npat, k2, pick0, pick1));
+          after = ~((2 << c2) - 1);
+          bits = passing(b, npat) & live_bits(n, i2, b) & after;
+        }
       }
       return;
     }
   }
-  for (let l = 0; l <= last; ++l) {
-    for (let k = 0; k < npat; ++k) try_split(lane(2 * k, l), lane(2 * k + 1, l), i1, i2 + l, npat > 2 ? k : k == 0 ? pick0 : pick1);
+  for (let b = 0; b < nb; ++b) {
+    for (let l = 0; l < 4 && i2 + 4 * b + l <= n; ++l) {
+      for (let k = 0; k < npat; ++k) try_split(lane(b, 2 * k, l), lane(b, 2 * k + 1, l), i1, i2 + 4 * b + l, pick_of(npat, k, pick0, pick1));
+    }
   }
 }
 
@@ -399,7 +455,7 @@ function iq1s_split_search(n: i32, max: f32): void {
       if (!v128.any_true(v128.or(accepts4(qxp, q2p), accepts4(qxm, q2m)))) continue;
       // C's tests in C's order on the lanes' sums (the scalar ones, bit for bit)
       v128.store(LANES, qxp); v128.store(LANES, q2p, 16); v128.store(LANES, qxm, 32); v128.store(LANES, q2m, 48);
-      accept_in_order(2, i1, i2, n - i2 < 3 ? n - i2 : 3, 1, -1);
+      accept_in_order(2, i1, i2, 1, n, 1, -1);
     }
   }
 }
@@ -519,6 +575,8 @@ const SUMQ24: usize = memory.data(4 << 2, 16);
 const HALF: i32 = 20;
 const PX: usize = memory.data<f32>([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN], 16);
 const PW: usize = memory.data<f32>([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN], 16);
+/** iq1m_split_search's pw(h, j)·(x_s[1]² - x_s[2]²) for (h, s) = (0, p), (0, m), (1, p), (1, m), HALF apart */
+const COLS: usize = memory.data(4 * HALF << 2, 16);
 // @ts-ignore: decorator
 @inline function px(h: i32, j: i32): f32 { return f(PX, HALF * h + j); }
 // @ts-ignore: decorator
@@ -569,6 +627,33 @@ function iq1m_prefix_sums(xb: usize): void {
 }
 
 /**
+ * iq1m_split_sums' arithmetic lane-wise for the splits (i1, i2 + l), l = 0..3, from i1's terms (x1h:
+ * px(h, i1), q2sh: the first two terms of Σ w·q² of half h, shift s) and the totals' (ts_h): the
+ * four patterns' sums stored in LANES's layout at `at` (if not 0), and the lanes where one of them
+ * looks acceptable (accepts4). Lanes past 16 read the NaN padding: NaN sums, never acceptable.
+ */
+// @ts-ignore: decorator
+@inline function iq1m_block(i2: i32, at: usize, x10: v128, x11: v128, q2p0a: v128, q2m0a: v128, q2p1a: v128, q2m1a: v128, tp0: v128, tm0: v128, tp1: v128, tm1: v128): v128 {
+  const col = COLS + (<usize>i2 << 2);
+  const sx0 = f32x4.add(x10, v128.load(PX + (<usize>i2 << 2))), sx1 = f32x4.add(x11, v128.load(PX + (<usize>(HALF + i2) << 2)));
+  const qxp0 = f32x4.sub(tp0, sx0), qxm0 = f32x4.sub(tm0, sx0);
+  const qxp1 = f32x4.sub(tp1, sx1), qxm1 = f32x4.sub(tm1, sx1);
+  const q2p0 = f32x4.add(q2p0a, v128.load(col)), q2m0 = f32x4.add(q2m0a, v128.load(col, HALF * 4));
+  const q2p1 = f32x4.add(q2p1a, v128.load(col, HALF * 8)), q2m1 = f32x4.add(q2m1a, v128.load(col, HALF * 12));
+  // the patterns k = 0..3 (+,+  +,-  -,+  -,-)
+  const qx0 = f32x4.add(qxp0, qxp1), q20 = f32x4.add(q2p0, q2p1);
+  const qx1 = f32x4.add(qxp0, qxm1), q21 = f32x4.add(q2p0, q2m1);
+  const qx2 = f32x4.add(qxm0, qxp1), q22 = f32x4.add(q2m0, q2p1);
+  const qx3 = f32x4.add(qxm0, qxm1), q23 = f32x4.add(q2m0, q2m1);
+  if (at != 0) {
+    v128.store(at, qx0); v128.store(at, q20, 16); v128.store(at, qx1, 32); v128.store(at, q21, 48);
+    v128.store(at, qx2, 64); v128.store(at, q22, 80); v128.store(at, qx3, 96); v128.store(at, q23, 112);
+    return i32x4.splat(0);
+  }
+  return v128.or(v128.or(accepts4(qx0, q20), accepts4(qx1, q21)), v128.or(accepts4(qx2, q22), accepts4(qx3, q23)));
+}
+
+/**
  * iq1_m's exhaustive search over the splits 0 <= i1 <= i2 <= 16 (PX, PW prefix sums) into best_*,
  * the vector path as iq1s_split_search's: 4 consecutive i2 per v128, iq1m_split_sums' arithmetic
  * lane-wise, and the 4 splits redone by iq1m_split when a lane of any pattern would be accepted.
@@ -588,6 +673,14 @@ function iq1m_split_search(max: f32): void {
   const tp1 = f32x4.splat(px(1, 16) * p2), tm1 = f32x4.splat(px(1, 16) * m2);
   const wp0 = f32x4.splat(pw(0, 16) * p2 * p2), wm0 = f32x4.splat(pw(0, 16) * m2 * m2);
   const wp1 = f32x4.splat(pw(1, 16) * p2 * p2), wm1 = f32x4.splat(pw(1, 16) * m2 * m2);
+  // per column i2 (and half, shift): the term pw(h, i2)·c2, computed once rather than once per i1
+  for (let j = 0; j < HALF; j += 4) {
+    const w0 = v128.load(PW + (<usize>j << 2)), w1 = v128.load(PW + (<usize>(HALF + j) << 2));
+    v128.store(COLS + (<usize>j << 2), f32x4.mul(w0, cp2));
+    v128.store(COLS + (<usize>(HALF + j) << 2), f32x4.mul(w0, cm2));
+    v128.store(COLS + (<usize>(2 * HALF + j) << 2), f32x4.mul(w1, cp2));
+    v128.store(COLS + (<usize>(3 * HALF + j) << 2), f32x4.mul(w1, cm2));
+  }
   for (let i1 = 0; i1 <= 16; ++i1) {
     const x10 = f32x4.splat(px(0, i1)), x11 = f32x4.splat(px(1, i1));
     const w10 = pw(0, i1), w11 = pw(1, i1);
@@ -596,24 +689,12 @@ function iq1m_split_search(max: f32): void {
     const q2p1a = f32x4.add(wp1, f32x4.splat(w11 * f32x4.extract_lane(cp1, 0)));
     const q2m1a = f32x4.add(wm1, f32x4.splat(w11 * f32x4.extract_lane(cm1, 0)));
     for (let i2 = i1; i2 <= 16; i2 += 4) {
-      // lanes i2..i2+3; past 16 they read beyond the half's sums (whatever they hold: never rechecked)
-      const x20 = v128.load(PX + (<usize>i2 << 2)), x21 = v128.load(PX + (<usize>(HALF + i2) << 2));
-      const w20 = v128.load(PW + (<usize>i2 << 2)), w21 = v128.load(PW + (<usize>(HALF + i2) << 2));
-      const sx0 = f32x4.add(x10, x20), sx1 = f32x4.add(x11, x21);
-      const qxp0 = f32x4.sub(tp0, sx0), qxm0 = f32x4.sub(tm0, sx0);
-      const qxp1 = f32x4.sub(tp1, sx1), qxm1 = f32x4.sub(tm1, sx1);
-      const q2p0 = f32x4.add(q2p0a, f32x4.mul(w20, cp2)), q2m0 = f32x4.add(q2m0a, f32x4.mul(w20, cm2));
-      const q2p1 = f32x4.add(q2p1a, f32x4.mul(w21, cp2)), q2m1 = f32x4.add(q2m1a, f32x4.mul(w21, cm2));
-      // the patterns k = 0..3 (+,+  +,-  -,+  -,-)
-      const qx0 = f32x4.add(qxp0, qxp1), q20 = f32x4.add(q2p0, q2p1);
-      const qx1 = f32x4.add(qxp0, qxm1), q21 = f32x4.add(q2p0, q2m1);
-      const qx2 = f32x4.add(qxm0, qxp1), q22 = f32x4.add(q2m0, q2p1);
-      const qx3 = f32x4.add(qxm0, qxm1), q23 = f32x4.add(q2m0, q2m1);
-      const any = v128.or(v128.or(accepts4(qx0, q20), accepts4(qx1, q21)), v128.or(accepts4(qx2, q22), accepts4(qx3, q23)));
-      if (!v128.any_true(any)) continue;
-      v128.store(LANES, qx0); v128.store(LANES, q20, 16); v128.store(LANES, qx1, 32); v128.store(LANES, q21, 48);
-      v128.store(LANES, qx2, 64); v128.store(LANES, q22, 80); v128.store(LANES, qx3, 96); v128.store(LANES, q23, 112);
-      accept_in_order(4, i1, i2, 16 - i2 < 3 ? 16 - i2 : 3, 0, 0);
+      if (!v128.any_true(iq1m_block(i2, 0, x10, x11, q2p0a, q2m0a, q2p1a, q2m1a, tp0, tm0, tp1, tm1))) continue;
+      // this block and the rest of the row, in one pass of C's tests
+      let nb = 0;
+      for (let j = i2; j <= 16 && nb < LOOKAHEAD; j += 4) iq1m_block(j, LANES + (<usize>(nb++) << 7), x10, x11, q2p0a, q2m0a, q2p1a, q2m1a, tp0, tm0, tp1, tm1);
+      accept_in_order(4, i1, i2, nb, 16, 0, 0);
+      i2 += 4 * (nb - 1);
     }
   }
 }
