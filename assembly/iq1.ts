@@ -46,6 +46,7 @@ const SUMX: usize = memory.data(33 << 2, 16);
 const SUMW: usize = memory.data(33 << 2, 16);
 const PAIRS: usize = memory.data(32 << 3, 16); // {float value, int index} per element
 const PAIRS_TMP: usize = memory.data(32 << 3, 16);
+const RANKS: usize = memory.data(32 << 2, 16);
 const INDEX: usize = memory.data(4 << 2, 16);
 const SCALES: usize = memory.data(16 << 2, 16);
 const SHIFTS: usize = memory.data(16, 16);
@@ -89,12 +90,31 @@ function merge_sort(b: usize, n: i32): void {
  * The vector path of sort_values for n a multiple of 4 values without NaN: each value goes straight
  * to its rank = #(smaller values) + #(equal values before it), which is where any stable sort puts it
  * when the comparator is a weak order (no NaN; -0 equals +0 as in iq1_sort_helper), glibc's merge
- * sort included. Returns false (nothing written) when a value is NaN.
+ * sort included. Without equal values that is #(smaller values), counted for 4 values per v128;
+ * equal values show as repeated counts and take the full count. Returns false (nothing written)
+ * when a value is NaN.
  */
 function rank_sort(xb: usize, n: i32): bool {
   let nan = i32x4.splat(0);
   for (let c = 0; c < n; c += 4) { const v = v128.load(xb + (<usize>c << 2)); nan = v128.or(nan, f32x4.ne(v, v)); }
   if (v128.any_true(nan)) return false;
+  // no equal values (-0 and +0 are equal) when the counts of smaller values are all different
+  let seen = 0;
+  for (let c = 0; c < n; c += 4) {
+    const xi = v128.load(xb + (<usize>c << 2));
+    let count = i32x4.splat(0);
+    for (let j = 0; j < n; ++j) count = i32x4.sub(count, f32x4.lt(v128.load32_splat(xb + (<usize>j << 2)), xi));
+    v128.store(RANKS + (<usize>c << 2), count);
+  }
+  for (let i = 0; i < n; ++i) seen |= 1 << load<i32>(RANKS + (<usize>i << 2));
+  if (seen == (n == 32 ? -1 : (1 << n) - 1)) {
+    for (let i = 0; i < n; ++i) {
+      const rank = load<i32>(RANKS + (<usize>i << 2));
+      store<f32>(PAIRS + (<usize>rank << 3), f(xb, i));
+      store<i32>(PAIRS + (<usize>rank << 3) + 4, i);
+    }
+    return true;
+  }
   for (let i = 0; i < n; ++i) {
     const xi = f(xb, i);
     const vi = f32x4.splat(xi), ii = i32x4.splat(i);
