@@ -16,9 +16,11 @@
 // Exactness: f32 in C's operand order, nearest_int the 12582912 trick, C's MAX.
 // Two paths write the same bytes: the scalar one (the reference, set_scalar_kernels(1)) and the
 // default vector one: the split searches 4 splits (consecutive i2) per v128 with C's arithmetic
-// lane-wise, C's accept tests run in order only from a lane that passes them at the current best;
-// the sort by rank (rank_sort) when no value is NaN; the neighbour search 4 neighbours per v128
-// (lattice.ts nearest_listed). Profile: the split searches take about half the time.
+// lane-wise; where a lane passes C's accept test at the current best, C's chain of acceptances is
+// skipped to the candidate it surely ends on (accept_in_order), else run in order; the sort by rank
+// (rank_sort) when no value is NaN; the neighbour search 4 neighbours per v128 (lattice.ts
+// nearest_listed); weights and max |x| lane-wise. Profile (iq1_m): the split search takes about
+// half the time, its acceptances a fifth of that.
 
 import { nearest_int, fabsf, store_f16, fp32_to_fp16 } from "./common";
 import { clamp_i32 } from "./search";
@@ -42,10 +44,13 @@ const X_M: usize = memory.data<f32>([-1 - 0.125, -0.125, 1 - 0.125]);
 // Per-call scratch, as C's arrays (sized for iq1_s's 32-value sub-blocks)
 const WEIGHT: usize = memory.data(32 << 2, 16);
 const L: usize = memory.data(32, 16);
-const SUMX: usize = memory.data(33 << 2, 16);
-const SUMW: usize = memory.data(33 << 2, 16);
+// iq1_s's prefix sums over the sorted values, j = 0..32, padded with NaN for the vector search's lanes
+// past 32 (NaN sums: never acceptable)
+const SUMX: usize = memory.data<f32>([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN], 16);
+const SUMW: usize = memory.data<f32>([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN], 16);
 const PAIRS: usize = memory.data(32 << 3, 16); // {float value, int index} per element
 const PAIRS_TMP: usize = memory.data(32 << 3, 16);
+const RANKS: usize = memory.data(32 << 2, 16);
 const INDEX: usize = memory.data(4 << 2, 16);
 const SCALES: usize = memory.data(16 << 2, 16);
 const SHIFTS: usize = memory.data(16, 16);
@@ -89,12 +94,31 @@ function merge_sort(b: usize, n: i32): void {
  * The vector path of sort_values for n a multiple of 4 values without NaN: each value goes straight
  * to its rank = #(smaller values) + #(equal values before it), which is where any stable sort puts it
  * when the comparator is a weak order (no NaN; -0 equals +0 as in iq1_sort_helper), glibc's merge
- * sort included. Returns false (nothing written) when a value is NaN.
+ * sort included. Without equal values that is #(smaller values), counted for 4 values per v128;
+ * equal values show as repeated counts and take the full count. Returns false (nothing written)
+ * when a value is NaN.
  */
 function rank_sort(xb: usize, n: i32): bool {
   let nan = i32x4.splat(0);
   for (let c = 0; c < n; c += 4) { const v = v128.load(xb + (<usize>c << 2)); nan = v128.or(nan, f32x4.ne(v, v)); }
   if (v128.any_true(nan)) return false;
+  // no equal values (-0 and +0 are equal) when the counts of smaller values are all different
+  let seen = 0;
+  for (let c = 0; c < n; c += 4) {
+    const xi = v128.load(xb + (<usize>c << 2));
+    let count = i32x4.splat(0);
+    for (let j = 0; j < n; ++j) count = i32x4.sub(count, f32x4.lt(v128.load32_splat(xb + (<usize>j << 2)), xi));
+    v128.store(RANKS + (<usize>c << 2), count);
+  }
+  for (let i = 0; i < n; ++i) seen |= 1 << load<i32>(RANKS + (<usize>i << 2));
+  if (seen == (n == 32 ? -1 : (1 << n) - 1)) {
+    for (let i = 0; i < n; ++i) {
+      const rank = load<i32>(RANKS + (<usize>i << 2));
+      store<f32>(PAIRS + (<usize>rank << 3), f(xb, i));
+      store<i32>(PAIRS + (<usize>rank << 3) + 4, i);
+    }
+    return true;
+  }
   for (let i = 0; i < n; ++i) {
     const xi = f(xb, i);
     const vi = f32x4.splat(xi), ii = i32x4.splat(i);
@@ -184,6 +208,15 @@ function find_best_neighbour2(m: i32, xval: usize, weight: usize, scale: f32, xg
 
 /** weight[i] = qw[i]·sqrt(sigma2 + x²), or x² without an imatrix (iq1_m). */
 function weights(xb: usize, qw: usize, n: i32, sigma2: f32): void {
+  if (!use_scalar()) { // the same operations lane-wise (n is 16 or 32)
+    const s2 = f32x4.splat(sigma2);
+    for (let i = 0; i < n; i += 4) {
+      const x = v128.load(xb + (<usize>i << 2));
+      const x2 = f32x4.mul(x, x);
+      v128.store(WEIGHT + (<usize>i << 2), qw != 0 ? f32x4.mul(v128.load(qw + (<usize>i << 2)), f32x4.sqrt(f32x4.add(s2, x2))) : x2);
+    }
+    return;
+  }
   if (qw != 0) {
     for (let i = 0; i < n; ++i) { const xi = f(xb, i); setf(WEIGHT, i, f(qw, i) * Mathf.sqrt(sigma2 + xi * xi)); }
   } else {
@@ -194,6 +227,18 @@ function weights(xb: usize, qw: usize, n: i32, sigma2: f32): void {
 /** MAX(|x|) over n values, seeded with |x[0]| as C is. */
 // @ts-ignore: decorator
 @inline function max_abs(xb: usize, n: i32): f32 {
+  if (!use_scalar()) { // without NaN, MAX's result is the greatest |x| whatever the order (n is 16 or 32)
+    let m = f32x4.abs(v128.load(xb)), nan = f32x4.ne(m, m);
+    for (let i = 4; i < n; i += 4) {
+      const a = f32x4.abs(v128.load(xb + (<usize>i << 2)));
+      nan = v128.or(nan, f32x4.ne(a, a));
+      m = f32x4.pmax(m, a);
+    }
+    if (!v128.any_true(nan)) {
+      m = f32x4.pmax(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
+      return f32x4.extract_lane(f32x4.pmax(m, i32x4.shuffle(m, m, 1, 0, 3, 2)), 0);
+    }
+  }
   let max: f32 = fabsf(f(xb, 0));
   for (let i = 1; i < n; ++i) { const a = fabsf(f(xb, i)); max = max > a ? max : a; }
   return max;
@@ -242,26 +287,152 @@ let best_score: f32 = 0;
 let best_scale: f32 = 0;
 let best_i1 = -1, best_i2 = -1, best_pick = 0;
 
+/** C's acceptance of a candidate: the new best scale and score, and where it was found. */
+// @ts-ignore: decorator
+@inline function accept(sumqx: f32, sumq2: f32, i1: i32, i2: i32, pick: i32): void {
+  best_scale = sumqx / sumq2;
+  best_score = best_scale * sumqx;
+  best_i1 = i1; best_i2 = i2; best_pick = pick;
+}
+
 /** One candidate of the split search: accepted when sumq2 > 0 and sumqx² > best_score·sumq2. */
 // @ts-ignore: decorator
 @inline function try_split(sumqx: f32, sumq2: f32, i1: i32, i2: i32, pick: i32): void {
-  if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) {
-    best_scale = sumqx / sumq2;
-    best_score = best_scale * sumqx;
-    best_i1 = i1; best_i2 = i2; best_pick = pick;
-  }
+  if (sumq2 > 0 && sumqx * sumqx > best_score * sumq2) accept(sumqx, sumq2, i1, i2, pick);
 }
 
-/** The split searches' vectors of sums, stored for the in-order pass over the lanes: vector v at 16v. */
-const LANES: usize = memory.data(8 * 16, 16);
+/** The split searches' vectors of sums, stored for the in-order pass: block b (4 splits, i2 + 4b + l
+ *  in lane l) at 128b, in it pattern k's Σ w·q·x at 32k and its Σ w·q² at 32k + 16; up to LOOKAHEAD
+ *  blocks (iq1_m's hits take that many). SCORES: their scores, pattern k of block b at 64b + 16k. */
+const LOOKAHEAD: i32 = 2;
+const LANES: usize = memory.data(LOOKAHEAD * 128, 16);
+const SCORES: usize = memory.data(LOOKAHEAD * 64, 16);
 // @ts-ignore: decorator
-@inline function lane(v: i32, l: i32): f32 { return load<f32>(LANES + (<usize>(4 * v + l) << 2)); }
+@inline function lane(b: i32, v: i32, l: i32): f32 { return load<f32>(LANES + (<usize>(32 * b + 4 * v + l) << 2)); }
 
 /** Lanes where try_split might accept (sumqx, sumq2) against the current best_score: every lane it
  *  would accept (its second test; a lane passing only this one is merely rechecked in order). */
 // @ts-ignore: decorator
 @inline function accepts4(sumqx: v128, sumq2: v128): v128 {
   return f32x4.gt(f32x4.mul(sumqx, sumqx), f32x4.mul(f32x4.splat(best_score), sumq2));
+}
+
+/** Lanes of pattern k of block b (LANES) that try_split accepts at best_score bs: both of its tests. */
+// @ts-ignore: decorator
+@inline function passes4(b: i32, k: i32, bs: v128): v128 {
+  const at = LANES + (<usize>(4 * b + k) << 5);
+  const qx = v128.load(at), q2 = v128.load(at, 16);
+  return v128.and(f32x4.gt(q2, f32x4.splat(0)), f32x4.gt(f32x4.mul(qx, qx), f32x4.mul(bs, q2)));
+}
+
+/** Four lane masks (pattern k's, lane l) as bits in C's order of the candidates: bit 4l + k. */
+// @ts-ignore: decorator
+@inline function in_order_bits(m0: v128, m1: v128, m2: v128, m3: v128): i32 {
+  const m = i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(m0, m1), i16x8.narrow_i32x4_s(m2, m3)); // byte 4k + l
+  return i8x16.bitmask(i8x16.shuffle(m, m, 0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15));
+}
+
+/** The candidates of block b (npat = 2 or 4 patterns) that try_split accepts at best_score, in C's order. */
+// @ts-ignore: decorator
+@inline function passing(b: i32, npat: i32): i32 {
+  const bs = f32x4.splat(best_score), none = i32x4.splat(0);
+  return in_order_bits(passes4(b, 0, bs), passes4(b, 1, bs), npat > 2 ? passes4(b, 2, bs) : none, npat > 2 ? passes4(b, 3, bs) : none);
+}
+
+/** Pattern k's lanes of block b as pattern masks expect them, or none (iq1_s has patterns 0 and 1 only). */
+// @ts-ignore: decorator
+@inline function score_vec(b: i32, k: i32): v128 { return v128.load(SCORES + (<usize>(4 * b + k) << 4)); }
+
+/** The greatest of 4 floats without NaN, in every lane (x86 maxps: of -0 and +0 either). */
+// @ts-ignore: decorator
+@inline function hmax4(m: v128): v128 {
+  const m2 = f32x4.pmax(m, i32x4.shuffle(m, m, 2, 3, 0, 1));
+  return f32x4.pmax(m2, i32x4.shuffle(m2, m2, 1, 0, 3, 2));
+}
+
+/** The pick C records for pattern k (iq1_m: k; iq1_s: its shift pick0 or pick1). */
+// @ts-ignore: decorator
+@inline function pick_of(npat: i32, k: i32, pick0: i32, pick1: i32): i32 { return npat > 2 ? k : k == 0 ? pick0 : pick1; }
+
+/** The bits of block b's candidates whose split i2 + 4b + l is at most n. */
+// @ts-ignore: decorator
+@inline function live_bits(n: i32, i2: i32, b: i32): i32 {
+  const last = n - i2 - 4 * b;
+  return last >= 3 ? 0xffff : (1 << (4 * last + 4)) - 1;
+}
+
+/**
+ * try_split on the candidates of LANES's nb blocks in C's order: splits (i1, i2 + j), j = 0..4nb-1 up
+ * to n, each with its npat patterns (pattern k found as pick_of).
+ *
+ * C's chain of acceptances is skipped up to the last candidate it surely accepts, c: the first of
+ * the greatest score s = (Σqx / Σq2)·Σqx. Every best_score C can hold just before c is the one on
+ * entry or the score of an earlier candidate, all at most U = max(best_score, every score below s);
+ * c's test, Σqx² > b·Σq2, can only turn false as b grows (Σq2 > 0), so if it passes at U, C accepts c
+ * whatever happened before, and accepting overwrites all the state. From c on, C's tests run in
+ * order. A NaN score (Σq2 > 0) or a test failing at U (near ties) takes C's tests in order on every
+ * candidate.
+ */
+// @ts-ignore: decorator
+@inline function accept_in_order(npat: i32, i1: i32, i2: i32, nb: i32, n: i32, pick0: i32, pick1: i32): void {
+  const ninf = f32x4.splat(-Infinity), zero = f32x4.splat(0);
+  let top = ninf, nan = i32x4.splat(0);
+  for (let b = 0; b < nb; ++b) {
+    const live = i32x4.le_s(i32x4(0, 1, 2, 3), i32x4.splat(n - i2 - 4 * b));
+    for (let k = 0; k < 4; ++k) {
+      let sc = ninf;
+      if (k < npat) {
+        const at = LANES + (<usize>(4 * b + k) << 5);
+        const qx = v128.load(at), q2 = v128.load(at, 16);
+        const s = f32x4.mul(f32x4.div(qx, q2), qx);
+        const ok = v128.and(live, f32x4.gt(q2, zero)); // the others are never accepted
+        nan = v128.or(nan, v128.and(ok, f32x4.ne(s, s)));
+        sc = v128.bitselect(s, ninf, ok);
+      }
+      v128.store(SCORES + (<usize>(4 * b + k) << 4), sc);
+      top = f32x4.pmax(top, sc);
+    }
+  }
+  if (!v128.any_true(nan) && best_score == best_score) {
+    const ms = hmax4(top);
+    if (f32x4.extract_lane(ms, 0) == -Infinity) return; // no candidate with Σq2 > 0: C accepts none
+    let cb = -1, c = 0;
+    let below = ninf;
+    for (let b = 0; b < nb; ++b) {
+      const s0 = score_vec(b, 0), s1 = score_vec(b, 1), s2 = score_vec(b, 2), s3 = score_vec(b, 3);
+      if (cb < 0) {
+        const eq = in_order_bits(f32x4.eq(s0, ms), f32x4.eq(s1, ms), f32x4.eq(s2, ms), f32x4.eq(s3, ms));
+        if (eq) { cb = b; c = ctz(eq); }
+      }
+      below = f32x4.pmax(below, f32x4.pmax(
+        f32x4.pmax(v128.bitselect(s0, ninf, f32x4.lt(s0, ms)), v128.bitselect(s1, ninf, f32x4.lt(s1, ms))),
+        f32x4.pmax(v128.bitselect(s2, ninf, f32x4.lt(s2, ms)), v128.bitselect(s3, ninf, f32x4.lt(s3, ms)))));
+    }
+    let u = f32x4.extract_lane(hmax4(below), 0);
+    u = u > best_score ? u : best_score;
+    const l = c >> 2, k = c & 3;
+    const qx = lane(cb, 2 * k, l), q2 = lane(cb, 2 * k + 1, l);
+    if (qx * qx > u * q2) {
+      accept(qx, q2, i1, i2 + 4 * cb + l, pick_of(npat, k, pick0, pick1));
+      for (let b = cb; b < nb; ++b) {
+        let after = b == cb ? ~((2 << c) - 1) : -1;
+        let bits = passing(b, npat) & live_bits(n, i2, b) & after;
+        while (bits) {
+          const c2 = ctz(bits);
+          const l2 = c2 >> 2, k2 = c2 & 3;
+          accept(lane(b, 2 * k2, l2), lane(b, 2 * k2 + 1, l2), i1, i2 + 4 * b + l2, pick_of(npat, k2, pick0, pick1));
+          after = ~((2 << c2) - 1);
+          bits = passing(b, npat) & live_bits(n, i2, b) & after;
+        }
+      }
+      return;
+    }
+  }
+  for (let b = 0; b < nb; ++b) {
+    for (let l = 0; l < 4 && i2 + 4 * b + l <= n; ++l) {
+      for (let k = 0; k < npat; ++k) try_split(lane(b, 2 * k, l), lane(b, 2 * k + 1, l), i1, i2 + 4 * b + l, pick_of(npat, k, pick0, pick1));
+    }
+  }
 }
 
 /** iq1_s's split (i1, i2) with both shifts, in C's order (x_p, then x_m). */
@@ -280,8 +451,8 @@ const LANES: usize = memory.data(8 * 16, 16);
  * iq1_s's exhaustive search over the splits 0 <= i1 <= i2 <= n of the sorted values (SUMX, SUMW
  * prefix sums) into best_*. The vector path takes 4 consecutive i2 per v128 with the scalar
  * arithmetic lane-wise and tests them against the current best_score: when no lane of either shift
- * would be accepted, C accepts none of them either (best_score is unchanged across them); else the 4
- * splits are redone one by one by iq1s_split.
+ * would be accepted, C accepts none of them either (best_score is unchanged across them); else
+ * accept_in_order runs C's tests on them.
  */
 function iq1s_split_search(n: i32, max: f32): void {
   best_score = -FLT_MAX; best_scale = max;
@@ -299,7 +470,7 @@ function iq1s_split_search(n: i32, max: f32): void {
     const ap = f32x4.mul(a, p0), am = f32x4.mul(a, m0);
     const wap = f32x4.mul(f32x4.mul(wa, p0), p0), wam = f32x4.mul(f32x4.mul(wa, m0), m0);
     for (let i2 = i1; i2 <= n; i2 += 4) {
-      // lanes i2..i2+3; past n they read beyond the sums (whatever they hold: never rechecked)
+      // lanes i2..i2+3; past n they read the NaN padding: NaN sums, never acceptable
       const sx2 = v128.load(SUMX + (<usize>i2 << 2)), sw2 = v128.load(SUMW + (<usize>i2 << 2));
       const b = f32x4.sub(sx2, sx1), c = f32x4.sub(sx_all, sx2);
       const wb = f32x4.sub(sw2, sw1), wc = f32x4.sub(sw_all, sw2);
@@ -307,16 +478,10 @@ function iq1s_split_search(n: i32, max: f32): void {
       const q2p = f32x4.add(f32x4.add(wap, f32x4.mul(f32x4.mul(wb, p1), p1)), f32x4.mul(f32x4.mul(wc, p2), p2));
       const qxm = f32x4.add(f32x4.add(am, f32x4.mul(b, m1)), f32x4.mul(c, m2));
       const q2m = f32x4.add(f32x4.add(wam, f32x4.mul(f32x4.mul(wb, m1), m1)), f32x4.mul(f32x4.mul(wc, m2), m2));
-      const hits = i32x4.bitmask(v128.or(accepts4(qxp, q2p), accepts4(qxm, q2m)));
-      if (!hits) continue;
-      // the splits before the first hit are rejected at this best_score: from there on, C's tests
-      // in C's order on the lanes' sums (the scalar ones, bit for bit)
+      if (!v128.any_true(v128.or(accepts4(qxp, q2p), accepts4(qxm, q2m)))) continue;
+      // C's tests in C's order on the lanes' sums (the scalar ones, bit for bit)
       v128.store(LANES, qxp); v128.store(LANES, q2p, 16); v128.store(LANES, qxm, 32); v128.store(LANES, q2m, 48);
-      const last = (n - i2 < 3 ? n - i2 : 3);
-      for (let l = ctz(hits); l <= last; ++l) {
-        try_split(lane(0, l), lane(1, l), i1, i2 + l, 1);
-        try_split(lane(2, l), lane(3, l), i1, i2 + l, -1);
-      }
+      accept_in_order(2, i1, i2, 1, n, 1, -1);
     }
   }
 }
@@ -430,13 +595,18 @@ const SUMQ24: usize = memory.data(4 << 2, 16);
 @inline function xx_of(k: i32, g: i32): usize { return (g == 0 ? k < 2 : k % 2 == 0) ? X_P : X_M; }
 
 // Prefix sums per half of the sub-block (values 0..7 and 8..15 may take different shifts), over the
-// sorted order: PX[h][j] = Σ w·x and PW[h][j] = Σ w over the first j sorted values lying in half h.
-const PX: usize = memory.data(2 * 17 << 2, 16);
-const PW: usize = memory.data(2 * 17 << 2, 16);
+// sorted order: PX[h][j] = Σ w·x and PW[h][j] = Σ w over the first j sorted values lying in half h,
+// j = 0..16; each half padded with 3 NaNs, which the vector search's lanes past j = 16 read (their
+// sums are NaN, so they never look acceptable).
+const HALF: i32 = 20;
+const PX: usize = memory.data<f32>([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN], 16);
+const PW: usize = memory.data<f32>([0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NaN, NaN, NaN], 16);
+/** iq1m_split_search's pw(h, j)·(x_s[1]² - x_s[2]²) for (h, s) = (0, p), (0, m), (1, p), (1, m), HALF apart */
+const COLS: usize = memory.data(4 * HALF << 2, 16);
 // @ts-ignore: decorator
-@inline function px(h: i32, j: i32): f32 { return f(PX, 17 * h + j); }
+@inline function px(h: i32, j: i32): f32 { return f(PX, HALF * h + j); }
 // @ts-ignore: decorator
-@inline function pw(h: i32, j: i32): f32 { return f(PW, 17 * h + j); }
+@inline function pw(h: i32, j: i32): f32 { return f(PW, HALF * h + j); }
 
 /**
  * The four sign patterns' Σ (w·x_s[l])·x and Σ w·x_s[l]² for the split (i1, i2) of the 16 sorted
@@ -464,14 +634,14 @@ function iq1m_split_sums(i1: i32, i2: i32): void {
 
 /** PX/PW over the sorted values of xb (sort_values first). */
 function iq1m_prefix_sums(xb: usize): void {
-  setf(PX, 0, 0); setf(PX, 17, 0); setf(PW, 0, 0); setf(PW, 17, 0);
+  setf(PX, 0, 0); setf(PX, HALF, 0); setf(PW, 0, 0); setf(PW, HALF, 0);
   for (let j = 0; j < 16; ++j) {
     const i = pair_index(j);
     const h = i < 8 ? 0 : 1;
-    setf(PX, 17 * h + j + 1, px(h, j) + f(WEIGHT, i) * f(xb, i));
-    setf(PX, 17 * (1 - h) + j + 1, px(1 - h, j));
-    setf(PW, 17 * h + j + 1, pw(h, j) + f(WEIGHT, i));
-    setf(PW, 17 * (1 - h) + j + 1, pw(1 - h, j));
+    setf(PX, HALF * h + j + 1, px(h, j) + f(WEIGHT, i) * f(xb, i));
+    setf(PX, HALF * (1 - h) + j + 1, px(1 - h, j));
+    setf(PW, HALF * h + j + 1, pw(h, j) + f(WEIGHT, i));
+    setf(PW, HALF * (1 - h) + j + 1, pw(1 - h, j));
   }
 }
 
@@ -483,9 +653,38 @@ function iq1m_prefix_sums(xb: usize): void {
 }
 
 /**
+ * iq1m_split_sums' arithmetic lane-wise for the splits (i1, i2 + l), l = 0..3, from i1's terms (x1h:
+ * px(h, i1), q2sh: the first two terms of Σ w·q² of half h, shift s) and the totals' (ts_h): the
+ * four patterns' sums stored in LANES's layout at `at` (if not 0), and the lanes where one of them
+ * looks acceptable (accepts4). Lanes past 16 read the NaN padding: NaN sums, never acceptable.
+ */
+// @ts-ignore: decorator
+@inline function iq1m_block(i2: i32, at: usize, x10: v128, x11: v128, q2p0a: v128, q2m0a: v128, q2p1a: v128, q2m1a: v128, tp0: v128, tm0: v128, tp1: v128, tm1: v128): v128 {
+  const col = COLS + (<usize>i2 << 2);
+  const sx0 = f32x4.add(x10, v128.load(PX + (<usize>i2 << 2))), sx1 = f32x4.add(x11, v128.load(PX + (<usize>(HALF + i2) << 2)));
+  const qxp0 = f32x4.sub(tp0, sx0), qxm0 = f32x4.sub(tm0, sx0);
+  const qxp1 = f32x4.sub(tp1, sx1), qxm1 = f32x4.sub(tm1, sx1);
+  const q2p0 = f32x4.add(q2p0a, v128.load(col)), q2m0 = f32x4.add(q2m0a, v128.load(col, HALF * 4));
+  const q2p1 = f32x4.add(q2p1a, v128.load(col, HALF * 8)), q2m1 = f32x4.add(q2m1a, v128.load(col, HALF * 12));
+  // the patterns k = 0..3 (+,+  +,-  -,+  -,-)
+  const qx0 = f32x4.add(qxp0, qxp1), q20 = f32x4.add(q2p0, q2p1);
+  const qx1 = f32x4.add(qxp0, qxm1), q21 = f32x4.add(q2p0, q2m1);
+  const qx2 = f32x4.add(qxm0, qxp1), q22 = f32x4.add(q2m0, q2p1);
+  const qx3 = f32x4.add(qxm0, qxm1), q23 = f32x4.add(q2m0, q2m1);
+  if (at != 0) {
+    v128.store(at, qx0); v128.store(at, q20, 16); v128.store(at, qx1, 32); v128.store(at, q21, 48);
+    v128.store(at, qx2, 64); v128.store(at, q22, 80); v128.store(at, qx3, 96); v128.store(at, q23, 112);
+    return i32x4.splat(0);
+  }
+  return v128.or(v128.or(accepts4(qx0, q20), accepts4(qx1, q21)), v128.or(accepts4(qx2, q22), accepts4(qx3, q23)));
+}
+
+/**
  * iq1_m's exhaustive search over the splits 0 <= i1 <= i2 <= 16 (PX, PW prefix sums) into best_*,
- * the vector path as iq1s_split_search's: 4 consecutive i2 per v128, iq1m_split_sums' arithmetic
- * lane-wise, and the 4 splits redone by iq1m_split when a lane of any pattern would be accepted.
+ * the vector path as iq1s_split_search's: 4 consecutive i2 per v128 (iq1m_block), iq1m_split_sums'
+ * arithmetic lane-wise, and when a lane of any pattern looks acceptable, accept_in_order on that
+ * block and the next one of the row at once (fewer hits, each a mispredicted branch: measured
+ * faster than one or three blocks).
  */
 function iq1m_split_search(max: f32): void {
   best_score = -FLT_MAX; best_scale = max;
@@ -502,6 +701,14 @@ function iq1m_split_search(max: f32): void {
   const tp1 = f32x4.splat(px(1, 16) * p2), tm1 = f32x4.splat(px(1, 16) * m2);
   const wp0 = f32x4.splat(pw(0, 16) * p2 * p2), wm0 = f32x4.splat(pw(0, 16) * m2 * m2);
   const wp1 = f32x4.splat(pw(1, 16) * p2 * p2), wm1 = f32x4.splat(pw(1, 16) * m2 * m2);
+  // per column i2 (and half, shift): the term pw(h, i2)·c2, computed once rather than once per i1
+  for (let j = 0; j < HALF; j += 4) {
+    const w0 = v128.load(PW + (<usize>j << 2)), w1 = v128.load(PW + (<usize>(HALF + j) << 2));
+    v128.store(COLS + (<usize>j << 2), f32x4.mul(w0, cp2));
+    v128.store(COLS + (<usize>(HALF + j) << 2), f32x4.mul(w0, cm2));
+    v128.store(COLS + (<usize>(2 * HALF + j) << 2), f32x4.mul(w1, cp2));
+    v128.store(COLS + (<usize>(3 * HALF + j) << 2), f32x4.mul(w1, cm2));
+  }
   for (let i1 = 0; i1 <= 16; ++i1) {
     const x10 = f32x4.splat(px(0, i1)), x11 = f32x4.splat(px(1, i1));
     const w10 = pw(0, i1), w11 = pw(1, i1);
@@ -510,28 +717,12 @@ function iq1m_split_search(max: f32): void {
     const q2p1a = f32x4.add(wp1, f32x4.splat(w11 * f32x4.extract_lane(cp1, 0)));
     const q2m1a = f32x4.add(wm1, f32x4.splat(w11 * f32x4.extract_lane(cm1, 0)));
     for (let i2 = i1; i2 <= 16; i2 += 4) {
-      // lanes i2..i2+3; past 16 they read beyond the half's sums (whatever they hold: never rechecked)
-      const x20 = v128.load(PX + (<usize>i2 << 2)), x21 = v128.load(PX + (<usize>(17 + i2) << 2));
-      const w20 = v128.load(PW + (<usize>i2 << 2)), w21 = v128.load(PW + (<usize>(17 + i2) << 2));
-      const sx0 = f32x4.add(x10, x20), sx1 = f32x4.add(x11, x21);
-      const qxp0 = f32x4.sub(tp0, sx0), qxm0 = f32x4.sub(tm0, sx0);
-      const qxp1 = f32x4.sub(tp1, sx1), qxm1 = f32x4.sub(tm1, sx1);
-      const q2p0 = f32x4.add(q2p0a, f32x4.mul(w20, cp2)), q2m0 = f32x4.add(q2m0a, f32x4.mul(w20, cm2));
-      const q2p1 = f32x4.add(q2p1a, f32x4.mul(w21, cp2)), q2m1 = f32x4.add(q2m1a, f32x4.mul(w21, cm2));
-      // the patterns k = 0..3 (+,+  +,-  -,+  -,-)
-      const qx0 = f32x4.add(qxp0, qxp1), q20 = f32x4.add(q2p0, q2p1);
-      const qx1 = f32x4.add(qxp0, qxm1), q21 = f32x4.add(q2p0, q2m1);
-      const qx2 = f32x4.add(qxm0, qxp1), q22 = f32x4.add(q2m0, q2p1);
-      const qx3 = f32x4.add(qxm0, qxm1), q23 = f32x4.add(q2m0, q2m1);
-      const any = v128.or(v128.or(accepts4(qx0, q20), accepts4(qx1, q21)), v128.or(accepts4(qx2, q22), accepts4(qx3, q23)));
-      const hits = i32x4.bitmask(any);
-      if (!hits) continue;
-      v128.store(LANES, qx0); v128.store(LANES, q20, 16); v128.store(LANES, qx1, 32); v128.store(LANES, q21, 48);
-      v128.store(LANES, qx2, 64); v128.store(LANES, q22, 80); v128.store(LANES, qx3, 96); v128.store(LANES, q23, 112);
-      const last = (16 - i2 < 3 ? 16 - i2 : 3);
-      for (let l = ctz(hits); l <= last; ++l) {
-        for (let k = 0; k < 4; ++k) try_split(lane(2 * k, l), lane(2 * k + 1, l), i1, i2 + l, k);
-      }
+      if (!v128.any_true(iq1m_block(i2, 0, x10, x11, q2p0a, q2m0a, q2p1a, q2m1a, tp0, tm0, tp1, tm1))) continue;
+      // this block and the rest of the row, in one pass of C's tests
+      let nb = 0;
+      for (let j = i2; j <= 16 && nb < LOOKAHEAD; j += 4) iq1m_block(j, LANES + (<usize>(nb++) << 7), x10, x11, q2p0a, q2m0a, q2p1a, q2m1a, tp0, tm0, tp1, tm1);
+      accept_in_order(4, i1, i2, nb, 16, 0, 0);
+      i2 += 4 * (nb - 1);
     }
   }
 }

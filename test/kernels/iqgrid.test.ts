@@ -18,7 +18,8 @@ import { scalar, simd } from "../support/simd.js";
 import { quantizeRowsIsolated } from "../support/oracle-isolated.js";
 import { Rng } from "../support/random.js";
 import { importance } from "../support/rows.js";
-import { bytesOf } from "./q6_K.cases.js";
+import { bytesOf, nonFiniteImportance } from "./q6_K.cases.js";
+import { negativeImportance } from "./k4.cases.js";
 import { IMATRIX_KINDS, randomRows, randomSource } from "./random-sources.js";
 import { GRID_TYPES, SRC_BF16, SRC_F16, SRC_F32, firstDiff, goldenSets, rowDigests, sha256, type GridType } from "./iqgrid.cases.js";
 
@@ -117,6 +118,36 @@ function gridSuite(ty: GridType): void {
     const ties = Float32Array.from({ length: 8 * 512 }, () => levels[rng.int(levels.length)]);
     const a = perRow(bytesOf(ties), SRC_F32, 512, importance(512)), b = perRow(bytesOf(ties), SRC_F32, 512, importance(512), scalar);
     a.forEach((r, i) => expect(r === "abort" ? r : sha256(r), `ties row ${i}`).toBe(b[i] === "abort" ? "abort" : sha256(b[i] as Uint8Array)));
+  });
+
+  // iq1's vector split search skips C's chain of acceptances to the greatest score of a hit (4 or,
+  // iq1_m, 8 splits) when C surely accepts it, and runs C's tests in order otherwise (NaN scores,
+  // near ties, no acceptable candidate): rows that take each of those branches, against the scalar
+  // search that runs C's chain candidate by candidate.
+  it.runIf(ready && ty.name.startsWith("iq1"))("the split search's shortcut writes the scalar search's bytes: exact ties, sign-mixed importance, non-finite values", () => {
+    const n = 512;
+    const rng = new Rng(ty.id * 31 + 7);
+    const sets: [string, Float32Array, Float32Array | undefined][] = [];
+    // exact ties of the scores: zeros weigh nothing without an imatrix (w = x²) or with a zero one,
+    // so moving them between levels leaves the sums unchanged
+    const sparse = Float32Array.from({ length: 8 * n }, () => (rng.uniform() < 0.6 ? 0 : rng.studentT(4)));
+    sets.push(["sparse, no imatrix", sparse, undefined], ["sparse, zero-heavy imatrix", sparse, new Float32Array(n).map((_, i) => (i % 3 ? 0 : 1 + rng.uniform()))]);
+    // few distinct values: many splits with near-equal scores
+    const levels = [-0.3, -0.1, 0, 0.1, 0.3];
+    const few = Float32Array.from({ length: 8 * n }, () => levels[rng.int(levels.length)] * (1 + 1e-7 * rng.int(3)));
+    sets.push(["few values, no imatrix", few, undefined], ["few values, importance", few, importance(n, 5)]);
+    // negative weights: Σ w·q² <= 0 for whole blocks of splits, scores of -inf
+    const gauss = Float32Array.from({ length: 8 * n }, () => rng.studentT(5) * 0.02);
+    for (let seed = 0; seed < 4; seed++) sets.push([`negative importance ${seed}`, gauss, negativeImportance(n, 100 + seed)]);
+    // NaN and inf in the values and in the imatrix: NaN scores
+    const specials = gauss.slice();
+    for (let i = 0; i < specials.length; i += 37) specials[i] = [NaN, Infinity, -Infinity, 3e38][rng.int(4)];
+    sets.push(["non-finite values", specials, importance(n, 9)], ["non-finite imatrix", gauss, nonFiniteImportance(n, 11)]);
+    for (const [what, rows, im] of sets) {
+      if (!im && ty.needsImatrix) continue;
+      const a = perRow(bytesOf(rows), SRC_F32, n, im), b = perRow(bytesOf(rows), SRC_F32, n, im, scalar);
+      a.forEach((r, i) => expect(r === "abort" ? r : sha256(r), `${what} row ${i}`).toBe(b[i] === "abort" ? "abort" : sha256(b[i] as Uint8Array)));
+    }
   });
 
   describe.runIf(ready && oracle)(`${ty.name} against llama.cpp, live`, () => {
