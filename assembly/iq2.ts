@@ -263,13 +263,9 @@ function trial_levels_v(groups: i32, span: i32, denom: f32, nbatches: i32): void
   }
 }
 
-/**
- * iq2_find_best_neighbour for group k in the 4 trials of a batch that share one off-grid word (list
- * at nb), one lane per trial (scales s): each lane runs C's loop over the list (the distance summed
- * over i = 0..7 from 0, each term looked up in TERMS_T, computed as C computes it; the first one below
- * the running best, from FLT_MAX, wins). Returns each lane's grid index, -1 where none was below.
- */
-function best_neighbours_4t(g: i32, nb: usize, k: i32, s: v128): v128 {
+/** TERMS_T for group k at the scales s of a batch's trials (a lane each): w_i·d·d, d = s·q - x_i,
+ *  as C computes each term (and as lattice.ts group_terms does for one scale). */
+function trial_terms(k: i32, s: v128): void {
   const x = XVAL + (<usize>(8 * k) << 2), w = WAUX + (<usize>(8 * k) << 2);
   const s0 = f32x4.mul(s, f32x4.splat(<f32>1)), s1 = f32x4.mul(s, f32x4.splat(<f32>3)), s2 = f32x4.mul(s, f32x4.splat(<f32>5));
   for (let i = 0; i < 8; ++i) {
@@ -282,9 +278,18 @@ function best_neighbours_4t(g: i32, nb: usize, k: i32, s: v128): v128 {
     d = f32x4.sub(s2, xi);
     v128.store(t, f32x4.mul(f32x4.mul(wi, d), d), 32);
   }
+}
+
+/**
+ * iq2_find_best_neighbour for the 4 trials of a batch (terms: trial_terms) over the list of one
+ * off-grid word (nb), one lane per trial: each lane runs C's loop over the list (the distance summed
+ * over i = 0..7 from 0; the first one below the running best, from FLT_MAX, wins). Returns each
+ * lane's grid index, -1 where none was below.
+ */
+function best_neighbours_4t(g: i32, nb: usize): v128 {
   const num = <i32>load<u16>(nb);
   const grid = lattice_grid(g);
-  // grid byte b (1, 3, 5) selects TERMS_T + 48i + 8(b - 1): the base is offset by -8
+  // grid byte b (1, 3, 5) of coordinate i selects TERMS_T + 48i + 8(b - 1): the base is offset by -8
   const base = TERMS_T - 8;
   let best = f32x4.splat(FLT_MAX);
   let gi = i32x4.splat(-1);
@@ -324,38 +329,56 @@ function best_neighbours_4t(g: i32, nb: usize, k: i32, s: v128): v128 {
   return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(grid + (<usize>index << 3) + 4))));
 }
 
-/** Pass 2 (see above). Returns false when a neighbour search of a trial finds nothing (C aborts). */
+/**
+ * Pass 2 (see above): per group and batch, the 4 map lookups; each off-grid word of the batch's
+ * trials snaps per trial: one search with a lane per trial for a word that 2 or more trials share
+ * (best_neighbours_4t), nearest_listed (4 neighbours per v128) for a word of one trial. Returns false
+ * when a trial's search finds nothing (C aborts).
+ */
 function snap_trials_v(g: i32, groups: i32, ntrials: i32, nbatches: i32): bool {
   const grid = lattice_grid(g);
   for (let k = 0; k < groups; ++k) {
     for (let b = 0; b < nbatches; ++b) {
       const at = <usize>(k * MAX_BATCHES + b) << 4;
       const words = v128.load(WORD_T + at);
-      const u0 = i32x4.extract_lane(words, 0);
-      const gv = i32x4(kmap(g, u0), kmap(g, i32x4.extract_lane(words, 1)), kmap(g, i32x4.extract_lane(words, 2)), kmap(g, i32x4.extract_lane(words, 3)));
-      v128.store(GI_T + at, gv);
+      const gv = i32x4(kmap(g, i32x4.extract_lane(words, 0)), kmap(g, i32x4.extract_lane(words, 1)), kmap(g, i32x4.extract_lane(words, 2)), kmap(g, i32x4.extract_lane(words, 3)));
       v128.store(ON_T + at, i32x4.ge_s(gv, i32x4.splat(0)));
       const valid = (1 << min(4, ntrials - 4 * b)) - 1; // lane bits of the batch's trials
       const off = i32x4.bitmask(gv) & valid;
+      v128.store(GI_T + at, gv);
       if (off == 0) continue;
+      const scales = v128.load(SCALE_T + (<usize>b << 4));
+      let termsReady = false;
+      for (let m = off; m != 0;) {
+        const j = ctz(m);
+        const lane = GI_T + at + (<usize>j << 2);
+        const same = i32x4.bitmask(i32x4.eq(words, v128.load32_splat(WORD_T + at + (<usize>j << 2)))) & off; // trials with j's word
+        m &= ~same;
+        if (same & (same - 1)) {
+          if (!termsReady) { trial_terms(k, scales); termsReady = true; }
+          const gi = best_neighbours_4t(g, neighbours_of(g, load<i32>(lane)));
+          if (i32x4.bitmask(gi) & same) return false;
+          const lanes = i32x4.ne(v128.and(i32x4.splat(same), i32x4(1, 2, 4, 8)), i32x4.splat(0));
+          v128.store(GI_T + at, v128.bitselect(gi, v128.load(GI_T + at), lanes));
+        } else {
+          group_terms(1, 3, 5, XVAL + (<usize>(8 * k) << 2), WAUX + (<usize>(8 * k) << 2), load<f32>(SCALE_T + (<usize>(4 * b + j) << 2)));
+          const index = nearest_listed(g, load<i32>(lane));
+          if (index < 0) return false;
+          store<i32>(lane, index);
+        }
+      }
+      // the snapped trials' q: their points' bytes
       const qk = QF_T + (<usize>b << 9) + (<usize>(8 * k) << 4);
-      if (off == valid && (i32x4.bitmask(i32x4.eq(words, i32x4.splat(u0))) & valid) == valid) {
-        let gi = best_neighbours_4t(g, neighbours_of(g, i32x4.extract_lane(gv, 0)), k, v128.load(SCALE_T + (<usize>b << 4)));
-        if (i32x4.bitmask(gi) & valid) return false;
-        gi = i32x4.max_s(gi, i32x4.splat(0));
-        v128.store(GI_T + at, gi);
+      if (off == 15) {
+        const gi = v128.load(GI_T + at);
         const g0 = i32x4.extract_lane(gi, 0), g1 = i32x4.extract_lane(gi, 1), g2 = i32x4.extract_lane(gi, 2), g3 = i32x4.extract_lane(gi, 3);
         __transpose4_store(point_lo(grid, g0), point_lo(grid, g1), point_lo(grid, g2), point_lo(grid, g3), qk);
         __transpose4_store(point_hi(grid, g0), point_hi(grid, g1), point_hi(grid, g2), point_hi(grid, g3), qk + 64);
-        continue;
-      }
-      for (let m = off; m != 0; m &= m - 1) {
-        const j = ctz(m);
-        group_terms(1, 3, 5, XVAL + (<usize>(8 * k) << 2), WAUX + (<usize>(8 * k) << 2), load<f32>(SCALE_T + (<usize>(4 * b + j) << 2)));
-        const index = nearest_listed(g, load<i32>(GI_T + at + (<usize>j << 2)));
-        if (index < 0) return false;
-        store<i32>(GI_T + at + (<usize>j << 2), index);
-        point_q_lane(grid, index, qk, j);
+      } else {
+        for (let m = off; m != 0; m &= m - 1) {
+          const j = ctz(m);
+          point_q_lane(grid, load<i32>(GI_T + at + (<usize>j << 2)), qk, j);
+        }
       }
     }
   }
