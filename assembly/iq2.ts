@@ -16,10 +16,18 @@
 // Exactness: f32 in C's operand order (`w*xval*q` is (w*xval)*q), nearest_int the 12582912 trick,
 // C's MAX (a NaN survives only as the last operand), int8 L[] packed into a uint16 as C does.
 // Two paths write the same bytes: the scalar one (the reference, set_scalar_kernels(1)) and the
-// default vector one: a group's levels lane-wise (group_levels), the neighbour search 4 neighbours per
-// v128 (lattice.ts nearest_listed), and the trial loop's sums 4 trial scales per v128 (search_trials),
-// each lane the scalar sum in order, C's accept tests then run in order on the lanes.
-// Profile (weight-like rows): the neighbour searches still take about half the time.
+// default vector one. Its trial loop (search_trials) puts the trials in lanes, 4 trial scales per
+// v128, each lane doing the scalar arithmetic for its own scale: the levels, level words and float
+// levels of every value (trial_levels_v); the map lookups, 4 per batch, and for the off-grid words
+// one neighbour search per word shared by 2 or more trials of a batch (a lane per trial, terms looked
+// up per coordinate and level) or nearest_listed (lattice.ts, 4 neighbours per v128) for a word of
+// one trial (snap_trials_v); the sums straight from the trials' float levels (trial_sums_v); then C's
+// accept tests in trial order. The refit of the chosen scale uses group_levels and nearest_listed.
+// Profile (weight-like rows, n = 4096): per group and batch of 4 trials, about half the words are
+// off the grid; iq2_s makes ~5 shared searches (lists of 9 neighbours) and ~1 single one per
+// sub-block of 16, iq2_xs the same with lists of 60, iq2_xxs ~8 shared and ~4 single ones with
+// lists of 31 per sub-block of 32. The shared searches' list scans dominate (half the time, most of it for iq2_xs); the
+// levels and sums take a quarter.
 
 import { nearest_int, store_f16 } from "./common";
 import { make_qp_quants, GROUP_MAX_EPS, clamp_i32 } from "./search";
@@ -220,13 +228,13 @@ let trials_scale: f32 = 0;
 // (the lanes past the last trial are computed and never read). Pass 1: each lane's inverse scale and
 // scale (C's f32 ops) and, per value, its level in each trial (as the float q = 2l + 1, the sums'
 // operand) with the groups' level words. Pass 2: per group and batch, the 4 map lookups; off-grid
-// words snap to their best neighbour (one search with a lane per trial when the batch's trials share
-// the word, else nearest_listed per trial), whose point replaces the lanes' q. Pass 3: the sums, a
-// lane per trial, each over its values in order; then C's accept tests in trial order.
+// words snap to their best neighbour (one search with a lane per trial for a word that 2 or more of
+// the batch's trials share, else nearest_listed for the one trial), whose point replaces their q.
+// Pass 3: the sums, a lane per trial, each over its values in order; then C's accept tests in trial
+// order.
 
 const MAX_BATCHES: i32 = 5;
-/** per batch: the lanes' inverse scales and scales */
-const ID_T: usize = memory.data(MAX_BATCHES << 4, 16);
+/** per batch: the lanes' scales */
 const SCALE_T: usize = memory.data(MAX_BATCHES << 4, 16);
 /** per batch and value i (32 per batch): q of each trial */
 const QF_T: usize = memory.data(MAX_BATCHES * (32 << 4), 16);
@@ -248,7 +256,6 @@ function trial_levels_v(groups: i32, span: i32, denom: f32, nbatches: i32): void
   for (let b = 0; b < nbatches; ++b) {
     const is = f32x4.convert_i32x4_s(i32x4.add(i32x4.splat(4 * b - span), i32x4(0, 1, 2, 3)));
     const id = f32x4.div(f32x4.add(f32x4.splat(<f32>5), f32x4.mul(is, f32x4.splat(<f32>0.1))), f32x4.splat(denom));
-    v128.store(ID_T + (<usize>b << 4), id);
     v128.store(SCALE_T + (<usize>b << 4), f32x4.div(f32x4.splat(<f32>1), id));
     const qt = QF_T + (<usize>b << 9);
     for (let k = 0; k < groups; ++k) {
@@ -280,6 +287,24 @@ function trial_terms(k: i32, s: v128): void {
   }
 }
 
+/** A neighbour's distance in each trial's lane (terms: trial_terms; pg: its grid bytes), summed
+ *  over i = 0..7 from 0 as C sums it. */
+// @ts-ignore: decorator
+@inline function neighbour_d2(pg: usize): v128 {
+  // grid byte b (1, 3, 5) of coordinate i selects TERMS_T + 48i + 8(b - 1): the base is offset by -8
+  const base = TERMS_T - 8;
+  const p = load<u64>(pg);
+  const lo = <u32>p, hi = <u32>(p >> 32);
+  let d2 = f32x4.add(f32x4.splat(0), v128.load(base + <usize>((lo << 3) & 0x7f8)));
+  d2 = f32x4.add(d2, v128.load(base + <usize>((lo >> 5) & 0x7f8), 48));
+  d2 = f32x4.add(d2, v128.load(base + <usize>((lo >> 13) & 0x7f8), 96));
+  d2 = f32x4.add(d2, v128.load(base + <usize>((lo >> 21) & 0x7f8), 144));
+  d2 = f32x4.add(d2, v128.load(base + <usize>((hi << 3) & 0x7f8), 192));
+  d2 = f32x4.add(d2, v128.load(base + <usize>((hi >> 5) & 0x7f8), 240));
+  d2 = f32x4.add(d2, v128.load(base + <usize>((hi >> 13) & 0x7f8), 288));
+  return f32x4.add(d2, v128.load(base + <usize>((hi >> 21) & 0x7f8), 336));
+}
+
 /**
  * iq2_find_best_neighbour for the 4 trials of a batch (terms: trial_terms) over the list of one
  * off-grid word (nb), one lane per trial: each lane runs C's loop over the list (the distance summed
@@ -289,22 +314,11 @@ function trial_terms(k: i32, s: v128): void {
 function best_neighbours_4t(g: i32, nb: usize): v128 {
   const num = <i32>load<u16>(nb);
   const grid = lattice_grid(g);
-  // grid byte b (1, 3, 5) of coordinate i selects TERMS_T + 48i + 8(b - 1): the base is offset by -8
-  const base = TERMS_T - 8;
   let best = f32x4.splat(FLT_MAX);
   let gi = i32x4.splat(-1);
   for (let j = 1; j <= num; ++j) {
     const index = <i32>load<u16>(nb + (<usize>j << 1));
-    const p = load<u64>(grid + (<usize>index << 3));
-    const lo = <u32>p, hi = <u32>(p >> 32);
-    let d2 = f32x4.add(f32x4.splat(0), v128.load(base + <usize>((lo << 3) & 0x7f8)));
-    d2 = f32x4.add(d2, v128.load(base + <usize>((lo >> 5) & 0x7f8), 48));
-    d2 = f32x4.add(d2, v128.load(base + <usize>((lo >> 13) & 0x7f8), 96));
-    d2 = f32x4.add(d2, v128.load(base + <usize>((lo >> 21) & 0x7f8), 144));
-    d2 = f32x4.add(d2, v128.load(base + <usize>((hi << 3) & 0x7f8), 192));
-    d2 = f32x4.add(d2, v128.load(base + <usize>((hi >> 5) & 0x7f8), 240));
-    d2 = f32x4.add(d2, v128.load(base + <usize>((hi >> 13) & 0x7f8), 288));
-    d2 = f32x4.add(d2, v128.load(base + <usize>((hi >> 21) & 0x7f8), 336));
+    const d2 = neighbour_d2(grid + (<usize>index << 3));
     const lt = f32x4.lt(d2, best);
     best = f32x4.pmin(best, d2); // d2 < best ? d2 : best
     gi = v128.bitselect(i32x4.splat(index), gi, lt);
