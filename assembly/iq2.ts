@@ -16,15 +16,23 @@
 // Exactness: f32 in C's operand order (`w*xval*q` is (w*xval)*q), nearest_int the 12582912 trick,
 // C's MAX (a NaN survives only as the last operand), int8 L[] packed into a uint16 as C does.
 // Two paths write the same bytes: the scalar one (the reference, set_scalar_kernels(1)) and the
-// default vector one: a group's levels lane-wise (group_levels), the neighbour search 4 neighbours per
-// v128 (lattice.ts nearest_listed), and the trial loop's sums 4 trial scales per v128 (search_trials),
-// each lane the scalar sum in order, C's accept tests then run in order on the lanes.
-// Profile (weight-like rows): the neighbour searches still take about half the time.
+// default vector one. Its trial loop (search_trials) puts the trials in lanes, 4 trial scales per
+// v128, each lane doing the scalar arithmetic for its own scale: the levels, level words and float
+// levels of every value (trial_levels_v); the map lookups, 4 per batch, and for the off-grid words
+// one neighbour search per word shared by 2 or more trials of a batch (a lane per trial, terms looked
+// up per coordinate and level) or nearest_listed (lattice.ts, 4 neighbours per v128) for a word of
+// one trial (snap_trials_v); the sums straight from the trials' float levels (trial_sums_v); then C's
+// accept tests in trial order. The refit of the chosen scale uses group_levels and nearest_listed.
+// Profile (weight-like rows, n = 4096): per group and batch of 4 trials, about half the words are
+// off the grid; iq2_s makes ~5 shared searches (lists of 9 neighbours) and ~1 single one per
+// sub-block of 16, iq2_xs the same with lists of 60, iq2_xxs ~8 shared and ~4 single ones with
+// lists of 31 per sub-block of 32. The shared searches' list scans dominate (half the time, most of it for iq2_xs); the
+// levels and sums take a quarter.
 
 import { nearest_int, store_f16 } from "./common";
 import { make_qp_quants, GROUP_MAX_EPS, clamp_i32 } from "./search";
 import { LATTICE_IQ2XXS, LATTICE_IQ2XS, LATTICE_IQ2S, lattice_init, lattice_grid, kmap, neighbours_of, group_terms, nearest_listed } from "./lattice";
-import { use_scalar, __levels_f32x4 } from "./simd";
+import { use_scalar, __levels_f32x4, __levels_idv_f32x4, __transpose4_store } from "./simd";
 import { kernel_abort, aborted, FAIL_NO_IMATRIX, FAIL_NO_NEIGHBOUR, FAIL_OFF_GRID, FAIL_SCALE, FAIL_OUT_OF_BOUNDS } from "./rows";
 
 const QK_K: i32 = 256;
@@ -216,11 +224,196 @@ let sumq2_out: f32 = 0;
 
 /** The scale search_trials ends with. */
 let trials_scale: f32 = 0;
-// the vector path's scratch: each of 4 trials' levels (32 bytes apart) and on-grid flags (2 apart),
-// and the 4 trials' sums
-const LT: usize = memory.data(4 * 32, 16);
-const OG: usize = memory.data(4 * 2, 16);
-const SUMS4: usize = memory.data(2 * 16, 16);
+// ---- the vector trial search: trials in lanes. Batch b holds trials is = is0 + 4b + j in lane j
+// (the lanes past the last trial are computed and never read). Pass 1: each lane's inverse scale and
+// scale (C's f32 ops) and, per value, its level in each trial (as the float q = 2l + 1, the sums'
+// operand) with the groups' level words. Pass 2: per group and batch, the 4 map lookups; off-grid
+// words snap to their best neighbour (one search with a lane per trial for a word that 2 or more of
+// the batch's trials share, else nearest_listed for the one trial), whose point replaces their q.
+// Pass 3: the sums, a lane per trial, each over its values in order; then C's accept tests in trial
+// order.
+
+const MAX_BATCHES: i32 = 5;
+/** per batch: the lanes' scales */
+const SCALE_T: usize = memory.data(MAX_BATCHES << 4, 16);
+/** per batch and value i (32 per batch): q of each trial */
+const QF_T: usize = memory.data(MAX_BATCHES * (32 << 4), 16);
+/** per group k and batch b (at (k·MAX_BATCHES + b)·16): the level words, the grid indices, and
+ *  whether each word was on the grid (all ones or zero) */
+const WORD_T: usize = memory.data(4 * MAX_BATCHES << 4, 16);
+const GI_T: usize = memory.data(4 * MAX_BATCHES << 4, 16);
+const ON_T: usize = memory.data(4 * MAX_BATCHES << 4, 16);
+/** per batch: the lanes' sumqx and sumq2 */
+const SUMQX_T: usize = memory.data(MAX_BATCHES << 4, 16);
+const SUMQ2_T: usize = memory.data(MAX_BATCHES << 4, 16);
+/** w·x per value, as C's first product of sumqx */
+const WX: usize = memory.data(32 << 2, 16);
+/** TERMS_T + 48i + 16l: coordinate i's term w_i·d·d, d = scale·q_l - x_i, in each trial's lane */
+const TERMS_T: usize = memory.data(8 * 3 * 16, 16);
+
+/** Pass 1 (see above) for `groups` groups and batches of is from is0 = -span. */
+function trial_levels_v(groups: i32, span: i32, denom: f32, nbatches: i32): void {
+  for (let b = 0; b < nbatches; ++b) {
+    const is = f32x4.convert_i32x4_s(i32x4.add(i32x4.splat(4 * b - span), i32x4(0, 1, 2, 3)));
+    const id = f32x4.div(f32x4.add(f32x4.splat(<f32>5), f32x4.mul(is, f32x4.splat(<f32>0.1))), f32x4.splat(denom));
+    v128.store(SCALE_T + (<usize>b << 4), f32x4.div(f32x4.splat(<f32>1), id));
+    const qt = QF_T + (<usize>b << 9);
+    for (let k = 0; k < groups; ++k) {
+      let word = i32x4.splat(0);
+      for (let i = 0; i < 8; ++i) {
+        const l = __levels_idv_f32x4(v128.load32_splat(XVAL + (<usize>(8 * k + i) << 2)), id, 2);
+        v128.store(qt + (<usize>(8 * k + i) << 4), f32x4.convert_i32x4_s(i32x4.add(i32x4.shl(l, 1), i32x4.splat(1))));
+        word = v128.or(word, i32x4.shl(l, 2 * i));
+      }
+      v128.store(WORD_T + (<usize>(k * MAX_BATCHES + b) << 4), word);
+    }
+  }
+}
+
+/** TERMS_T for group k at the scales s of a batch's trials (a lane each): w_i·d·d, d = s·q - x_i,
+ *  as C computes each term (and as lattice.ts group_terms does for one scale). */
+function trial_terms(k: i32, s: v128): void {
+  const x = XVAL + (<usize>(8 * k) << 2), w = WAUX + (<usize>(8 * k) << 2);
+  const s0 = f32x4.mul(s, f32x4.splat(<f32>1)), s1 = f32x4.mul(s, f32x4.splat(<f32>3)), s2 = f32x4.mul(s, f32x4.splat(<f32>5));
+  for (let i = 0; i < 8; ++i) {
+    const xi = v128.load32_splat(x + (<usize>i << 2)), wi = v128.load32_splat(w + (<usize>i << 2));
+    const t = TERMS_T + (<usize>(48 * i));
+    let d = f32x4.sub(s0, xi);
+    v128.store(t, f32x4.mul(f32x4.mul(wi, d), d));
+    d = f32x4.sub(s1, xi);
+    v128.store(t, f32x4.mul(f32x4.mul(wi, d), d), 16);
+    d = f32x4.sub(s2, xi);
+    v128.store(t, f32x4.mul(f32x4.mul(wi, d), d), 32);
+  }
+}
+
+/** A neighbour's distance in each trial's lane (terms: trial_terms; pg: its grid bytes), summed
+ *  over i = 0..7 from 0 as C sums it. */
+// @ts-ignore: decorator
+@inline function neighbour_d2(pg: usize): v128 {
+  // grid byte b (1, 3, 5) of coordinate i selects TERMS_T + 48i + 8(b - 1): the base is offset by -8
+  const base = TERMS_T - 8;
+  const p = load<u64>(pg);
+  const lo = <u32>p, hi = <u32>(p >> 32);
+  let d2 = f32x4.add(f32x4.splat(0), v128.load(base + <usize>((lo << 3) & 0x7f8)));
+  d2 = f32x4.add(d2, v128.load(base + <usize>((lo >> 5) & 0x7f8), 48));
+  d2 = f32x4.add(d2, v128.load(base + <usize>((lo >> 13) & 0x7f8), 96));
+  d2 = f32x4.add(d2, v128.load(base + <usize>((lo >> 21) & 0x7f8), 144));
+  d2 = f32x4.add(d2, v128.load(base + <usize>((hi << 3) & 0x7f8), 192));
+  d2 = f32x4.add(d2, v128.load(base + <usize>((hi >> 5) & 0x7f8), 240));
+  d2 = f32x4.add(d2, v128.load(base + <usize>((hi >> 13) & 0x7f8), 288));
+  return f32x4.add(d2, v128.load(base + <usize>((hi >> 21) & 0x7f8), 336));
+}
+
+/**
+ * iq2_find_best_neighbour for the 4 trials of a batch (terms: trial_terms) over the list of one
+ * off-grid word (nb), one lane per trial: each lane runs C's loop over the list (the distance summed
+ * over i = 0..7 from 0; the first one below the running best, from FLT_MAX, wins). Returns each
+ * lane's grid index, -1 where none was below.
+ */
+function best_neighbours_4t(g: i32, nb: usize): v128 {
+  const num = <i32>load<u16>(nb);
+  const grid = lattice_grid(g);
+  let best = f32x4.splat(FLT_MAX);
+  let gi = i32x4.splat(-1);
+  for (let j = 1; j <= num; ++j) {
+    const index = <i32>load<u16>(nb + (<usize>j << 1));
+    const d2 = neighbour_d2(grid + (<usize>index << 3));
+    const lt = f32x4.lt(d2, best);
+    best = f32x4.pmin(best, d2); // d2 < best ? d2 : best
+    gi = v128.bitselect(i32x4.splat(index), gi, lt);
+  }
+  return gi;
+}
+
+/** Lane j of the q of group k's 8 values (qk: value 8k of its batch) := grid point index's bytes. */
+// @ts-ignore: decorator
+@inline function point_q_lane(grid: usize, index: i32, qk: usize, j: i32): void {
+  const pg = grid + (<usize>index << 3), ql = qk + (<usize>j << 2);
+  for (let i = 0; i < 8; ++i) store<f32>(ql + (<usize>i << 4), <f32>load<i8>(pg + <usize>i));
+}
+
+/** The 8 bytes of a grid point as 2 × 4 floats: (lo, hi) through out_lo / out_hi. */
+// @ts-ignore: decorator
+@inline function point_lo(grid: usize, index: i32): v128 {
+  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(grid + (<usize>index << 3)))));
+}
+// @ts-ignore: decorator
+@inline function point_hi(grid: usize, index: i32): v128 {
+  return f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(v128.load32_zero(grid + (<usize>index << 3) + 4))));
+}
+
+/**
+ * Pass 2 (see above): per group and batch, the 4 map lookups; each off-grid word of the batch's
+ * trials snaps per trial: one search with a lane per trial for a word that 2 or more trials share
+ * (best_neighbours_4t), nearest_listed (4 neighbours per v128) for a word of one trial. Returns false
+ * when a trial's search finds nothing (C aborts).
+ */
+function snap_trials_v(g: i32, groups: i32, ntrials: i32, nbatches: i32): bool {
+  const grid = lattice_grid(g);
+  for (let k = 0; k < groups; ++k) {
+    for (let b = 0; b < nbatches; ++b) {
+      const at = <usize>(k * MAX_BATCHES + b) << 4;
+      const words = v128.load(WORD_T + at);
+      const gv = i32x4(kmap(g, i32x4.extract_lane(words, 0)), kmap(g, i32x4.extract_lane(words, 1)), kmap(g, i32x4.extract_lane(words, 2)), kmap(g, i32x4.extract_lane(words, 3)));
+      v128.store(ON_T + at, i32x4.ge_s(gv, i32x4.splat(0)));
+      const valid = (1 << min(4, ntrials - 4 * b)) - 1; // lane bits of the batch's trials
+      const off = i32x4.bitmask(gv) & valid;
+      v128.store(GI_T + at, gv);
+      if (off == 0) continue;
+      const scales = v128.load(SCALE_T + (<usize>b << 4));
+      let termsReady = false;
+      for (let m = off; m != 0;) {
+        const j = ctz(m);
+        const lane = GI_T + at + (<usize>j << 2);
+        const same = i32x4.bitmask(i32x4.eq(words, v128.load32_splat(WORD_T + at + (<usize>j << 2)))) & off; // trials with j's word
+        m &= ~same;
+        if (same & (same - 1)) {
+          if (!termsReady) { trial_terms(k, scales); termsReady = true; }
+          const gi = best_neighbours_4t(g, neighbours_of(g, load<i32>(lane)));
+          if (i32x4.bitmask(gi) & same) return false;
+          const lanes = i32x4.ne(v128.and(i32x4.splat(same), i32x4(1, 2, 4, 8)), i32x4.splat(0));
+          v128.store(GI_T + at, v128.bitselect(gi, v128.load(GI_T + at), lanes));
+        } else {
+          group_terms(1, 3, 5, XVAL + (<usize>(8 * k) << 2), WAUX + (<usize>(8 * k) << 2), load<f32>(SCALE_T + (<usize>(4 * b + j) << 2)));
+          const index = nearest_listed(g, load<i32>(lane));
+          if (index < 0) return false;
+          store<i32>(lane, index);
+        }
+      }
+      // the snapped trials' q: their points' bytes
+      const qk = QF_T + (<usize>b << 9) + (<usize>(8 * k) << 4);
+      if (off == 15) {
+        const gi = v128.load(GI_T + at);
+        const g0 = i32x4.extract_lane(gi, 0), g1 = i32x4.extract_lane(gi, 1), g2 = i32x4.extract_lane(gi, 2), g3 = i32x4.extract_lane(gi, 3);
+        __transpose4_store(point_lo(grid, g0), point_lo(grid, g1), point_lo(grid, g2), point_lo(grid, g3), qk);
+        __transpose4_store(point_hi(grid, g0), point_hi(grid, g1), point_hi(grid, g2), point_hi(grid, g3), qk + 64);
+      } else {
+        for (let m = off; m != 0; m &= m - 1) {
+          const j = ctz(m);
+          point_q_lane(grid, load<i32>(GI_T + at + (<usize>j << 2)), qk, j);
+        }
+      }
+    }
+  }
+  return true;
+}
+
+/** Pass 3: Σ (w·x)·q and Σ (w·q)·q of every trial, a lane per trial, over its n values in order. */
+function trial_sums_v(n: i32, nbatches: i32): void {
+  for (let i = 0; i < n; ++i) setf(WX, i, f(WEIGHT, i) * f(XVAL, i));
+  for (let b = 0; b < nbatches; ++b) {
+    const qt = QF_T + (<usize>b << 9);
+    let sqx = f32x4.splat(0), sq2 = f32x4.splat(0);
+    for (let i = 0; i < n; ++i) {
+      const q = v128.load(qt + (<usize>i << 4));
+      sqx = f32x4.add(sqx, f32x4.mul(v128.load32_splat(WX + (<usize>i << 2)), q));
+      sq2 = f32x4.add(sq2, f32x4.mul(f32x4.mul(v128.load32_splat(WEIGHT + (<usize>i << 2)), q), q));
+    }
+    v128.store(SUMQX_T + (<usize>b << 4), sqx);
+    v128.store(SUMQ2_T + (<usize>b << 4), sq2);
+  }
+}
 
 /**
  * The trial loop of iq2_xxs (groups 4, is = -6..6, over eff_max) and of search16 (groups 2, is =
@@ -252,35 +445,27 @@ function search_trials(g: i32, groups: i32, span: i32, denom: f32, scale0: f32, 
     trials_scale = scale;
     return true;
   }
-  for (let is0 = -span; is0 <= span; is0 += 4) {
-    const count = span - is0 + 1 < 4 ? span - is0 + 1 : 4;
-    for (let t = 0; t < count; ++t) {
-      const id: f32 = (<f32>top + <f32>(is0 + t) * <f32>0.1) / denom;
-      if (!trial_levels(g, groups, id, <f32>1 / id, track, LT + <usize>(32 * t), OG + <usize>(2 * t))) return false;
+  const ntrials = 2 * span + 1;
+  const nbatches = (ntrials + 3) >> 2;
+  trial_levels_v(groups, span, denom, nbatches);
+  if (!snap_trials_v(g, groups, ntrials, nbatches)) { kernel_abort(FAIL_NO_NEIGHBOUR); return false; }
+  trial_sums_v(n, nbatches);
+  let bestTrial = -1;
+  for (let t = 0; t < ntrials; ++t) {
+    const sumqx = f(SUMQX_T, t), sumq2 = f(SUMQ2_T, t);
+    if (sumq2 > 0 && sumqx * sumqx > best * sumq2) {
+      scale = sumqx / sumq2;
+      best = scale * sumqx;
+      bestTrial = t;
     }
-    let sumqx = f32x4.splat(0), sumq2 = f32x4.splat(0);
-    for (let i = 0; i < n; ++i) {
-      let l = v128.load8_lane(LT + <usize>i, i32x4.splat(0), 0);
-      l = v128.load8_lane(LT + <usize>(32 + i), l, 1);
-      l = v128.load8_lane(LT + <usize>(64 + i), l, 2);
-      l = v128.load8_lane(LT + <usize>(96 + i), l, 3);
-      // int8 levels in bytes 0..3 to i32 lanes, then q = (float)(2l + 1)
-      const li = i32x4.extend_low_i16x8_s(i16x8.extend_low_i8x16_s(l));
-      const q = f32x4.convert_i32x4_s(i32x4.add(i32x4.shl(li, 1), i32x4.splat(1)));
-      const w = f32x4.splat(f(WEIGHT, i));
-      sumqx = f32x4.add(sumqx, f32x4.mul(f32x4.mul(w, f32x4.splat(f(XVAL, i))), q));
-      sumq2 = f32x4.add(sumq2, f32x4.mul(f32x4.mul(w, q), q));
-    }
-    v128.store(SUMS4, sumqx);
-    v128.store(SUMS4, sumq2, 16);
-    for (let t = 0; t < count; ++t) {
-      const sx = f(SUMS4, t), s2 = f(SUMS4, 4 + t);
-      if (s2 > 0 && sx * sx > best * s2) {
-        scale = sx / s2;
-        best = scale * sx;
-        memory.copy(L, LT + <usize>(32 * t), n);
-        if (track) memory.copy(ON_GRID, OG + <usize>(2 * t), 2);
-      }
+  }
+  if (bestTrial >= 0) {
+    // the levels of the trial's points: an on-grid word's own levels, a snapped one's neighbour's
+    const lane = <usize>((bestTrial >> 2) << 4) + (<usize>(bestTrial & 3) << 2);
+    for (let k = 0; k < groups; ++k) {
+      const at = (<usize>(k * MAX_BATCHES) << 4) + lane;
+      grid_levels(g, load<i32>(GI_T + at), L + <usize>(8 * k));
+      if (track) store<u8>(ON_GRID + <usize>k, load<i32>(ON_T + at) != 0 ? 1 : 0);
     }
   }
   trials_scale = scale;
