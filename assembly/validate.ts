@@ -62,19 +62,19 @@ export function validate_row_data(type: i32, p: usize, nbytes: usize, typeSize: 
   if (typeSize == 0 || nbytes % typeSize != 0) return 0;
   const nb = nbytes / typeSize;
   if (type == 0) { // f32: no inf, no nan (the high halves, as f16-style exponent tests, in bulk)
-    const bulk = use_scalar() ? 0 : (nb & ~7) << 2;
+    const bulk: usize = use_scalar() ? 0 : (nb & ~7) << 2;
     if (bulk > 0 && any_f32_nonfinite(p, bulk)) return 0;
     for (let i: usize = bulk >> 2; i < nb; i++) if ((load<u32>(p + (i << 2)) & 0x7f800000) == 0x7f800000) return 0;
     return 1;
   }
   if (type == 1) { // f16
-    const bulk = use_scalar() ? 0 : (nb & ~7) << 1;
+    const bulk: usize = use_scalar() ? 0 : (nb & ~7) << 1;
     if (bulk > 0 && any_halves_at_least(p, bulk, 0x7c00, 0x7c00)) return 0;
     for (let i: usize = bulk >> 1; i < nb; i++) if (!fp16_ok(load<u16>(p + (i << 1)))) return 0;
     return 1;
   }
   if (type == 30) { // bf16
-    const bulk = use_scalar() ? 0 : (nb & ~7) << 1;
+    const bulk: usize = use_scalar() ? 0 : (nb & ~7) << 1;
     if (bulk > 0 && any_halves_at_least(p, bulk, 0x7fff, 0x7f80)) return 0;
     for (let i: usize = bulk >> 1; i < nb; i++) if ((load<u16>(p + (i << 1)) & 0x7fff) >= 0x7f80) return 0;
     return 1;
