@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Kernels, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
-import { randomRows, randomSource } from "./random-sources.js";
+import { imatrixKinds, randomRows, randomSource } from "./random-sources.js";
 import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
 import { goldenChecks } from "./golden-checks.js";
@@ -50,17 +50,7 @@ function allRows(n: number) {
 
 
 
-const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array | undefined> = {
-  none: () => undefined,
-  importance: (n, rng) => importance(n, rng.u32()),
-  uniform: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 3 + 1e-3),
-  extreme: (n, rng) => extremeImportance(n, rng.u32()),
-  negative: (n, rng) => negativeImportance(n, rng.u32()),
-  halfzero: (n, rng) => new Float32Array(n).map(() => (rng.uniform() < 0.5 ? 0 : rng.uniform())),
-  allzero: (n) => new Float32Array(n),
-  subnormal: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 1e-39),
-  nonfinite: (n, rng) => nonFiniteImportance(n, rng.u32()),
-};
+const IMATRIX_KINDS = imatrixKinds("none", "importance", "uniform", "extreme", "negative", "halfzero", "allzero", "subnormal", "nonfinite");
 
 
 const WIDTHS = [256, 512, 768, 1024, 1536, 2048, 2560, 3072, 4096, 5120, 6144, 8192, 11008, 14336];
@@ -169,7 +159,7 @@ export function k4Suite(ty: K4Type): void {
             const n = WIDTHS[rng.int(WIDTHS.length)];
             const nrows = Math.max(2, Math.floor(65536 / n));
             const { rows, names } = randomRows(rng, n, nrows);
-            const src = randomSource(rng, rows, n, srcType, true);
+            const src = randomSource(rng, rows, n, srcType, { nanFirst: true });
             const im = makeImatrix(n, rng);
             const diff = firstDiff(ty, ours(src.src, srcType, n, im), ref.quantize(ty.id, src.rows, n, im), n, names);
             expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();

@@ -6,6 +6,7 @@
 
 import { Rng } from "../support/random.js";
 import { importance } from "../support/rows.js";
+import { imatrixKinds } from "./random-sources.js";
 import {
   QK_K, SPECIALS, SRC_BF16, SRC_F16, SRC_F32, allRows, bytesOf, extremeImportance, goldenSets as q6kGoldenSets, halfSource,
   nonFiniteImportance, sha256, toHalf, type RowSet,
@@ -105,17 +106,7 @@ export function firstDiff(t: KType, ours: Uint8Array, ref: Uint8Array, n: number
 // ---- random rows for the live tests ----
 
 /** Importance vectors of every kind the live tests use. */
-export const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array | undefined> = {
-  none: () => undefined,
-  importance: (n, rng) => importance(n, rng.u32()),
-  uniform: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 3 + 1e-3),
-  extreme: (n, rng) => extremeImportance(n, rng.u32()),
-  halfzero: (n, rng) => new Float32Array(n).map(() => (rng.uniform() < 0.5 ? 0 : rng.uniform())),
-  allzero: (n) => new Float32Array(n),
-  subnormal: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 1e-39),
-  huge: (n, rng) => new Float32Array(n).map(() => (rng.uniform() + 0.5) * 1e30),
-  nonfinite: (n, rng) => nonFiniteImportance(n, rng.u32()),
-};
+export const IMATRIX_KINDS = imatrixKinds("none", "importance", "uniform", "extreme", "halfzero", "allzero", "subnormal", "huge", "nonfinite");
 
 /** Source bytes of srcType for f32 rows, and the f32 rows llama.cpp sees for them; a fifth of the rows
  *  get 1-8 special values (NaNs with payloads, infinities, extremes), anywhere, packed into one

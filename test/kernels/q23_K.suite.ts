@@ -18,7 +18,8 @@ import { oracle } from "../support/oracle.js";
 import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
 import { goldenChecks } from "./golden-checks.js";
-import { CASES, SUBBLOCK_CASES, importance } from "../support/rows.js";
+import { importance } from "../support/rows.js";
+import { randomRows } from "./random-sources.js";
 import { SRC_BF16, SRC_F16, SRC_F32, allRows, bytesOf, extremeImportance, f32ToF16, halfSource, nanPayloadSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
 import { IMATRIX_KINDS, QK_K, firstDiff, goldenSets, nanStartSource, rowDigests, sha256, withSpecials, type KType } from "./q23_K.cases.js";
 
@@ -50,30 +51,7 @@ function dequantize(t: KType, b: Uint8Array, i: number): number {
   return f16(b, 108) * sc * (q - (high ? 0 : 4));
 }
 
-// ---- random rows for the live tests ----
-
-const ALL_CASES = { ...CASES, ...SUBBLOCK_CASES };
-const ALL_NAMES = Object.keys(ALL_CASES);
-
-/** Random rows: each one a random case (edge or sub-block); a third scaled by 10^U(-8, 8), one in
- *  twenty by 10^U(-40, 35) (subnormal d, overflowing x² and fp16 d). */
-function randomRows(rng: Rng, n: number, nrows: number): { rows: Float32Array; names: string[] } {
-  const rows = new Float32Array(n * nrows);
-  const names: string[] = [];
-  for (let r = 0; r < nrows; r++) {
-    const name = ALL_NAMES[rng.int(ALL_NAMES.length)];
-    const row = rows.subarray(r * n, (r + 1) * n);
-    ALL_CASES[name](row, rng);
-    const p = rng.uniform();
-    const e = p < 0.33 ? -8 + 16 * rng.uniform() : p < 0.38 ? -40 + 75 * rng.uniform() : 0;
-    if (e !== 0) {
-      const s = Math.pow(10, e);
-      for (let i = 0; i < n; i++) row[i] *= s;
-      names.push(`${name}*1e${e.toFixed(1)}`);
-    } else names.push(name);
-  }
-  return { rows, names };
-}
+// ---- live differential against the reference library ----
 
 const WIDTHS = [256, 512, 768, 1024, 1536, 2048, 2560, 3072, 4096, 5120, 8192, 11008, 14336];
 const ROUNDS = Number(process.env.Q23K_ROUNDS ?? 1);
@@ -204,7 +182,7 @@ export function defineSuite(t: KType): void {
             const rng = new Rng(((t.id * 64 + srcType * 16 + kindIndex) * 1_000_003 + SEED * 7919 + seed) >>> 0);
             const n = WIDTHS[rng.int(WIDTHS.length)];
             const nrows = Math.max(2, Math.floor(32768 / n));
-            const { rows, names } = randomRows(rng, n, nrows);
+            const { rows, names } = randomRows(rng, n, nrows, true);
             const src = withSpecials(rng, rows, n, srcType);
             const im = makeImatrix(n, rng);
             const diff = firstDiff(t, ours(src.src, srcType, n, im), theirs(src.rows, n, im), n, names);

@@ -8,14 +8,14 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Kernels, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
-import { randomRows } from "./random-sources.js";
+import { imatrixKinds, randomRows, randomSource } from "./random-sources.js";
 import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
 import { goldenChecks } from "./golden-checks.js";
 import { importance, nonFiniteRows } from "../support/rows.js";
 import {
-  BLOCK_BYTES, Q6_K, QK_K, SPECIALS, SRC_BF16, SRC_F16, SRC_F32, allRows, bytesOf, extremeImportance, f32ToF16, firstDiff,
-  goldenSets, halfSource, nonFiniteImportance, rowDigests, sha256, toHalf,
+  BLOCK_BYTES, Q6_K, QK_K, SRC_BF16, SRC_F16, SRC_F32, allRows, bytesOf, extremeImportance, f32ToF16, firstDiff,
+  goldenSets, halfSource, rowDigests, sha256, toHalf,
 } from "./q6_K.cases.js";
 
 interface GoldenFile {
@@ -109,31 +109,11 @@ const ROUNDS = Number(process.env.Q6K_ROUNDS ?? 1);
 const WIDTHS = [256, 512, 768, 1024, 1280, 1536, 2048, 2560, 3072, 3584, 4096, 5120, 6144, 8192, 11008, 13824, 14336];
 
 
-const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array | undefined> = {
-  none: () => undefined,
-  importance: (n, rng) => importance(n, rng.u32()),
-  uniform: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 3 + 1e-3),
-  extreme: (n, rng) => extremeImportance(n, rng.u32()),
-  halfzero: (n, rng) => new Float32Array(n).map(() => (rng.uniform() < 0.5 ? 0 : rng.uniform())),
-  allzero: (n) => new Float32Array(n),
-  subnormal: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 1e-39),
-  nonfinite: (n, rng) => nonFiniteImportance(n, rng.u32()),
-};
+const IMATRIX_KINDS = imatrixKinds("none", "importance", "uniform", "extreme", "halfzero", "allzero", "subnormal", "nonfinite");
 
-/** Source bytes of srcType and the f32 rows llama.cpp sees for them; a fifth of the rows get specials. */
-function source(rng: Rng, rows: Float32Array, n: number, srcType: number): { src: Uint8Array; rows: Float32Array } {
-  const bits = srcType === SRC_F32 ? new Uint32Array(rows.buffer, rows.byteOffset, rows.length) : toHalf(rows, srcType);
-  const sp = SPECIALS[srcType];
-  for (let r = 0; r < rows.length / n; r++) {
-    if (rng.uniform() >= 0.2) continue;
-    // a few anywhere, or many packed into one 16-wide sub-block (two different NaNs meet in its sums)
-    const packed = rng.uniform() < 0.5;
-    const base = r * n + 16 * rng.int(n / 16);
-    for (let c = 1 + rng.int(8); c > 0; c--) bits[packed ? base + rng.int(16) : r * n + rng.int(n)] = sp[rng.int(sp.length)];
-  }
-  if (srcType === SRC_F32) return { src: bytesOf(rows), rows };
-  return halfSource(bits as Uint16Array, srcType);
-}
+/** Source bytes of srcType and the f32 rows llama.cpp sees for them; a fifth of the rows get specials,
+ *  a few anywhere or many packed into one 16-wide sub-block (two different NaNs meet in its sums). */
+const source = (rng: Rng, rows: Float32Array, n: number, srcType: number) => randomSource(rng, rows, n, srcType, { subBlock: 16, nanBits: false });
 
 describe.runIf(oracle)("q6_K against llama.cpp, live", () => {
   const ref = oracle!;

@@ -1,6 +1,6 @@
 // Random rows, importance vectors and f32/f16/bf16 sources for the live differential tests of the
-// I-quant kernels (test/kernels/iq4.test.ts, iq3.test.ts): each test draws from these with its own
-// seeds and compares our bytes with llama.cpp's.
+// kernels (the K-quant suites, iq4, iq3, iqgrid): each test draws from these with its own seeds and
+// compares our bytes with llama.cpp's.
 
 import { Rng } from "../support/random.js";
 import { CASES, SUBBLOCK_CASES, importance } from "../support/rows.js";
@@ -10,24 +10,28 @@ import { negativeImportance } from "./k4.cases.js";
 const ALL_CASES = { ...CASES, ...SUBBLOCK_CASES };
 const ALL_NAMES = Object.keys(ALL_CASES);
 
-/** Random rows: each a random case (edge or sub-block), a third scaled by 10^U(-8, 8). */
-export function randomRows(rng: Rng, n: number, nrows: number): { rows: Float32Array; names: string[] } {
+/** Random rows: each a random case (edge or sub-block), a third scaled by 10^U(-8, 8); with `wide`,
+ *  one in twenty more by 10^U(-40, 35) (subnormal d, overflowing x² and fp16 d). */
+export function randomRows(rng: Rng, n: number, nrows: number, wide = false): { rows: Float32Array; names: string[] } {
   const rows = new Float32Array(n * nrows);
   const names: string[] = [];
   for (let r = 0; r < nrows; r++) {
     const name = ALL_NAMES[rng.int(ALL_NAMES.length)];
     const row = rows.subarray(r * n, (r + 1) * n);
     ALL_CASES[name](row, rng);
-    if (rng.uniform() < 0.33) {
-      const s = Math.pow(10, -8 + 16 * rng.uniform());
+    const p = rng.uniform();
+    const e = p < 0.33 ? -8 + 16 * rng.uniform() : wide && p < 0.38 ? -40 + 75 * rng.uniform() : undefined;
+    if (e !== undefined) {
+      const s = Math.pow(10, e);
       for (let i = 0; i < n; i++) row[i] *= s;
-      names.push(`${name}*${s.toExponential(1)}`);
+      names.push(`${name}*1e${e.toFixed(1)}`);
     } else names.push(name);
   }
   return { rows, names };
 }
 
-export const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array | undefined> = {
+/** Every kind of importance vector the live tests draw (the RNG they get is the test's own). */
+const IMATRIX_MAKERS = {
   none: () => undefined,
   importance: (n, rng) => importance(n, rng.u32()),
   uniform: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 3 + 1e-3),
@@ -37,24 +41,45 @@ export const IMATRIX_KINDS: Record<string, (n: number, rng: Rng) => Float32Array
   blockzero: (n, rng) => { const w = importance(n, rng.u32()); for (let b = 0; b < n; b += 32) if (rng.uniform() < 0.3) w.fill(0, b, b + 32); return w; },
   allzero: (n) => new Float32Array(n),
   subnormal: (n, rng) => new Float32Array(n).map(() => rng.uniform() * 1e-39),
+  huge: (n, rng) => new Float32Array(n).map(() => (rng.uniform() + 0.5) * 1e30),
   nonfinite: (n, rng) => nonFiniteImportance(n, rng.u32()),
-};
+} satisfies Record<string, ImatrixMaker>;
 
-/** Source bytes of srcType and the f32 rows llama.cpp sees for them; a fifth of the rows get a few
- *  special values (NaNs with payloads, infinities, extremes), anywhere or packed in one sub-block;
- *  with `nanFirst`, a packed sub-block starts with a NaN or inf half the time (min, max and the
- *  scale of the K-quants' searches are then that value). */
-export function randomSource(rng: Rng, rows: Float32Array, n: number, srcType: number, nanFirst = false): { src: Uint8Array; rows: Float32Array } {
+export type ImatrixMaker = (n: number, rng: Rng) => Float32Array | undefined;
+
+/** The named kinds, in the order given (a test's draws depend on the order it walks them in). */
+export function imatrixKinds(...names: (keyof typeof IMATRIX_MAKERS)[]): Record<string, ImatrixMaker> {
+  return Object.fromEntries(names.map((k) => [k, IMATRIX_MAKERS[k]]));
+}
+
+/** The kinds of the I-quant and K-quant live tests. */
+export const IMATRIX_KINDS = imatrixKinds("none", "importance", "uniform", "extreme", "negative", "halfzero", "blockzero", "allzero", "subnormal", "nonfinite");
+
+export interface SourceOptions {
+  /** a packed sub-block starts with a NaN or inf half the time (min, max and the scale of the
+   *  K-quants' searches are then that value) */
+  nanFirst?: boolean;
+  /** width of the sub-block the packed specials go into (default 32) */
+  subBlock?: number;
+  /** f32 sources: 3 in 10 specials are random NaN bit patterns (default true) */
+  nanBits?: boolean;
+}
+
+/** Source bytes of srcType and the f32 rows llama.cpp sees for them; a fifth of the rows get 1-8
+ *  special values (NaNs with payloads, infinities, extremes), anywhere or packed in one sub-block
+ *  (where two different NaNs meet in its sums). */
+export function randomSource(rng: Rng, rows: Float32Array, n: number, srcType: number, opts: SourceOptions = {}): { src: Uint8Array; rows: Float32Array } {
+  const { nanFirst = false, subBlock = 32, nanBits = true } = opts;
   const bits = srcType === SRC_F32 ? new Uint32Array(rows.buffer, rows.byteOffset, rows.length) : toHalf(rows, srcType);
   const sp = SPECIALS[srcType];
   for (let r = 0; r < rows.length / n; r++) {
     if (rng.uniform() >= 0.2) continue;
     const packed = rng.uniform() < 0.5;
-    const base = r * n + 32 * rng.int(n / 32);
+    const base = r * n + subBlock * rng.int(n / subBlock);
     if (nanFirst && packed && rng.uniform() < 0.5) bits[base] = sp[rng.int(5)];
     for (let c = 1 + rng.int(8); c > 0; c--) {
-      const i = packed ? base + rng.int(32) : r * n + rng.int(n);
-      if (srcType === SRC_F32 && rng.uniform() < 0.3) bits[i] = ((rng.u32() & 0x807fffff) | 0x7f800001) >>> 0;
+      const i = packed ? base + rng.int(subBlock) : r * n + rng.int(n);
+      if (nanBits && srcType === SRC_F32 && rng.uniform() < 0.3) bits[i] = ((rng.u32() & 0x807fffff) | 0x7f800001) >>> 0;
       else bits[i] = sp[rng.int(sp.length)];
     }
   }
