@@ -390,10 +390,12 @@ function parseKvOverride(arg: string): KvOverride {
 
 interface ImatrixForLlama { entries: Map<string, Float32Array>; datasets: string[]; chunkCount: number }
 
-/** What common_imatrix_load + llama-quantize's load_imatrix give for a GGUF imatrix written from `stats`. */
+/** What common_imatrix_load + llama-quantize's load_imatrix give for a GGUF imatrix written from `stats`
+ *  (writeGgufImatrix leaves out entries without values or counts). */
 function ggufValues(stats: readonly ImatrixStat[], meta: ImatrixMeta): ImatrixForLlama {
   const entries = new Map<string, Float32Array>();
   for (const s of stats) {
+    if (s.values.length === 0 || s.counts.length === 0) continue;
     const nmat = s.counts.length, ne0 = s.values.length / nmat;
     const v = new Float32Array(s.values.length);
     for (let j = 0; j < nmat; j++) {
@@ -541,7 +543,7 @@ export async function prepare(c: LiveCase, dir: string, edits: Edits = {}, sourc
       const im = generateImatrix(m);
       const path = join(dir, "source-imatrix.gguf");
       writeFileSync(path, writeGgufImatrix(im.stats, im.meta));
-      imatrix = { path, llama: llamaImatrix(ggufValues(im.stats.filter((x) => x.values.length > 0 && x.counts.length > 0), im.meta), path) };
+      imatrix = { path, llama: llamaImatrix(ggufValues(im.stats, im.meta), path) };
     }
     await make(src, q, c.source, imatrix);
     input = await readModelFile(q);
@@ -564,7 +566,7 @@ export async function prepare(c: LiveCase, dir: string, edits: Edits = {}, sourc
     const stats = edits.imatrix ? edits.imatrix(im.stats) : im.stats;
     const bytes = c.imatrix === "gguf" ? writeGgufImatrix(stats, im.meta) : writeLegacyImatrix(stats, im.meta);
     writeFileSync(files.imatrix, bytes);
-    const values = c.imatrix === "gguf" ? ggufValues(stats.filter((s) => s.values.length > 0 && s.counts.length > 0), im.meta) : datValues(bytes);
+    const values = c.imatrix === "gguf" ? ggufValues(stats, im.meta) : datValues(bytes);
     li = llamaImatrix(values, files.imatrix, c.include, c.exclude);
   }
   return { files, llamaImatrix: li };
