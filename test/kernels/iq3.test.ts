@@ -19,7 +19,7 @@ import { quantizeRowsIsolated } from "../support/oracle-isolated.js";
 import { Rng } from "../support/random.js";
 import { importance } from "../support/rows.js";
 import { bytesOf } from "./q6_K.cases.js";
-import { IMATRIX_KINDS, randomRows, randomSource } from "./random-sources.js";
+import { IMATRIX_KINDS, liveDraws, randomRows, randomSource } from "./random-sources.js";
 import { IQ3_TYPES, SRC_BF16, SRC_F16, SRC_F32, firstDiff, goldenSets, rowDigests, sha256, type Iq3Type } from "./iq3.cases.js";
 
 interface GoldenFile {
@@ -192,21 +192,13 @@ function iq3Suite(ty: Iq3Type): void {
     for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
       it(`random rows from ${label}, every imatrix kind, ${2 * ROUNDS} seeds each`, () => {
         let rowsChecked = 0;
-        Object.entries(IMATRIX_KINDS).forEach(([kind, makeImatrix], kindIndex) => {
-          for (let seed = 0; seed < 2 * ROUNDS; seed++) {
-            const rng = new Rng(((ty.id * 64 + srcType * 16 + kindIndex) * 1_000_003 + seed) >>> 0);
-            const n = WIDTHS[rng.int(WIDTHS.length)];
-            const nrows = Math.max(8, Math.floor(32768 / n));
-            const { rows, names } = randomRows(rng, n, nrows);
-            const src = randomSource(rng, rows, n, srcType);
-            const im = makeImatrix(n, rng);
-            const mine = oursByRow(k, ty, src.src, srcType, n, im);
-            const live = mine.flatMap((r, i) => (r ? [i] : []));
-            const diff = firstDiff(ty, concatBytes(kept(mine)), ref.quantize(ty.id, pick(src.rows, n, live), n, im), n, live.map((i) => names[i]));
-            expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();
-            rowsChecked += live.length;
-          }
-        });
+        for (const { n, names, src, rows, imatrix: im, what } of liveDraws({ id: ty.id, srcType, kinds: IMATRIX_KINDS, seeds: 2 * ROUNDS, widths: WIDTHS, budget: 32768, minRows: 8 })) {
+          const mine = oursByRow(k, ty, src, srcType, n, im);
+          const live = mine.flatMap((r, i) => (r ? [i] : []));
+          const diff = firstDiff(ty, concatBytes(kept(mine)), ref.quantize(ty.id, pick(rows, n, live), n, im), n, live.map((i) => names[i]));
+          expect(diff, what).toBeNull();
+          rowsChecked += live.length;
+        }
         expect(rowsChecked).toBeGreaterThan(150 * ROUNDS);
       }, 120_000);
     }

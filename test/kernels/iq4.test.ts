@@ -11,13 +11,12 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Kernels, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
-import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
 import { goldenChecks } from "./golden-checks.js";
 import { importance } from "../support/rows.js";
 import { bytesOf, extremeImportance, nonFiniteImportance } from "./q6_K.cases.js";
 import { negativeImportance } from "./k4.cases.js";
-import { IMATRIX_KINDS, randomRows, randomSource } from "./random-sources.js";
+import { IMATRIX_KINDS, liveDraws } from "./random-sources.js";
 import { IQ4_TYPES, SRC_BF16, SRC_F16, SRC_F32, allRows, firstDiff, goldenSets, rowDigests, sha256, type Iq4Type } from "./iq4.cases.js";
 
 interface GoldenFile {
@@ -97,20 +96,11 @@ function iq4Suite(ty: Iq4Type): void {
     for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
       it(`random rows from ${label}, every imatrix kind, ${2 * ROUNDS} seeds each`, () => {
         let rowsChecked = 0;
-        Object.entries(IMATRIX_KINDS).forEach(([kind, makeImatrix], kindIndex) => {
-          for (let seed = 0; seed < 2 * ROUNDS; seed++) {
-            const rng = new Rng(((ty.id * 64 + srcType * 16 + kindIndex) * 1_000_003 + seed) >>> 0);
-            const widths = WIDTHS[ty.name];
-            const n = widths[rng.int(widths.length)];
-            const nrows = Math.max(8, Math.floor(32768 / n));
-            const { rows, names } = randomRows(rng, n, nrows);
-            const src = randomSource(rng, rows, n, srcType);
-            const im = makeImatrix(n, rng);
-            const diff = firstDiff(ty, ours(src.src, srcType, n, im), ref.quantize(ty.id, src.rows, n, im), n, names);
-            expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();
-            rowsChecked += nrows;
-          }
-        });
+        for (const { n, names, src, rows, imatrix: im, what } of liveDraws({ id: ty.id, srcType, kinds: IMATRIX_KINDS, seeds: 2 * ROUNDS, widths: WIDTHS[ty.name], budget: 32768, minRows: 8 })) {
+          const diff = firstDiff(ty, ours(src, srcType, n, im), ref.quantize(ty.id, rows, n, im), n, names);
+          expect(diff, what).toBeNull();
+          rowsChecked += names.length;
+        }
         expect(rowsChecked).toBeGreaterThan(150 * ROUNDS);
       });
     }

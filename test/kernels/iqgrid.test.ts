@@ -20,7 +20,7 @@ import { Rng } from "../support/random.js";
 import { importance } from "../support/rows.js";
 import { bytesOf, nonFiniteImportance } from "./q6_K.cases.js";
 import { negativeImportance } from "./k4.cases.js";
-import { IMATRIX_KINDS, randomRows, randomSource } from "./random-sources.js";
+import { IMATRIX_KINDS, liveDraws, randomRows, randomSource } from "./random-sources.js";
 import { GRID_TYPES, SRC_BF16, SRC_F16, SRC_F32, firstDiff, goldenSets, rowDigests, sha256, type GridType } from "./iqgrid.cases.js";
 
 interface GoldenFile {
@@ -169,27 +169,19 @@ function gridSuite(ty: GridType): void {
     for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
       it(`random rows from ${label}, every imatrix kind, ${2 * ROUNDS} seeds each`, () => {
         let rowsChecked = 0;
-        Object.entries(IMATRIX_KINDS).forEach(([kind, makeImatrix], kindIndex) => {
-          for (let seed = 0; seed < 2 * ROUNDS; seed++) {
-            const rng = new Rng(((ty.id * 64 + srcType * 16 + kindIndex) * 1_000_003 + seed) >>> 0);
-            const n = WIDTHS[rng.int(WIDTHS.length)];
-            const nrows = Math.max(6, Math.floor(12288 / n));
-            const { rows, names } = randomRows(rng, n, nrows);
-            const src = randomSource(rng, rows, n, srcType);
-            const im = makeImatrix(n, rng);
-            if (!im && ty.needsImatrix) continue;
-            const mine = perRow(src.src, srcType, n, im);
-            const keep = mine.flatMap((m, i) => (m === "abort" ? [] : [i]));
-            mine.forEach((m, i) => { if (m === "abort") refused.push({ rows: src.rows.slice(i * n, (i + 1) * n), n, imatrix: im, what: `${label} seed ${seed} n=${n} imatrix=${kind} row ${i} (${names[i]})` }); });
-            if (!keep.length) continue;
-            const rowsKept = new Float32Array(keep.length * n);
-            keep.forEach((r, i) => rowsKept.set(src.rows.subarray(r * n, (r + 1) * n), i * n));
-            const ours = Buffer.concat(keep.map((i) => mine[i] as Uint8Array));
-            const diff = firstDiff(ty, ours, ref.quantize(ty.id, rowsKept, n, im), n, keep.map((i) => names[i]));
-            expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();
-            rowsChecked += keep.length;
-          }
-        });
+        for (const { n, names, src, rows, imatrix: im, what } of liveDraws({ id: ty.id, srcType, kinds: IMATRIX_KINDS, seeds: 2 * ROUNDS, widths: WIDTHS, budget: 12288, minRows: 6 })) {
+          if (!im && ty.needsImatrix) continue;
+          const mine = perRow(src, srcType, n, im);
+          const keep = mine.flatMap((m, i) => (m === "abort" ? [] : [i]));
+          mine.forEach((m, i) => { if (m === "abort") refused.push({ rows: rows.slice(i * n, (i + 1) * n), n, imatrix: im, what: `${what} row ${i} (${names[i]})` }); });
+          if (!keep.length) continue;
+          const rowsKept = new Float32Array(keep.length * n);
+          keep.forEach((r, i) => rowsKept.set(rows.subarray(r * n, (r + 1) * n), i * n));
+          const ours = Buffer.concat(keep.map((i) => mine[i] as Uint8Array));
+          const diff = firstDiff(ty, ours, ref.quantize(ty.id, rowsKept, n, im), n, keep.map((i) => names[i]));
+          expect(diff, what).toBeNull();
+          rowsChecked += keep.length;
+        }
         expect(rowsChecked).toBeGreaterThan(150 * ROUNDS);
       });
     }

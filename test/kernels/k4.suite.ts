@@ -15,7 +15,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Kernels, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
-import { imatrixKinds, randomRows, randomSource } from "./random-sources.js";
+import { imatrixKinds, liveDraws, randomSource } from "./random-sources.js";
 import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
 import { goldenChecks } from "./golden-checks.js";
@@ -153,19 +153,12 @@ export function k4Suite(ty: K4Type): void {
     for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
       it(`random rows from ${label}, every imatrix kind, ${4 * ROUNDS} seeds each`, () => {
         let rowsChecked = 0;
-        Object.entries(IMATRIX_KINDS).forEach(([kind, makeImatrix], kindIndex) => {
-          for (let seed = 0; seed < 4 * ROUNDS; seed++) {
-            const rng = new Rng(((ty.id * 64 + srcType * 16 + kindIndex) * 1_000_003 + seed) >>> 0);
-            const n = WIDTHS[rng.int(WIDTHS.length)];
-            const nrows = Math.max(2, Math.floor(65536 / n));
-            const { rows, names } = randomRows(rng, n, nrows);
-            const src = randomSource(rng, rows, n, srcType, { nanFirst: true });
-            const im = makeImatrix(n, rng);
-            const diff = firstDiff(ty, ours(src.src, srcType, n, im), ref.quantize(ty.id, src.rows, n, im), n, names);
-            expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();
-            rowsChecked += nrows;
-          }
-        });
+        const source = (rng: Rng, rows: Float32Array, n: number, srcType: number) => randomSource(rng, rows, n, srcType, { nanFirst: true });
+        for (const { n, names, src, rows, imatrix: im, what } of liveDraws({ id: ty.id, srcType, kinds: IMATRIX_KINDS, seeds: 4 * ROUNDS, widths: WIDTHS, budget: 65536, minRows: 2, source })) {
+          const diff = firstDiff(ty, ours(src, srcType, n, im), ref.quantize(ty.id, rows, n, im), n, names);
+          expect(diff, what).toBeNull();
+          rowsChecked += names.length;
+        }
         expect(rowsChecked).toBeGreaterThan(1000 * ROUNDS);
       });
     }

@@ -19,7 +19,7 @@ import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
 import { goldenChecks } from "./golden-checks.js";
 import { importance } from "../support/rows.js";
-import { randomRows } from "./random-sources.js";
+import { liveDraws } from "./random-sources.js";
 import { SRC_BF16, SRC_F16, SRC_F32, allRows, bytesOf, extremeImportance, f32ToF16, halfSource, nanPayloadSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
 import { IMATRIX_KINDS, QK_K, firstDiff, goldenSets, nanStartSource, rowDigests, sha256, withSpecials, type KType } from "./q23_K.cases.js";
 
@@ -177,19 +177,12 @@ export function defineSuite(t: KType): void {
     for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
       it(`random rows from ${label}, every imatrix kind, ${8 * ROUNDS} seeds each`, () => {
         let rowsChecked = 0;
-        Object.entries(IMATRIX_KINDS).forEach(([kind, makeImatrix], kindIndex) => {
-          for (let seed = 0; seed < 8 * ROUNDS; seed++) {
-            const rng = new Rng(((t.id * 64 + srcType * 16 + kindIndex) * 1_000_003 + SEED * 7919 + seed) >>> 0);
-            const n = WIDTHS[rng.int(WIDTHS.length)];
-            const nrows = Math.max(2, Math.floor(32768 / n));
-            const { rows, names } = randomRows(rng, n, nrows, true);
-            const src = withSpecials(rng, rows, n, srcType);
-            const im = makeImatrix(n, rng);
-            const diff = firstDiff(t, ours(src.src, srcType, n, im), theirs(src.rows, n, im), n, names);
-            expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();
-            rowsChecked += nrows;
-          }
-        });
+        const draws = liveDraws({ id: t.id, salt: SEED * 7919, srcType, kinds: IMATRIX_KINDS, seeds: 8 * ROUNDS, widths: WIDTHS, budget: 32768, minRows: 2, wide: true, source: withSpecials });
+        for (const { n, names, src, rows, imatrix: im, what } of draws) {
+          const diff = firstDiff(t, ours(src, srcType, n, im), theirs(rows, n, im), n, names);
+          expect(diff, what).toBeNull();
+          rowsChecked += names.length;
+        }
         expect(rowsChecked).toBeGreaterThan(1000 * ROUNDS);
         compared += rowsChecked;
       });

@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Kernels, quantizeRows } from "../../src/kernels.js";
 import { oracle } from "../support/oracle.js";
-import { imatrixKinds, randomRows, randomSource } from "./random-sources.js";
+import { imatrixKinds, liveDraws, randomSource } from "./random-sources.js";
 import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
 import { goldenChecks } from "./golden-checks.js";
@@ -140,19 +140,11 @@ describe.runIf(oracle)("q6_K against llama.cpp, live", () => {
   for (const [label, srcType] of [["f32", SRC_F32], ["f16", SRC_F16], ["bf16", SRC_BF16]] as const) {
     it(`random rows from ${label}, every imatrix kind, ${8 * ROUNDS} seeds each`, () => {
       let rowsChecked = 0;
-      Object.entries(IMATRIX_KINDS).forEach(([kind, makeImatrix], kindIndex) => {
-        for (let seed = 0; seed < 8 * ROUNDS; seed++) {
-          const rng = new Rng(((srcType * 16 + kindIndex) * 1_000_003 + seed) >>> 0);
-          const n = WIDTHS[rng.int(WIDTHS.length)];
-          const nrows = Math.max(2, Math.floor(131072 / n));
-          const { rows, names } = randomRows(rng, n, nrows);
-          const src = source(rng, rows, n, srcType);
-          const im = makeImatrix(n, rng);
-          const diff = firstDiff(ours(src.src, srcType, n, im), ref.quantize(Q6_K, src.rows, n, im), n, names);
-          expect(diff, `${label} seed ${seed} n=${n} imatrix=${kind}`).toBeNull();
-          rowsChecked += nrows;
-        }
-      });
+      for (const { n, names, src, rows, imatrix: im, what } of liveDraws({ id: 0, srcType, kinds: IMATRIX_KINDS, seeds: 8 * ROUNDS, widths: WIDTHS, budget: 131072, minRows: 2, source })) {
+        const diff = firstDiff(ours(src, srcType, n, im), ref.quantize(Q6_K, rows, n, im), n, names);
+        expect(diff, what).toBeNull();
+        rowsChecked += names.length;
+      }
       expect(rowsChecked).toBeGreaterThan(1000 * ROUNDS);
     });
   }

@@ -4,7 +4,7 @@
 
 import { Rng } from "../support/random.js";
 import { CASES, SUBBLOCK_CASES, importance } from "../support/rows.js";
-import { SPECIALS, SRC_F32, bytesOf, extremeImportance, halfSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
+import { SPECIALS, SRC_BF16, SRC_F16, SRC_F32, bytesOf, extremeImportance, halfSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
 import { negativeImportance } from "./k4.cases.js";
 
 const ALL_CASES = { ...CASES, ...SUBBLOCK_CASES };
@@ -85,4 +85,53 @@ export function randomSource(rng: Rng, rows: Float32Array, n: number, srcType: n
   }
   if (srcType === SRC_F32) return { src: bytesOf(rows), rows };
   return halfSource(bits as Uint16Array, srcType);
+}
+
+export interface LiveDrawSpec {
+  /** the kernel's type id (0 for a test of one type), and a per-test salt, both in the RNG's seed */
+  id: number;
+  salt?: number;
+  srcType: number;
+  kinds: Record<string, ImatrixMaker>;
+  /** seeds per imatrix kind */
+  seeds: number;
+  widths: readonly number[];
+  /** rows per draw: max(minRows, floor(budget / n)) */
+  budget: number;
+  minRows: number;
+  /** randomRows' wide scales */
+  wide?: boolean;
+  /** the source maker (default randomSource) */
+  source?: (rng: Rng, rows: Float32Array, n: number, srcType: number) => { src: Uint8Array; rows: Float32Array };
+}
+
+export interface LiveDraw {
+  n: number;
+  names: string[];
+  /** source bytes, and the f32 rows llama.cpp sees for them */
+  src: Uint8Array;
+  rows: Float32Array;
+  imatrix?: Float32Array;
+  /** "f16 seed 3 n=512 imatrix=extreme": what an assertion names */
+  what: string;
+}
+
+const SRC_NAMES: Record<number, string> = { [SRC_F32]: "f32", [SRC_F16]: "f16", [SRC_BF16]: "bf16" };
+
+/** The live differential tests' draws: for every imatrix kind and seed, one RNG seeded by (id,
+ *  source type, kind, salt, seed) draws a width, random rows, their source and the importance vector. */
+export function* liveDraws(spec: LiveDrawSpec): Generator<LiveDraw> {
+  const { id, salt = 0, srcType, kinds, seeds, widths, budget, minRows, wide = false, source = randomSource } = spec;
+  const kindList = Object.entries(kinds);
+  for (let kindIndex = 0; kindIndex < kindList.length; kindIndex++) {
+    const [kind, makeImatrix] = kindList[kindIndex];
+    for (let seed = 0; seed < seeds; seed++) {
+      const rng = new Rng(((id * 64 + srcType * 16 + kindIndex) * 1_000_003 + salt + seed) >>> 0);
+      const n = widths[rng.int(widths.length)];
+      const { rows, names } = randomRows(rng, n, Math.max(minRows, Math.floor(budget / n)), wide);
+      const src = source(rng, rows, n, srcType);
+      const imatrix = makeImatrix(n, rng);
+      yield { n, names, src: src.src, rows: src.rows, imatrix, what: `${SRC_NAMES[srcType]} seed ${seed} n=${n} imatrix=${kind}` };
+    }
+  }
 }
