@@ -10,7 +10,7 @@
 
 import { Rng } from "../support/random.js";
 import { importance } from "../support/rows.js";
-import { SRC_BF16, SRC_F16, SRC_F32, type RowSet } from "./q6_K.cases.js";
+import { concatRows, SRC_BF16, SRC_F16, SRC_F32, type RowSet } from "./q6_K.cases.js";
 import { allRows as iq4AllRows, finiteRows as iq4FiniteRows, firstDiff, rowDigests, setAdders, sha256, type BlockType } from "./iq4.cases.js";
 
 export { SRC_F32, SRC_F16, SRC_BF16, firstDiff, rowDigests, sha256 };
@@ -62,17 +62,11 @@ export function iq3QuirkRows(n: number, seed = 47): { rows: Float32Array; names:
   return { rows, names };
 }
 
-function concat(parts: { rows: Float32Array; names: string[] }[]): { rows: Float32Array; names: string[] } {
-  const rows = new Float32Array(parts.reduce((s, p) => s + p.rows.length, 0));
-  let o = 0;
-  for (const p of parts) { rows.set(p.rows, o); o += p.rows.length; }
-  return { rows, names: parts.flatMap((p) => p.names) };
-}
 
 /** Finite rows at width n: iq4's finite rows and iq3's quirk rows. */
-export const finiteRows = (n: number) => concat([iq4FiniteRows(n), iq3QuirkRows(n)]);
+export const finiteRows = (n: number) => concatRows([iq4FiniteRows(n), iq3QuirkRows(n)]);
 /** Every deterministic row kind at width n: iq4's (finite and non-finite) and iq3's quirk rows. */
-export const allRows = (n: number) => concat([iq4AllRows(n), iq3QuirkRows(n)]);
+export const allRows = (n: number) => concatRows([iq4AllRows(n), iq3QuirkRows(n)]);
 
 /** An importance vector zero over every other 32-wide sub-block (iq3_xxs: no trial accepted there). */
 export function halfZeroImportance(n: number): Float32Array {

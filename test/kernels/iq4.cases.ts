@@ -12,7 +12,7 @@ import { createHash } from "node:crypto";
 import { Rng } from "../support/random.js";
 import { edgeRows, importance, nonFiniteRows, nonFiniteRowsMore, subBlockRows } from "../support/rows.js";
 import { negativeImportance, quirkRows as k4QuirkRows } from "./k4.cases.js";
-import { SRC_BF16, SRC_F16, SRC_F32, bytesOf, extremeImportance, halfSource, nanPayloadSource, nonFiniteImportance, toHalf, type RowSet } from "./q6_K.cases.js";
+import { concatRows, SRC_BF16, SRC_F16, SRC_F32, bytesOf, extremeImportance, halfSource, nanPayloadSource, nonFiniteImportance, toHalf, type RowSet } from "./q6_K.cases.js";
 
 export { SRC_F32, SRC_F16, SRC_BF16 };
 
@@ -85,23 +85,17 @@ export function iq4QuirkRows(n: number, seed = 43): { rows: Float32Array; names:
   return { rows, names };
 }
 
-function concat(parts: { rows: Float32Array; names: string[] }[]): { rows: Float32Array; names: string[] } {
-  const rows = new Float32Array(parts.reduce((s, p) => s + p.rows.length, 0));
-  let o = 0;
-  for (const p of parts) { rows.set(p.rows, o); o += p.rows.length; }
-  return { rows, names: parts.flatMap((p) => p.names) };
-}
 
 /** Finite rows at width n: edge, sub-block, q4_K's quirk rows (n ≥ 256) and iq4's. */
 export function finiteRows(n: number) {
   const parts = [edgeRows(n), subBlockRows(n), iq4QuirkRows(n)];
   if (n % 256 === 0) parts.push(k4QuirkRows(n));
-  return concat(parts);
+  return concatRows(parts);
 }
 
 /** Every deterministic row kind at width n: finiteRows plus non-finite rows. */
 export function allRows(n: number) {
-  return concat([finiteRows(n), { rows: nonFiniteRows(n), names: ["nf-inf", "nf-nan", "nf-3e38"] }, nonFiniteRowsMore(n)]);
+  return concatRows([finiteRows(n), { rows: nonFiniteRows(n), names: ["nf-inf", "nf-nan", "nf-3e38"] }, nonFiniteRowsMore(n)]);
 }
 
 export const IMATRICES: Record<string, ((n: number) => Float32Array) | undefined> = {

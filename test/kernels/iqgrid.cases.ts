@@ -12,7 +12,7 @@ import { Rng } from "../support/random.js";
 import { edgeRows, importance, nonFiniteRows, nonFiniteRowsMore, subBlockRows } from "../support/rows.js";
 import { negativeImportance } from "./k4.cases.js";
 import type { BlockType } from "./iq4.cases.js";
-import { SRC_BF16, SRC_F16, SRC_F32, bytesOf, extremeImportance, halfSource, nonFiniteImportance, toHalf, type RowSet } from "./q6_K.cases.js";
+import { concatRows, SRC_BF16, SRC_F16, SRC_F32, bytesOf, extremeImportance, halfSource, nonFiniteImportance, toHalf, type RowSet } from "./q6_K.cases.js";
 
 export { SRC_F32, SRC_F16, SRC_BF16 };
 
@@ -56,21 +56,15 @@ export function gridQuirkRows(n: number, seed = 47): { rows: Float32Array; names
   return { rows, names };
 }
 
-function concat(parts: { rows: Float32Array; names: string[] }[]): { rows: Float32Array; names: string[] } {
-  const rows = new Float32Array(parts.reduce((s, p) => s + p.rows.length, 0));
-  let o = 0;
-  for (const p of parts) { rows.set(p.rows, o); o += p.rows.length; }
-  return { rows, names: parts.flatMap((p) => p.names) };
-}
 
 /** Finite rows at width n: edge, sub-block and the grid quirk rows. */
 export function finiteRows(n: number) {
-  return concat([edgeRows(n), subBlockRows(n), gridQuirkRows(n)]);
+  return concatRows([edgeRows(n), subBlockRows(n), gridQuirkRows(n)]);
 }
 
 /** Every deterministic row kind at width n: finiteRows plus non-finite rows (most of which abort). */
 export function allRows(n: number) {
-  return concat([finiteRows(n), { rows: nonFiniteRows(n), names: ["nf-inf", "nf-nan", "nf-3e38"] }, nonFiniteRowsMore(n)]);
+  return concatRows([finiteRows(n), { rows: nonFiniteRows(n), names: ["nf-inf", "nf-nan", "nf-3e38"] }, nonFiniteRowsMore(n)]);
 }
 
 export const IMATRICES: Record<string, ((n: number) => Float32Array) | undefined> = {

@@ -20,7 +20,7 @@ import { Rng } from "../support/random.js";
 import { scalar } from "../support/simd.js";
 import { goldenChecks } from "./golden-checks.js";
 import { edgeRows, importance, nonFiniteRows, nonFiniteRowsMore, subBlockRows } from "../support/rows.js";
-import { bytesOf, extremeImportance, f32ToF16, halfSource, nanPayloadSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
+import { concatRows, bytesOf, extremeImportance, f32ToF16, halfSource, nanPayloadSource, nonFiniteImportance, toHalf } from "./q6_K.cases.js";
 import {
   QK_K, SRC_BF16, SRC_F16, SRC_F32, firstDiff, goldenSets, negativeImportance, quirkRows, rowDigests, sha256, type K4Type,
 } from "./k4.cases.js";
@@ -33,16 +33,10 @@ interface GoldenFile {
 
 const ROUNDS = Number(process.env.K4_ROUNDS ?? 1);
 
-function concat(parts: { rows: Float32Array; names: string[] }[]): { rows: Float32Array; names: string[] } {
-  const rows = new Float32Array(parts.reduce((s, p) => s + p.rows.length, 0));
-  let o = 0;
-  for (const p of parts) { rows.set(p.rows, o); o += p.rows.length; }
-  return { rows, names: parts.flatMap((p) => p.names) };
-}
 
 /** Every deterministic row kind at width n: edge, sub-block, non-finite and quirk rows. */
 function allRows(n: number) {
-  return concat([
+  return concatRows([
     edgeRows(n, n + 5, 4), subBlockRows(n, n + 7), { rows: nonFiniteRows(n), names: ["nf-inf", "nf-nan", "nf-3e38"] },
     nonFiniteRowsMore(n), quirkRows(n, n + 9),
   ]);

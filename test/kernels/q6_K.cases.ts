@@ -162,9 +162,9 @@ export interface RowSet {
   imatrixName: string;
 }
 
-function concatRows(parts: { rows: Float32Array; names: string[] }[]): { rows: Float32Array; names: string[] } {
-  const total = parts.reduce((s, p) => s + p.rows.length, 0);
-  const rows = new Float32Array(total);
+/** Row sets one after the other, names too. */
+export function concatRows(parts: { rows: Float32Array; names: string[] }[]): { rows: Float32Array; names: string[] } {
+  const rows = new Float32Array(parts.reduce((s, p) => s + p.rows.length, 0));
   let o = 0;
   for (const p of parts) { rows.set(p.rows, o); o += p.rows.length; }
   return { rows, names: parts.flatMap((p) => p.names) };
