@@ -6,7 +6,8 @@
 // oracle rows and the random and tie-heavy fast-vs-scalar rows are in iqgrid.test.ts.
 
 import { describe, expect, it } from "vitest";
-import { KernelAbort, quantizeRows, type Kernels } from "../../src/kernels.js";
+import type { Kernels } from "../../src/kernels.js";
+import { quantizeByRow } from "./golden-checks.js";
 import { typeByName } from "../../src/types.js";
 import { oracle } from "../support/oracle.js";
 import { quantizeRowsIsolated } from "../support/oracle-isolated.js";
@@ -39,10 +40,7 @@ const CASES: { type: string; imatrix: boolean; perTrial: number[]; shared: numbe
 const ONES = new Float32Array(256).fill(1);
 
 /** "abort" when the kernel refuses the row, else its bytes. */
-function run(k: Kernels, typeId: number, row: Float32Array, imatrix?: Float32Array): Uint8Array | "abort" {
-  try { return quantizeRows(k, typeId, bytesOf(row), SRC_F32, 256, imatrix); }
-  catch (e) { if (e instanceof KernelAbort) return "abort"; throw e; }
-}
+const run = (k: Kernels, typeId: number, row: Float32Array, imatrix?: Float32Array) => quantizeByRow(k, typeId, bytesOf(row), SRC_F32, 256, imatrix)[0];
 
 for (const c of CASES) {
   const id = typeByName(c.type)!.id;

@@ -19,39 +19,14 @@ import { quantizeRowsIsolated } from "../support/oracle-isolated.js";
 import { Rng } from "../support/random.js";
 import { importance } from "../support/rows.js";
 import { bytesOf } from "./q6_K.cases.js";
+import { goldenChecks, keptBytes, quantizeByRow, type KernelGolden } from "./golden-checks.js";
 import { IMATRIX_KINDS, liveDraws, randomRows, randomSource } from "./random-sources.js";
 import { IQ3_TYPES, SRC_BF16, SRC_F16, SRC_F32, firstDiff, goldenSets, rowDigests, sha256, type Iq3Type } from "./iq3.cases.js";
 
-interface GoldenFile {
-  made_by: string;
-  type: string;
-  sets: { name: string; n: number; srcType: number; imatrix: string; nrows: number; sha256: string; rows: [string, string][] }[];
-}
 
 const ROUNDS = Number(process.env.IQ3_ROUNDS ?? 1);
 const WIDTHS = [256, 512, 768, 1024, 1536, 2048, 3072, 4096, 5120];
 
-/** Our bytes of each row, or undefined where the kernel refuses the row (llama.cpp aborts there). */
-function oursByRow(k: Kernels, ty: Iq3Type, src: Uint8Array, srcType: number, n: number, imatrix?: Float32Array): (Uint8Array | undefined)[] {
-  const rb = srcType === SRC_F32 ? n * 4 : n * 2;
-  const out: (Uint8Array | undefined)[] = [];
-  for (let o = 0; o < src.length; o += rb) {
-    try {
-      out.push(quantizeRows(k, ty.id, src.subarray(o, o + rb), srcType, n, imatrix));
-    } catch (e) {
-      if (!(e instanceof KernelAbort)) throw e;
-      out.push(undefined);
-    }
-  }
-  return out;
-}
-
-const concatBytes = (parts: Uint8Array[]) => {
-  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
-  parts.reduce((o, p) => (out.set(p, o), o + p.length), 0);
-  return out;
-};
-const kept = <T>(xs: (T | undefined)[]) => xs.filter((x): x is T => x !== undefined);
 /** The rows (f32, n each) at the given indices. */
 const pick = (rows: Float32Array, n: number, idx: number[]) => {
   const out = new Float32Array(idx.length * n);
@@ -73,7 +48,7 @@ function perTrialAbortRow(ty: Iq3Type): Float32Array {
 }
 
 function iq3Suite(ty: Iq3Type): void {
-  const golden: GoldenFile = JSON.parse(readFileSync(new URL(`../fixtures/golden/kernels-${ty.name}.json`, import.meta.url), "utf8"));
+  const golden: KernelGolden = JSON.parse(readFileSync(new URL(`../fixtures/golden/kernels-${ty.name}.json`, import.meta.url), "utf8"));
   const sets = goldenSets(ty);
   const k = new Kernels();
   const scalar = new Kernels();
@@ -121,9 +96,9 @@ function iq3Suite(ty: Iq3Type): void {
 
     it("the vector search writes the bytes of the scalar reference (set_scalar_kernels), golden and random rows", () => {
       const same = (src: Uint8Array, srcType: number, n: number, imatrix: Float32Array | undefined, what: string) => {
-        const a = oursByRow(k, ty, src, srcType, n, imatrix), b = oursByRow(scalar, ty, src, srcType, n, imatrix);
-        expect(a.map((r) => r === undefined), what).toEqual(b.map((r) => r === undefined));
-        expect(firstDiff(ty, concatBytes(kept(a)), concatBytes(kept(b)), n), what).toBeNull();
+        const a = quantizeByRow(k, ty.id, src, srcType, n, imatrix), b = quantizeByRow(scalar, ty.id, src, srcType, n, imatrix);
+        expect(a.map((r) => r === "abort"), what).toEqual(b.map((r) => r === "abort"));
+        expect(firstDiff(ty, keptBytes(a), keptBytes(b), n), what).toBeNull();
         return a.length;
       };
       let rows = 0;
@@ -139,21 +114,7 @@ function iq3Suite(ty: Iq3Type): void {
     }, 120_000);
 
     describe("goldens (llama.cpp's bytes, committed)", () => {
-      it("cover every row set, made by the reference build", () => {
-        expect(golden.type).toBe(ty.name);
-        expect(golden.made_by).toContain("@node-llama-cpp/linux-x64@3.22.1");
-        expect(golden.sets.map((s) => s.name)).toEqual(sets.map((s) => s.name));
-        for (const s of sets) expect(golden.sets.find((g) => g.name === s.name)!.rows.map((r) => r[0])).toEqual(s.names);
-      });
-
-      it.each(sets.map((s) => [s.name, s] as const))("%s", (_, s) => {
-        const g = golden.sets.find((x) => x.name === s.name)!;
-        const rows = oursByRow(k, ty, s.src, s.srcType, s.n, s.imatrix);
-        const mine = rows.map((r) => (r ? rowDigests(ty, r, s.n)[0] : "abort"));
-        const bad = g.rows.flatMap(([name, d], i) => (mine[i] === d ? [] : [`row ${i} (${name}): ${mine[i]} vs llama.cpp ${d}`]));
-        expect(bad).toEqual([]);
-        expect(sha256(concatBytes(kept(rows)))).toBe(g.sha256);
-      });
+      goldenChecks({ golden, sets, typeId: ty.id, typeName: ty.name, builds: { simd: k, scalar }, rowDigests: (b, n) => rowDigests(ty, b, n), sha256, aborts: true });
     });
   });
 
@@ -193,9 +154,9 @@ function iq3Suite(ty: Iq3Type): void {
       it(`random rows from ${label}, every imatrix kind, ${2 * ROUNDS} seeds each`, () => {
         let rowsChecked = 0;
         for (const { n, names, src, rows, imatrix: im, what } of liveDraws({ id: ty.id, srcType, kinds: IMATRIX_KINDS, seeds: 2 * ROUNDS, widths: WIDTHS, budget: 32768, minRows: 8 })) {
-          const mine = oursByRow(k, ty, src, srcType, n, im);
-          const live = mine.flatMap((r, i) => (r ? [i] : []));
-          const diff = firstDiff(ty, concatBytes(kept(mine)), ref.quantize(ty.id, pick(rows, n, live), n, im), n, live.map((i) => names[i]));
+          const mine = quantizeByRow(k, ty.id, src, srcType, n, im);
+          const live = mine.flatMap((r, i) => (r === "abort" ? [] : [i]));
+          const diff = firstDiff(ty, keptBytes(mine), ref.quantize(ty.id, pick(rows, n, live), n, im), n, live.map((i) => names[i]));
           expect(diff, what).toBeNull();
           rowsChecked += live.length;
         }

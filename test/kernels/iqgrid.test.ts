@@ -20,14 +20,10 @@ import { Rng } from "../support/random.js";
 import { importance } from "../support/rows.js";
 import { bytesOf, nonFiniteImportance } from "./q6_K.cases.js";
 import { negativeImportance } from "./k4.cases.js";
+import { goldenChecks, quantizeByRow, type KernelGolden } from "./golden-checks.js";
 import { IMATRIX_KINDS, liveDraws, randomRows, randomSource } from "./random-sources.js";
 import { GRID_TYPES, SRC_BF16, SRC_F16, SRC_F32, firstDiff, goldenSets, rowDigests, sha256, type GridType } from "./iqgrid.cases.js";
 
-interface GoldenFile {
-  made_by: string;
-  type: string;
-  sets: { name: string; n: number; srcType: number; imatrix: string; nrows: number; sha256: string; rows: [string, string][] }[];
-}
 
 const ROUNDS = Number(process.env.IQGRID_ROUNDS ?? 1);
 const ABORTS = Number(process.env.IQGRID_ABORTS ?? 1);
@@ -37,19 +33,10 @@ function gridSuite(ty: GridType): void {
   const k = simd;
   const goldenPath = new URL(`../fixtures/golden/kernels-${ty.name}.json`, import.meta.url);
   const ready = k.has(ty.id) && existsSync(goldenPath);
-  /** Our bytes for each row alone, or "abort" where the kernel refuses it. */
-  const perRow = (src: Uint8Array, srcType: number, n: number, imatrix?: Float32Array, kernels: Kernels = k): (Uint8Array | "abort")[] => {
-    const rb = srcType === SRC_F32 ? n * 4 : n * 2;
-    const out: (Uint8Array | "abort")[] = [];
-    for (let o = 0; o < src.length; o += rb) {
-      try { out.push(quantizeRows(kernels, ty.id, src.subarray(o, o + rb), srcType, n, imatrix)); }
-      catch (e) { if (e instanceof KernelAbort) out.push("abort"); else throw e; }
-    }
-    return out;
-  };
+  const perRow = (src: Uint8Array, srcType: number, n: number, imatrix?: Float32Array, kernels: Kernels = k) => quantizeByRow(kernels, ty.id, src, srcType, n, imatrix);
 
   describe.runIf(ready)(`${ty.name} kernel`, () => {
-    const golden: GoldenFile = ready ? JSON.parse(readFileSync(goldenPath, "utf8")) : { made_by: "", type: "", sets: [] };
+    const golden: KernelGolden = ready ? JSON.parse(readFileSync(goldenPath, "utf8")) : { made_by: "", type: "", sets: [] };
     const sets = goldenSets(ty);
     const oursF32 = (rows: Float32Array, n: number, imatrix?: Float32Array) => quantizeRows(k, ty.id, bytesOf(rows), SRC_F32, n, imatrix);
 
@@ -71,27 +58,9 @@ function gridSuite(ty: GridType): void {
       expect(Array.from(oursF32(new Float32Array(512), 512, importance(512)))).toEqual(new Array(2 * ty.blockBytes).fill(0));
     });
 
+    // both builds: the fast searches (what runs) and their scalar references (set_scalar_kernels(1))
     describe("goldens (llama.cpp's bytes, committed)", () => {
-      it("cover every row set, made by the reference build", () => {
-        expect(golden.type).toBe(ty.name);
-        expect(golden.made_by).toContain("@node-llama-cpp/linux-x64@3.22.1");
-        expect(golden.sets.map((s) => s.name)).toEqual(sets.map((s) => s.name));
-        for (const s of sets) expect(golden.sets.find((g) => g.name === s.name)!.rows.map((r) => r[0])).toEqual(s.names);
-      });
-
-      // both builds: the fast searches (what runs) and their scalar references (set_scalar_kernels(1))
-      it.each(sets.flatMap((s) => [[s.name, "fast", s] as const, [s.name, "scalar", s] as const]))("%s (%s)", (_, build, s) => {
-        const g = golden.sets.find((x) => x.name === s.name)!;
-        const mine = perRow(s.src, s.srcType, s.n, s.imatrix, build === "fast" ? k : scalar);
-        const bad = g.rows.flatMap(([name, d], i) => {
-          const m = mine[i];
-          const got = m === "abort" ? "abort" : rowDigests(ty, m, s.n)[0];
-          return got === d ? [] : [`row ${i} (${name}): ${got} vs ${d}`];
-        });
-        expect(bad).toEqual([]);
-        const kept = mine.filter((m): m is Uint8Array => m !== "abort");
-        expect(sha256(Buffer.concat(kept))).toBe(g.sha256);
-      });
+      goldenChecks({ golden, sets, typeId: ty.id, typeName: ty.name, builds: { simd: k, scalar }, rowDigests: (b, n) => rowDigests(ty, b, n), sha256, aborts: true });
     });
   });
 
@@ -152,7 +121,7 @@ function gridSuite(ty: GridType): void {
 
   describe.runIf(ready && oracle)(`${ty.name} against llama.cpp, live`, () => {
     const ref = oracle!;
-    const golden: GoldenFile = ready ? JSON.parse(readFileSync(goldenPath, "utf8")) : { made_by: "", type: "", sets: [] };
+    const golden: KernelGolden = ready ? JSON.parse(readFileSync(goldenPath, "utf8")) : { made_by: "", type: "", sets: [] };
 
     it("the committed goldens are llama.cpp's current bytes (rows that do not abort)", () => {
       for (const s of goldenSets(ty)) {
